@@ -1,0 +1,118 @@
+//! Roles of users (shared/DOMAIN.md glossary).
+
+use crate::Error;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A citizen or organisation filing dossiers.
+    Citizen,
+    /// One-stop officer (cán bộ tiếp nhận).
+    Reception,
+    /// Officer of a specialist department (chuyên viên).
+    Specialist,
+    /// Leader who approves and signs (lãnh đạo).
+    Leader,
+    /// Postal agent (nhân viên bưu điện).
+    Postal,
+    /// Province IT administrator.
+    Admin,
+    /// Operations-centre viewer (IOC).
+    Viewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Citizen,
+        Role::Reception,
+        Role::Specialist,
+        Role::Leader,
+        Role::Postal,
+        Role::Admin,
+        Role::Viewer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Citizen => "citizen",
+            Role::Reception => "reception",
+            Role::Specialist => "specialist",
+            Role::Leader => "leader",
+            Role::Postal => "postal",
+            Role::Admin => "admin",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// Whether users of this role work for an agency (and must name it).
+    pub fn needs_agency(self) -> bool {
+        matches!(
+            self,
+            Role::Reception | Role::Specialist | Role::Leader | Role::Postal
+        )
+    }
+
+    pub fn parse(s: &str) -> Result<Role, Error> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim())
+            .ok_or_else(|| {
+                Error::field(
+                    "role",
+                    format!(
+                        "Vai trò «{s}» không hợp lệ; chọn một trong: {}",
+                        Role::ALL.map(Role::as_str).join(", ")
+                    ),
+                    format!(
+                        "unknown role «{s}»; use one of: {}",
+                        Role::ALL.map(Role::as_str).join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Role::parse(s)
+    }
+}
+
+/// Checks a new password: long enough to resist guessing at a counter.
+pub fn check_password(p: &str) -> Result<(), Error> {
+    if p.chars().count() < 8 {
+        return Err(Error::field(
+            "password",
+            "Mật khẩu phải có ít nhất 8 ký tự",
+            "password must be at least 8 characters",
+        ));
+    }
+    if p.len() > 1024 {
+        return Err(Error::field("password", "Mật khẩu quá dài", "password is too long"));
+    }
+    Ok(())
+}
+
+/// Checks a username: 3–64 characters of letters, digits, `.`, `_`, `-`, `@`.
+pub fn check_username(u: &str) -> Result<(), Error> {
+    let ok = (3..=64).contains(&u.len())
+        && u.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::field(
+            "username",
+            "Tên đăng nhập gồm 3–64 ký tự chữ, số, dấu . _ - @",
+            "username must be 3–64 letters, digits or . _ - @",
+        ))
+    }
+}
