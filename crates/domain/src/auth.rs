@@ -96,7 +96,11 @@ pub fn check_password(p: &str) -> Result<(), Error> {
         ));
     }
     if p.len() > 1024 {
-        return Err(Error::field("password", "Mật khẩu quá dài", "password is too long"));
+        return Err(Error::field(
+            "password",
+            "Mật khẩu quá dài",
+            "password is too long",
+        ));
     }
     Ok(())
 }

@@ -17,7 +17,17 @@ use std::sync::OnceLock;
 
 /// What a dated calendar entry is. Every key but `makeup_workday` is a day off.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum HolidayKey {
@@ -237,8 +247,8 @@ pub fn computed_entries(year: i32, rules: &HolidayRules) -> Vec<CalendarEntry> {
 
 /// The official tables shipped with motcua (2024–2026), from the government's announcements.
 pub fn official_tables() -> Result<Vec<YearTable>, Error> {
-    let tables: Vec<YearTable> =
-        serde_json::from_str(include_str!("official_calendar.json")).map_err(|e| {
+    let tables: Vec<YearTable> = serde_json::from_str(include_str!("official_calendar.json"))
+        .map_err(|e| {
             Error::field(
                 "official_calendar.json",
                 format!("Dữ liệu lịch kèm theo bị lỗi: {e}"),
@@ -409,7 +419,10 @@ impl WorkCalendar {
         };
         let len = jan1.leap_year() as usize + 365;
         let mut flags: Vec<bool> = (0..len as u64)
-            .map(|i| jan1.checked_add_days(Days::new(i)).is_some_and(|d| !is_weekend(d)))
+            .map(|i| {
+                jan1.checked_add_days(Days::new(i))
+                    .is_some_and(|d| !is_weekend(d))
+            })
             .collect();
         for e in self.entries(year) {
             if let Some(f) = flags.get_mut(e.date.ordinal0() as usize) {
@@ -423,7 +436,8 @@ impl WorkCalendar {
         let y = d.year();
         let idx = d.ordinal0() as usize;
         if (FIRST_CACHED_YEAR..=LAST_CACHED_YEAR).contains(&y) {
-            let flags = self.cache[(y - FIRST_CACHED_YEAR) as usize].get_or_init(|| self.build_year(y));
+            let flags =
+                self.cache[(y - FIRST_CACHED_YEAR) as usize].get_or_init(|| self.build_year(y));
             flags.get(idx).copied().unwrap_or(false)
         } else {
             self.build_year(y).get(idx).copied().unwrap_or(false)
@@ -549,8 +563,16 @@ impl WorkCalendar {
         while day <= lb.date() {
             if self.is_working_day(day) {
                 for (s, e) in &self.hours.sessions {
-                    let lo = if day == la.date() { la.time().max(*s) } else { *s };
-                    let hi = if day == lb.date() { lb.time().min(*e) } else { *e };
+                    let lo = if day == la.date() {
+                        la.time().max(*s)
+                    } else {
+                        *s
+                    };
+                    let hi = if day == lb.date() {
+                        lb.time().min(*e)
+                    } else {
+                        *e
+                    };
                     if hi > lo {
                         total += (hi - lo).num_minutes();
                     }
@@ -584,7 +606,9 @@ impl WorkCalendar {
                 self.close_of(roll(d))
             }
             TimeUnit::Months => {
-                let d = day.checked_add_months(Months::new(limit.value)).unwrap_or(day);
+                let d = day
+                    .checked_add_months(Months::new(limit.value))
+                    .unwrap_or(day);
                 self.close_of(roll(d))
             }
             TimeUnit::WorkingHours => {
@@ -624,16 +648,25 @@ mod tests {
     #[test]
     fn official_tables_parse() {
         let t = official_tables().unwrap();
-        assert_eq!(t.iter().map(|t| t.year).collect::<Vec<_>>(), vec![2024, 2025, 2026]);
+        assert_eq!(
+            t.iter().map(|t| t.year).collect::<Vec<_>>(),
+            vec![2024, 2025, 2026]
+        );
     }
 
     #[test]
     fn tet_2025_deadline() {
         let c = cal();
         // DOMAIN.md's example: Friday 24 January 2025 09:00 + 5 working days.
-        assert_eq!(due_wd(&c, "2025-01-24T09:00:00+07:00", 5), "2025-02-07T17:00:00+07:00");
+        assert_eq!(
+            due_wd(&c, "2025-01-24T09:00:00+07:00", 5),
+            "2025-02-07T17:00:00+07:00"
+        );
         // The day before Tết is itself a day off: counting starts on Monday 3 February.
-        assert_eq!(due_wd(&c, "2025-01-28T10:00:00+07:00", 5), "2025-02-10T17:00:00+07:00");
+        assert_eq!(
+            due_wd(&c, "2025-01-28T10:00:00+07:00", 5),
+            "2025-02-10T17:00:00+07:00"
+        );
         for day in [27, 28, 29, 30, 31] {
             assert!(!c.is_working_day(d(2025, 1, day)), "{day}");
         }
@@ -643,9 +676,15 @@ mod tests {
     #[test]
     fn tet_2026_deadline() {
         let c = cal();
-        assert_eq!(due_wd(&c, "2026-02-13T14:00:00+07:00", 5), "2026-02-27T17:00:00+07:00");
+        assert_eq!(
+            due_wd(&c, "2026-02-13T14:00:00+07:00", 5),
+            "2026-02-27T17:00:00+07:00"
+        );
         // After the cut-off on Friday, counting starts the next working day (Monday 23).
-        assert_eq!(due_wd(&c, "2026-02-13T15:30:00+07:00", 1), "2026-02-24T17:00:00+07:00");
+        assert_eq!(
+            due_wd(&c, "2026-02-13T15:30:00+07:00", 1),
+            "2026-02-24T17:00:00+07:00"
+        );
     }
 
     #[test]
@@ -653,7 +692,10 @@ mod tests {
         let c = cal();
         assert!(c.is_working_day(d(2025, 4, 26)));
         assert!(!c.is_working_day(d(2025, 4, 19)));
-        assert_eq!(due_wd(&c, "2025-04-25T09:00:00+07:00", 1), "2025-04-26T17:00:00+07:00");
+        assert_eq!(
+            due_wd(&c, "2025-04-25T09:00:00+07:00", 1),
+            "2025-04-26T17:00:00+07:00"
+        );
         assert!(c.is_working_day(d(2026, 8, 22)));
         assert!(!c.is_working_day(d(2026, 8, 31)));
     }
@@ -662,17 +704,29 @@ mod tests {
     fn deadline_crosses_30_april_and_1_may() {
         let c = cal();
         // 30/4, 1/5 and the swapped Friday 2/5 are off; the weekend too.
-        assert_eq!(due_wd(&c, "2025-04-29T10:00:00+07:00", 3), "2025-05-07T17:00:00+07:00");
+        assert_eq!(
+            due_wd(&c, "2025-04-29T10:00:00+07:00", 3),
+            "2025-05-07T17:00:00+07:00"
+        );
         // 2026: Thursday 30/4 and Friday 1/5.
-        assert_eq!(due_wd(&c, "2026-04-29T10:00:00+07:00", 1), "2026-05-04T17:00:00+07:00");
+        assert_eq!(
+            due_wd(&c, "2026-04-29T10:00:00+07:00", 1),
+            "2026-05-04T17:00:00+07:00"
+        );
     }
 
     #[test]
     fn deadline_crosses_national_day() {
         let c = cal();
-        assert_eq!(due_wd(&c, "2025-08-29T10:00:00+07:00", 2), "2025-09-04T17:00:00+07:00");
+        assert_eq!(
+            due_wd(&c, "2025-08-29T10:00:00+07:00", 2),
+            "2025-09-04T17:00:00+07:00"
+        );
         // 2026: Monday 31/8 swapped off, 1/9 and 2/9 National Day.
-        assert_eq!(due_wd(&c, "2026-08-28T10:00:00+07:00", 1), "2026-09-03T17:00:00+07:00");
+        assert_eq!(
+            due_wd(&c, "2026-08-28T10:00:00+07:00", 1),
+            "2026-09-03T17:00:00+07:00"
+        );
     }
 
     #[test]
@@ -681,7 +735,11 @@ mod tests {
         assert!(!c.is_working_day(d(2026, 4, 27)));
         // The computed rules agree with the official table.
         let computed = computed_entries(2026, &HolidayRules::default());
-        assert!(computed.iter().any(|e| e.date == d(2026, 4, 27) && e.key == HolidayKey::Compensatory));
+        assert!(
+            computed
+                .iter()
+                .any(|e| e.date == d(2026, 4, 27) && e.key == HolidayKey::Compensatory)
+        );
     }
 
     #[test]
@@ -689,9 +747,15 @@ mod tests {
         let c = cal();
         let e = c.entries(2027);
         // Tết 2027: lunar new year on 6 February 2027 (Saturday).
-        assert!(e.iter().any(|x| x.date == d(2027, 2, 6) && x.key == HolidayKey::Tet));
+        assert!(
+            e.iter()
+                .any(|x| x.date == d(2027, 2, 6) && x.key == HolidayKey::Tet)
+        );
         assert!(e.iter().any(|x| x.key == HolidayKey::Compensatory));
-        assert!(e.iter().any(|x| x.date == d(2027, 11, 24) && x.key == HolidayKey::CultureDay));
+        assert!(
+            e.iter()
+                .any(|x| x.date == d(2027, 11, 24) && x.key == HolidayKey::CultureDay)
+        );
         assert!(!c.is_working_day(d(2027, 2, 5)));
     }
 
@@ -708,13 +772,25 @@ mod tests {
             ))
             .to_rfc3339()
         };
-        assert_eq!(h("2025-03-03T09:00:00+07:00", 4), "2025-03-03T14:30:00+07:00");
-        // Received at night: counts from the next opening (Tuesday 07:30).
-        assert_eq!(h("2025-03-03T20:00:00+07:00", 8), "2025-03-04T17:00:00+07:00");
-        // Friday 16:00 + 2 h: Monday 08:30.
-        assert_eq!(h("2025-03-07T16:00:00+07:00", 2), "2025-03-10T08:30:00+07:00");
         assert_eq!(
-            c.working_minutes_between(at("2025-03-07T16:00:00+07:00"), at("2025-03-10T08:30:00+07:00")),
+            h("2025-03-03T09:00:00+07:00", 4),
+            "2025-03-03T14:30:00+07:00"
+        );
+        // Received at night: counts from the next opening (Tuesday 07:30).
+        assert_eq!(
+            h("2025-03-03T20:00:00+07:00", 8),
+            "2025-03-04T17:00:00+07:00"
+        );
+        // Friday 16:00 + 2 h: Monday 08:30.
+        assert_eq!(
+            h("2025-03-07T16:00:00+07:00", 2),
+            "2025-03-10T08:30:00+07:00"
+        );
+        assert_eq!(
+            c.working_minutes_between(
+                at("2025-03-07T16:00:00+07:00"),
+                at("2025-03-10T08:30:00+07:00")
+            ),
             120
         );
     }
@@ -724,12 +800,24 @@ mod tests {
         let c = cal();
         let lim = |value, unit| TimeLimit { value, unit };
         let due = |s, l| c.to_local_fixed(c.due(at(s), l)).to_rfc3339();
-        assert_eq!(due("2025-03-03T09:00:00+07:00", lim(0, TimeUnit::SameDay)), "2025-03-03T17:00:00+07:00");
-        assert_eq!(due("2025-03-03T16:00:00+07:00", lim(0, TimeUnit::SameDay)), "2025-03-04T17:00:00+07:00");
+        assert_eq!(
+            due("2025-03-03T09:00:00+07:00", lim(0, TimeUnit::SameDay)),
+            "2025-03-03T17:00:00+07:00"
+        );
+        assert_eq!(
+            due("2025-03-03T16:00:00+07:00", lim(0, TimeUnit::SameDay)),
+            "2025-03-04T17:00:00+07:00"
+        );
         // 7 calendar days from Monday 3 March land on Monday 10 March.
-        assert_eq!(due("2025-03-03T09:00:00+07:00", lim(7, TimeUnit::CalendarDays)), "2025-03-10T17:00:00+07:00");
+        assert_eq!(
+            due("2025-03-03T09:00:00+07:00", lim(7, TimeUnit::CalendarDays)),
+            "2025-03-10T17:00:00+07:00"
+        );
         // Landing on a Sunday rolls to Monday.
-        assert_eq!(due("2025-03-03T09:00:00+07:00", lim(6, TimeUnit::CalendarDays)), "2025-03-10T17:00:00+07:00");
+        assert_eq!(
+            due("2025-03-03T09:00:00+07:00", lim(6, TimeUnit::CalendarDays)),
+            "2025-03-10T17:00:00+07:00"
+        );
     }
 
     #[test]
@@ -738,11 +826,23 @@ mod tests {
             year: 2025,
             source: "x".into(),
             entries: vec![
-                CalendarEntry { date: d(2025, 4, 28), key: HolidayKey::MakeupWorkday, name: "".into(), note: None },
-                CalendarEntry { date: d(2024, 4, 28), key: HolidayKey::Tet, name: "".into(), note: None },
+                CalendarEntry {
+                    date: d(2025, 4, 28),
+                    key: HolidayKey::MakeupWorkday,
+                    name: "".into(),
+                    note: None,
+                },
+                CalendarEntry {
+                    date: d(2024, 4, 28),
+                    key: HolidayKey::Tet,
+                    name: "".into(),
+                    note: None,
+                },
             ],
         };
-        let Err(Error::Invalid(errs)) = t.validate() else { panic!("accepted") };
+        let Err(Error::Invalid(errs)) = t.validate() else {
+            panic!("accepted")
+        };
         assert_eq!(errs.len(), 2);
     }
 

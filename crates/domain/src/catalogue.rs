@@ -166,13 +166,21 @@ impl Procedure {
         self.name = clean(&self.name);
         self.field = clean(&self.field);
         if self.name.is_empty() {
-            errs.add("name", "Tên thủ tục không được để trống", "name must not be empty");
+            errs.add(
+                "name",
+                "Tên thủ tục không được để trống",
+                "name must not be empty",
+            );
         }
         if self.name.chars().count() > MAX_TEXT {
             errs.add("name", "Tên thủ tục quá dài", "name is too long");
         }
         if self.field.is_empty() {
-            errs.add("field", "Lĩnh vực không được để trống", "field must not be empty");
+            errs.add(
+                "field",
+                "Lĩnh vực không được để trống",
+                "field must not be empty",
+            );
         }
         if self.levels.is_empty() {
             errs.add(
@@ -291,7 +299,8 @@ impl CatalogueFormat {
     /// Guesses the format from a file name and its first non-blank byte.
     pub fn detect(name: &str, data: &[u8]) -> Self {
         let first = data.iter().find(|b| !b.is_ascii_whitespace()).copied();
-        if name.ends_with(".json") || name.ends_with(".jsonl") || matches!(first, Some(b'[' | b'{')) {
+        if name.ends_with(".json") || name.ends_with(".jsonl") || matches!(first, Some(b'[' | b'{'))
+        {
             CatalogueFormat::Json
         } else {
             CatalogueFormat::Csv
@@ -300,7 +309,10 @@ impl CatalogueFormat {
 }
 
 /// Parses a whole catalogue file. Either every row is good, or the error lists every bad row.
-pub fn parse_catalogue(format: CatalogueFormat, data: &[u8]) -> Result<Vec<Procedure>, Vec<RowError>> {
+pub fn parse_catalogue(
+    format: CatalogueFormat,
+    data: &[u8],
+) -> Result<Vec<Procedure>, Vec<RowError>> {
     let (rows, mut errors) = match format {
         CatalogueFormat::Csv => parse_csv(data),
         CatalogueFormat::Json => parse_json(data),
@@ -351,12 +363,17 @@ fn bad_row(line: u64, code: Option<&str>, vi: String, en: String) -> RowError {
 fn parse_json(data: &[u8]) -> Parsed {
     let text = match std::str::from_utf8(data) {
         Ok(t) => t,
-        Err(e) => return (Vec::new(), vec![bad_row(
-            1,
-            None,
-            format!("Tệp không phải UTF-8: {e}"),
-            format!("file is not UTF-8: {e}"),
-        )]),
+        Err(e) => {
+            return (
+                Vec::new(),
+                vec![bad_row(
+                    1,
+                    None,
+                    format!("Tệp không phải UTF-8: {e}"),
+                    format!("file is not UTF-8: {e}"),
+                )],
+            );
+        }
     };
     let trimmed = text.trim_start();
     let mut out = Vec::new();
@@ -483,7 +500,11 @@ fn parse_csv(data: &[u8]) -> Parsed {
             );
         }
     };
-    let idx: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h.trim(), i)).collect();
+    let idx: HashMap<&str, usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.trim(), i))
+        .collect();
     let missing: Vec<&str> = CSV_COLUMNS
         .iter()
         .copied()
@@ -663,7 +684,7 @@ pub fn parse_time_limit(s: &str) -> Result<Option<TimeLimit>, Error> {
     };
     let (num, unit) = s.split_once(' ').ok_or_else(bad)?;
     let value: f64 = num.replace(',', ".").parse().map_err(|_| bad())?;
-    if !(value.is_finite() && value >= 0.0 && value <= 100_000.0) {
+    if !(value.is_finite() && (0.0..=100_000.0).contains(&value)) {
         return Err(bad());
     }
     let unit = match fold(unit).as_str() {
@@ -762,20 +783,35 @@ mod tests {
         let errs = parse_catalogue(CatalogueFormat::Json, arr.as_bytes()).unwrap_err();
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].line, 3);
-        assert!(errs[0].message.en.contains("unknown field"), "{:?}", errs[0]);
+        assert!(
+            errs[0].message.en.contains("unknown field"),
+            "{:?}",
+            errs[0]
+        );
         let lines = format!("{one}\n\n{}\n", one.replace("1.001193", "1.001195"));
-        assert_eq!(parse_catalogue(CatalogueFormat::Json, lines.as_bytes()).unwrap().len(), 2);
+        assert_eq!(
+            parse_catalogue(CatalogueFormat::Json, lines.as_bytes())
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]
     fn time_limits() {
         assert_eq!(
             parse_time_limit("1.5 Ngày làm việc").unwrap(),
-            Some(TimeLimit { value: 12, unit: TimeUnit::WorkingHours })
+            Some(TimeLimit {
+                value: 12,
+                unit: TimeUnit::WorkingHours
+            })
         );
         assert_eq!(
             parse_time_limit("6 Tháng").unwrap(),
-            Some(TimeLimit { value: 6, unit: TimeUnit::Months })
+            Some(TimeLimit {
+                value: 6,
+                unit: TimeUnit::Months
+            })
         );
         assert!(parse_time_limit("abc").is_err());
         assert_eq!(parse_time_limit("").unwrap(), None);

@@ -147,7 +147,14 @@ mod tests {
     fn procedure_codes() {
         assert!(ProcedureCode::parse("1.001612").is_ok());
         assert!(ProcedureCode::parse(" 2.000720 ").is_ok());
-        for bad in ["1001612", "1.00161", "1.0016123", "a.001612", "1,001612", ""] {
+        for bad in [
+            "1001612",
+            "1.00161",
+            "1.0016123",
+            "a.001612",
+            "1,001612",
+            "",
+        ] {
             assert!(ProcedureCode::parse(bad).is_err(), "{bad}");
         }
     }
@@ -157,7 +164,13 @@ mod tests {
         assert!(AgencyCode::parse("000.00.00.H59").is_ok());
         assert!(AgencyCode::parse("000.00.01.H29").is_ok());
         assert!(AgencyCode::parse("G01.00.00.H59").is_err());
-        for bad in ["000.00.00.h59", "000.00.00.H5", "00.00.00.H59", "000.00.00", "000.0A.00.H59"] {
+        for bad in [
+            "000.00.00.h59",
+            "000.00.00.H5",
+            "00.00.00.H59",
+            "000.00.00",
+            "000.0A.00.H59",
+        ] {
             assert!(AgencyCode::parse(bad).is_err(), "{bad}");
         }
     }

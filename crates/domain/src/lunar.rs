@@ -242,7 +242,10 @@ pub fn to_solar(l: LunarDate) -> Result<NaiveDate, Error> {
         )
     };
     if !(1900..=2100).contains(&l.year) {
-        return Err(out_of_range(format!("{}/{}/{} (âm lịch/lunar)", l.day, l.month, l.year)));
+        return Err(out_of_range(format!(
+            "{}/{}/{} (âm lịch/lunar)",
+            l.day, l.month, l.year
+        )));
     }
     let (start, len) = month_bounds(l.year, l.month, l.leap, VN_TZ_HOURS).ok_or_else(bad)?;
     if l.day == 0 || i64::from(l.day) > len {
@@ -341,7 +344,11 @@ mod tests {
             if let Some(p) = prev {
                 if l.day != 1 {
                     assert_eq!(l.day, p.day + 1, "{day}");
-                    assert_eq!((l.year, l.month, l.leap), (p.year, p.month, p.leap), "{day}");
+                    assert_eq!(
+                        (l.year, l.month, l.leap),
+                        (p.year, p.month, p.leap),
+                        "{day}"
+                    );
                 } else {
                     assert!((29..=30).contains(&p.day), "{day}: month of {} days", p.day);
                 }

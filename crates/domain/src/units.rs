@@ -9,7 +9,17 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum UnitLevel {
@@ -70,7 +80,8 @@ impl UnitKey {
             "{}/{}/{}",
             self.level.as_str(),
             self.code,
-            self.valid_from.map_or_else(|| "_".to_owned(), |d| d.to_string())
+            self.valid_from
+                .map_or_else(|| "_".to_owned(), |d| d.to_string())
         )
     }
 }
@@ -122,7 +133,11 @@ impl NewUnit {
             );
         }
         if self.name.is_empty() {
-            errs.add("name", "Tên đơn vị không được để trống", "name must not be empty");
+            errs.add(
+                "name",
+                "Tên đơn vị không được để trống",
+                "name must not be empty",
+            );
         }
         if let (Some(f), Some(t)) = (self.valid_from, self.valid_to)
             && t < f
@@ -172,7 +187,17 @@ pub struct ReferenceFiles<'a> {
 
 fn kind_from_name(name: &str) -> String {
     let lower = name.to_lowercase();
-    for k in ["thành phố", "thị trấn", "thị xã", "phường", "huyện", "quận", "tỉnh", "xã", "đặc khu"] {
+    for k in [
+        "thành phố",
+        "thị trấn",
+        "thị xã",
+        "phường",
+        "huyện",
+        "quận",
+        "tỉnh",
+        "xã",
+        "đặc khu",
+    ] {
         if lower.starts_with(k) {
             return k.to_owned();
         }
@@ -184,11 +209,23 @@ fn csv_rows(name: &str, data: &str) -> Result<Vec<BTreeMap<String, String>>, Err
     let mut rdr = csv::Reader::from_reader(data.as_bytes());
     let headers = rdr
         .headers()
-        .map_err(|e| Error::field(name, format!("Lỗi đọc tệp: {e}"), format!("cannot read: {e}")))?
+        .map_err(|e| {
+            Error::field(
+                name,
+                format!("Lỗi đọc tệp: {e}"),
+                format!("cannot read: {e}"),
+            )
+        })?
         .clone();
     let mut out = Vec::new();
     for r in rdr.records() {
-        let r = r.map_err(|e| Error::field(name, format!("Lỗi đọc tệp: {e}"), format!("cannot read: {e}")))?;
+        let r = r.map_err(|e| {
+            Error::field(
+                name,
+                format!("Lỗi đọc tệp: {e}"),
+                format!("cannot read: {e}"),
+            )
+        })?;
         out.push(
             headers
                 .iter()
@@ -209,13 +246,14 @@ impl UnitGraph {
         let mut g = UnitGraph::default();
         let mut seen = std::collections::HashSet::new();
         let get = |r: &BTreeMap<String, String>, k: &str| r.get(k).cloned().unwrap_or_default();
-        let mut push = |g: &mut UnitGraph, u: NewUnit, parent: Option<UnitKey>| -> Result<(), Error> {
-            let u = u.validate()?;
-            if seen.insert(u.key()) {
-                g.units.push((u, parent));
-            }
-            Ok(())
-        };
+        let mut push =
+            |g: &mut UnitGraph, u: NewUnit, parent: Option<UnitKey>| -> Result<(), Error> {
+                let u = u.validate()?;
+                if seen.insert(u.key()) {
+                    g.units.push((u, parent));
+                }
+                Ok(())
+            };
         let key = |level, code: String, valid_from| UnitKey {
             level,
             code,
@@ -274,7 +312,12 @@ impl UnitGraph {
                 g.links.push(UnitLink {
                     from: key(UnitLevel::Province, code.clone(), None),
                     to: key(UnitLevel::Province, new_code.clone(), new_from),
-                    note: if codes.contains(';') { "Hợp nhất" } else { "Giữ nguyên" }.into(),
+                    note: if codes.contains(';') {
+                        "Hợp nhất"
+                    } else {
+                        "Giữ nguyên"
+                    }
+                    .into(),
                 });
             }
         }
@@ -337,7 +380,9 @@ impl UnitGraph {
             k.valid_from == new_from
                 && match k.level {
                     UnitLevel::Province => codes.contains(&k.code.as_str()),
-                    _ => parent.as_ref().is_some_and(|p| codes.contains(&p.code.as_str())),
+                    _ => parent
+                        .as_ref()
+                        .is_some_and(|p| codes.contains(&p.code.as_str())),
                 }
         };
         let kept_new: std::collections::HashSet<UnitKey> = self
@@ -351,7 +396,8 @@ impl UnitGraph {
             .into_iter()
             .filter(|l| kept_new.contains(&l.to))
             .collect();
-        let mut old: std::collections::HashSet<UnitKey> = links.iter().map(|l| l.from.clone()).collect();
+        let mut old: std::collections::HashSet<UnitKey> =
+            links.iter().map(|l| l.from.clone()).collect();
         // Parents (old districts and provinces) of kept old communes.
         let parents: Vec<UnitKey> = self
             .units
@@ -402,7 +448,11 @@ impl Agency {
         self.name = clean(&self.name);
         let mut errs = Errors::new();
         if self.name.is_empty() {
-            errs.add("name", "Tên cơ quan không được để trống", "name must not be empty");
+            errs.add(
+                "name",
+                "Tên cơ quan không được để trống",
+                "name must not be empty",
+            );
         }
         if self.parent_code.as_ref() == Some(&self.code) {
             errs.add(

@@ -5,16 +5,17 @@ use motcua_domain::catalogue::{CatalogueFormat, parse_catalogue};
 use motcua_domain::units::{ReferenceFiles, UnitGraph, UnitLevel};
 
 fn shared(name: &str) -> String {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(name);
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 #[test]
 fn national_catalogue_export_imports_whole() {
     let data = shared("procedures_partial.csv");
-    let ps = parse_catalogue(CatalogueFormat::Csv, data.as_bytes()).unwrap_or_else(|e| {
-        panic!("{} bad rows, first: {}", e.len(), e[0])
-    });
+    let ps = parse_catalogue(CatalogueFormat::Csv, data.as_bytes())
+        .unwrap_or_else(|e| panic!("{} bad rows, first: {}", e.len(), e[0]));
     assert_eq!(ps.len(), 2642);
 }
 
@@ -33,10 +34,19 @@ fn reorganisation_reference_builds() {
         commune_mapping: &cm,
     })
     .unwrap();
-    let current = |l| g.units.iter().filter(|(u, _)| u.level == l && u.valid_to.is_none()).count();
+    let current = |l| {
+        g.units
+            .iter()
+            .filter(|(u, _)| u.level == l && u.valid_to.is_none())
+            .count()
+    };
     assert_eq!(current(UnitLevel::Province), 34);
     assert_eq!(current(UnitLevel::Commune), 3321);
-    let old_provinces = g.units.iter().filter(|(u, _)| u.level == UnitLevel::Province && u.valid_to.is_some()).count();
+    let old_provinces = g
+        .units
+        .iter()
+        .filter(|(u, _)| u.level == UnitLevel::Province && u.valid_to.is_some())
+        .count();
     assert_eq!(old_provinces, 63);
     assert!(g.links.len() >= 10_000);
 }

@@ -1,1 +1,206 @@
+//! Storage of motcua on SQLite (the embedded default) and PostgreSQL (scale-out).
+//!
+//! One [`Store`] type serves both. Queries are written once in SQL that both databases accept
+//! (`$1` parameters, `ON CONFLICT … DO UPDATE`, `RETURNING`), and [`on_db!`] runs the same code
+//! against whichever pool is open, so each query is type-checked for both backends. Each backend
+//! owns its migrations (`migrations/sqlite`, `migrations/postgres`).
 
+use motcua_domain::{Error as DomainError, Msg};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub mod calendar;
+pub mod catalogue;
+pub mod testing;
+pub mod units;
+pub mod users;
+
+pub use catalogue::{ImportReport, ProcedureQuery};
+pub use units::{Unit, UnitQuery, UnitRef};
+pub use users::{NewUser, User};
+
+/// Runs `$body` with `$pool` bound to the open pool, whichever backend it is.
+macro_rules! on_db {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            $crate::Db::Sqlite($pool) => $body,
+            $crate::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found: {0}")]
+    NotFound(Msg),
+    #[error("conflict: {0}")]
+    Conflict(Msg),
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    /// A file to import has bad rows; nothing was imported.
+    #[error("{} bad rows", .0.len())]
+    Import(Vec<motcua_domain::catalogue::RowError>),
+    #[error("unsupported database URL «{0}» (use sqlite:… or postgres://…)")]
+    BadUrl(String),
+    #[error("database: {0}")]
+    Db(sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("password hashing: {0}")]
+    Hash(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(d) = &e {
+            if d.is_unique_violation() {
+                return StoreError::Conflict(Msg::new(
+                    "Bản ghi đã tồn tại",
+                    "a record with this key already exists",
+                ));
+            }
+            if d.is_foreign_key_violation() {
+                return StoreError::Invalid(DomainError::field(
+                    "reference",
+                    "Tham chiếu tới bản ghi không tồn tại",
+                    "refers to a record that does not exist",
+                ));
+            }
+        }
+        StoreError::Db(e)
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) db: Db,
+}
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Opens the database at `url` (`sqlite:PATH` or `postgres://…`); the SQLite file is created
+    /// if missing. Does not migrate: call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(opts)
+                .await?;
+            Ok(Store {
+                db: Db::Sqlite(pool),
+            })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::connect_postgres(PgConnectOptions::from_str(url)?).await
+        } else {
+            Err(StoreError::BadUrl(url.to_owned()))
+        }
+    }
+
+    /// Opens PostgreSQL with explicit options (e.g. a `search_path` for an isolated schema).
+    pub async fn connect_postgres(opts: PgConnectOptions) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts)
+            .await?;
+        Ok(Store {
+            db: Db::Postgres(pool),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies pending migrations, then seeds the shipped official calendar tables for the
+    /// years the database has none of.
+    pub async fn migrate(&self) -> Result<()> {
+        match &self.db {
+            Db::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+            Db::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
+        }
+        self.seed_official_calendar().await?;
+        Ok(())
+    }
+
+    /// True when the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        on_db!(self, p => {
+            sqlx::query("SELECT 1").execute(p).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, p => p.close().await)
+    }
+
+    pub async fn meta(&self, key: &str) -> Result<Option<String>> {
+        let v: Option<(String,)> = on_db!(self, p => {
+            sqlx::query_as("SELECT value FROM meta WHERE key = $1")
+                .bind(key)
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(v.map(|v| v.0))
+    }
+
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        on_db!(self, p => {
+            sqlx::query(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(key)
+            .bind(value)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+/// A page of results with the cursor of the next page.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Clamps a requested page size.
+pub fn page_limit(limit: Option<u32>) -> u32 {
+    limit.unwrap_or(50).clamp(1, 500)
+}

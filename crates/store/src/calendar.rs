@@ -1,0 +1,132 @@
+//! The calendar's yearly tables: seeded from the shipped official data, editable by an admin.
+
+use crate::{Result, Store, StoreError, on_db};
+use chrono::{NaiveDate, Utc};
+use motcua_domain::calendar::{CalendarEntry, HolidayKey, YearTable, official_tables};
+
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    year: i32,
+    date: NaiveDate,
+    key: String,
+    name: String,
+    note: Option<String>,
+}
+
+fn parse_key(k: &str) -> Result<HolidayKey> {
+    serde_json::from_value(serde_json::Value::String(k.to_owned())).map_err(|_| {
+        StoreError::Invalid(motcua_domain::Error::field(
+            "key",
+            format!("Loại ngày «{k}» trong cơ sở dữ liệu không hợp lệ"),
+            format!("stored calendar key «{k}» is invalid"),
+        ))
+    })
+}
+
+fn key_text(k: HolidayKey) -> String {
+    match serde_json::to_value(k) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+impl Store {
+    /// Every stored year table.
+    pub async fn calendar_tables(&self) -> Result<Vec<YearTable>> {
+        let years: Vec<(i32, String)> = on_db!(self, p => {
+            sqlx::query_as("SELECT year, source FROM calendar_years ORDER BY year")
+                .fetch_all(p)
+                .await?
+        });
+        let rows: Vec<EntryRow> = on_db!(self, p => {
+            sqlx::query_as("SELECT year, date, key, name, note FROM calendar_entries ORDER BY date")
+                .fetch_all(p)
+                .await?
+        });
+        let mut tables: Vec<YearTable> = years
+            .into_iter()
+            .map(|(year, source)| YearTable {
+                year,
+                source,
+                entries: Vec::new(),
+            })
+            .collect();
+        for r in rows {
+            if let Some(t) = tables.iter_mut().find(|t| t.year == r.year) {
+                t.entries.push(CalendarEntry {
+                    date: r.date,
+                    key: parse_key(&r.key)?,
+                    name: r.name,
+                    note: r.note,
+                });
+            }
+        }
+        Ok(tables)
+    }
+
+    /// Replaces the table of one year (validated) in one transaction.
+    pub async fn put_calendar_table(&self, table: YearTable) -> Result<YearTable> {
+        let table = table.validate()?;
+        self.write_calendar_table(&table, true).await?;
+        Ok(table)
+    }
+
+    /// Removes a year's table: the computed rules apply to it again.
+    pub async fn delete_calendar_table(&self, year: i32) -> Result<bool> {
+        let n = on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM calendar_entries WHERE year = $1").bind(year).execute(&mut *tx).await?;
+            let n = sqlx::query("DELETE FROM calendar_years WHERE year = $1").bind(year).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            n
+        });
+        Ok(n > 0)
+    }
+
+    async fn write_calendar_table(&self, t: &YearTable, replace: bool) -> Result<bool> {
+        let now = Utc::now();
+        let written = on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let exists: Option<(i32,)> = sqlx::query_as("SELECT year FROM calendar_years WHERE year = $1")
+                .bind(t.year)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_some() && !replace {
+                false
+            } else {
+                sqlx::query("DELETE FROM calendar_entries WHERE year = $1").bind(t.year).execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO calendar_years (year, source, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (year) DO UPDATE SET source = excluded.source, updated_at = excluded.updated_at",
+                )
+                .bind(t.year)
+                .bind(&t.source)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                for e in &t.entries {
+                    sqlx::query("INSERT INTO calendar_entries (year, date, key, name, note) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(t.year)
+                        .bind(e.date)
+                        .bind(key_text(e.key))
+                        .bind(&e.name)
+                        .bind(&e.note)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                true
+            }
+        });
+        Ok(written)
+    }
+
+    /// Inserts the shipped official tables for years that have no table yet; an admin's edits
+    /// are never overwritten.
+    pub(crate) async fn seed_official_calendar(&self) -> Result<()> {
+        for t in official_tables()? {
+            self.write_calendar_table(&t, false).await?;
+        }
+        Ok(())
+    }
+}

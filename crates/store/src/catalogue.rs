@@ -1,0 +1,318 @@
+//! The procedure catalogue and agencies.
+
+use crate::{Page, Result, Store, StoreError, on_db, page_limit};
+use chrono::Utc;
+use motcua_domain::Msg;
+use motcua_domain::catalogue::{ImplLevel, OnlineLevel, Procedure};
+use motcua_domain::codes::AgencyCode;
+use motcua_domain::text::{fold, terms};
+use motcua_domain::units::Agency;
+use sqlx::QueryBuilder;
+use sqlx::types::Json;
+
+/// Filters of a catalogue search.
+#[derive(Debug, Clone, Default)]
+pub struct ProcedureQuery {
+    /// Free text; every word must appear in code, name or field, ignoring case and diacritics.
+    pub q: Option<String>,
+    /// Exact field name.
+    pub field: Option<String>,
+    pub level: Option<ImplLevel>,
+    pub online_level: Option<OnlineLevel>,
+    /// Include unpublished procedures (admins).
+    pub include_unpublished: bool,
+    /// Code after which the page starts (the previous page's `next_cursor`).
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    pub inserted: u64,
+    pub updated: u64,
+}
+
+fn enum_text<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// `,province,commune,`: searchable with `LIKE '%,province,%'`.
+fn levels_text(levels: &[ImplLevel]) -> String {
+    let mut s = String::from(",");
+    for l in levels {
+        s.push_str(&enum_text(l));
+        s.push(',');
+    }
+    s
+}
+
+macro_rules! upsert_procedure {
+    ($exec:expr, $p:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO procedures (code, name, field, levels, online_level, published, search_text, data, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name, field = excluded.field, \
+             levels = excluded.levels, online_level = excluded.online_level, published = excluded.published, \
+             search_text = excluded.search_text, data = excluded.data, updated_at = excluded.updated_at",
+        )
+        .bind($p.code.as_str())
+        .bind(&$p.name)
+        .bind(&$p.field)
+        .bind(levels_text(&$p.levels))
+        .bind(enum_text(&$p.online_level))
+        .bind($p.published)
+        .bind($p.search_text())
+        .bind(Json(&$p))
+        .bind($now)
+        .execute($exec)
+        .await
+    };
+}
+
+impl Store {
+    /// Creates or replaces one procedure (validated). Returns it and whether it is new.
+    pub async fn upsert_procedure(&self, p: Procedure) -> Result<(Procedure, bool)> {
+        let p = p.validate()?;
+        let now = Utc::now();
+        let inserted = on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let (before,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM procedures WHERE code = $1")
+                .bind(p.code.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+            upsert_procedure!(&mut *tx, p, now)?;
+            tx.commit().await?;
+            before == 0
+        });
+        Ok((p, inserted))
+    }
+
+    /// Imports a whole catalogue in one transaction: all of it or nothing.
+    pub async fn import_procedures(&self, procedures: Vec<Procedure>) -> Result<ImportReport> {
+        let mut valid = Vec::with_capacity(procedures.len());
+        let mut errors = Vec::new();
+        for (i, p) in procedures.into_iter().enumerate() {
+            let code = p.code.to_string();
+            match p.validate() {
+                Ok(p) => valid.push(p),
+                Err(e) => errors.push(motcua_domain::catalogue::RowError {
+                    line: i as u64 + 1,
+                    code: Some(code),
+                    message: e.message(),
+                }),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(StoreError::Import(errors));
+        }
+        let now = Utc::now();
+        let count = "SELECT COUNT(*) FROM procedures";
+        let (before, after) = on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let (before,): (i64,) = sqlx::query_as(count).fetch_one(&mut *tx).await?;
+            for p in &valid {
+                upsert_procedure!(&mut *tx, p, now)?;
+            }
+            let (after,): (i64,) = sqlx::query_as(count).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            (before, after)
+        });
+        let inserted = (after - before).max(0) as u64;
+        Ok(ImportReport {
+            inserted,
+            updated: valid.len() as u64 - inserted,
+        })
+    }
+
+    pub async fn procedure(&self, code: &str) -> Result<Procedure> {
+        let row: Option<(Json<Procedure>,)> = on_db!(self, p => {
+            sqlx::query_as("SELECT data FROM procedures WHERE code = $1")
+                .bind(code)
+                .fetch_optional(p)
+                .await?
+        });
+        row.map(|r| r.0.0).ok_or_else(|| {
+            StoreError::NotFound(Msg::new(
+                format!("Không tìm thấy thủ tục {code}"),
+                format!("procedure {code} not found"),
+            ))
+        })
+    }
+
+    pub async fn delete_procedure(&self, code: &str) -> Result<bool> {
+        let n = on_db!(self, p => {
+            sqlx::query("DELETE FROM procedures WHERE code = $1").bind(code).execute(p).await?.rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// Searches the catalogue, ordered by code, a page at a time.
+    pub async fn search_procedures(&self, q: &ProcedureQuery) -> Result<Page<Procedure>> {
+        let limit = page_limit(q.limit);
+        let words = q.q.as_deref().map(terms).unwrap_or_default();
+        let rows: Vec<(String, Json<Procedure>)> = on_db!(self, p => {
+            let mut b = QueryBuilder::new("SELECT code, data FROM procedures WHERE 1 = 1");
+            for w in &words {
+                b.push(" AND search_text LIKE ").push_bind(format!("%{w}%"));
+            }
+            if let Some(f) = &q.field {
+                b.push(" AND field = ").push_bind(f.clone());
+            }
+            if let Some(l) = &q.level {
+                b.push(" AND levels LIKE ").push_bind(format!("%,{},%", enum_text(l)));
+            }
+            if let Some(o) = &q.online_level {
+                b.push(" AND online_level = ").push_bind(enum_text(o));
+            }
+            if !q.include_unpublished {
+                b.push(" AND published = ").push_bind(true);
+            }
+            if let Some(c) = &q.cursor {
+                b.push(" AND code > ").push_bind(c.clone());
+            }
+            b.push(" ORDER BY code LIMIT ").push_bind(i64::from(limit) + 1);
+            b.build_query_as().fetch_all(p).await?
+        });
+        Ok(page(rows, limit, |r| r.0.clone(), |r| r.1.0))
+    }
+
+    /// The distinct fields of the published catalogue with their procedure counts.
+    pub async fn procedure_fields(&self) -> Result<Vec<(String, i64)>> {
+        Ok(on_db!(self, p => {
+            sqlx::query_as("SELECT field, COUNT(*) FROM procedures WHERE published = TRUE GROUP BY field ORDER BY field")
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
+    pub async fn upsert_agency(&self, a: Agency) -> Result<(Agency, bool)> {
+        let a = a.validate()?;
+        let now = Utc::now();
+        let inserted = on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let (before,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM agencies WHERE code = $1")
+                .bind(a.code.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO agencies (code, name, parent_code, unit_code, one_stop_point, provenance, search_text, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, parent_code = excluded.parent_code, \
+                 unit_code = excluded.unit_code, one_stop_point = excluded.one_stop_point, \
+                 provenance = excluded.provenance, search_text = excluded.search_text, updated_at = excluded.updated_at",
+            )
+            .bind(a.code.as_str())
+            .bind(&a.name)
+            .bind(a.parent_code.as_ref().map(AgencyCode::as_str))
+            .bind(&a.unit_code)
+            .bind(a.one_stop_point)
+            .bind(&a.provenance)
+            .bind(fold(&format!("{} {}", a.code, a.name)))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            before == 0
+        });
+        Ok((a, inserted))
+    }
+
+    pub async fn agency(&self, code: &str) -> Result<Agency> {
+        let row: Option<AgencyRow> = on_db!(self, p => {
+            sqlx::query_as("SELECT code, name, parent_code, unit_code, one_stop_point, provenance FROM agencies WHERE code = $1")
+                .bind(code)
+                .fetch_optional(p)
+                .await?
+        });
+        row.map(AgencyRow::into_agency).transpose()?.ok_or_else(|| {
+            StoreError::NotFound(Msg::new(
+                format!("Không tìm thấy cơ quan {code}"),
+                format!("agency {code} not found"),
+            ))
+        })
+    }
+
+    /// Agencies, optionally under a parent or serving a unit, matching a text, by code.
+    pub async fn agencies(
+        &self,
+        q: Option<&str>,
+        parent: Option<&str>,
+        unit: Option<&str>,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<Agency>> {
+        let limit = page_limit(limit);
+        let words = q.map(terms).unwrap_or_default();
+        let rows: Vec<AgencyRow> = on_db!(self, p => {
+            let mut b = QueryBuilder::new(
+                "SELECT code, name, parent_code, unit_code, one_stop_point, provenance FROM agencies WHERE 1 = 1",
+            );
+            for w in &words {
+                b.push(" AND search_text LIKE ").push_bind(format!("%{w}%"));
+            }
+            if let Some(x) = parent {
+                b.push(" AND parent_code = ").push_bind(x.to_owned());
+            }
+            if let Some(x) = unit {
+                b.push(" AND unit_code = ").push_bind(x.to_owned());
+            }
+            if let Some(c) = cursor {
+                b.push(" AND code > ").push_bind(c.to_owned());
+            }
+            b.push(" ORDER BY code LIMIT ").push_bind(i64::from(limit) + 1);
+            b.build_query_as().fetch_all(p).await?
+        });
+        let rows = rows
+            .into_iter()
+            .map(|r| Ok((r.code.clone(), r.into_agency()?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(page(rows, limit, |r| r.0.clone(), |r| r.1))
+    }
+}
+
+/// Cuts `rows` (fetched with one extra) into a page with the cursor of the next.
+pub(crate) fn page<R, T>(
+    mut rows: Vec<R>,
+    limit: u32,
+    key: impl Fn(&R) -> String,
+    item: impl Fn(R) -> T,
+) -> Page<T> {
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = if more { rows.last().map(&key) } else { None };
+    Page {
+        items: rows.into_iter().map(item).collect(),
+        next_cursor,
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AgencyRow {
+    code: String,
+    name: String,
+    parent_code: Option<String>,
+    unit_code: Option<String>,
+    one_stop_point: bool,
+    provenance: Option<String>,
+}
+
+impl AgencyRow {
+    fn into_agency(self) -> Result<Agency> {
+        Ok(Agency {
+            code: AgencyCode::parse(&self.code)?,
+            name: self.name,
+            parent_code: self
+                .parent_code
+                .as_deref()
+                .map(AgencyCode::parse)
+                .transpose()?,
+            unit_code: self.unit_code,
+            one_stop_point: self.one_stop_point,
+            provenance: self.provenance,
+        })
+    }
+}

@@ -1,0 +1,246 @@
+//! Users, roles and bearer tokens. Passwords are hashed with Argon2id; tokens are random and
+//! stored only as their SHA-256, with an expiry checked against the caller's clock.
+
+use crate::{Result, Store, StoreError, on_db};
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::{DateTime, Utc};
+use motcua_domain::Msg;
+use motcua_domain::auth::{Role, check_password, check_username};
+use motcua_domain::codes::AgencyCode;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub full_name: String,
+    pub role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub agency_code: Option<AgencyCode>,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub full_name: String,
+    pub password: String,
+    pub role: Role,
+    pub agency_code: Option<AgencyCode>,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    username: String,
+    full_name: String,
+    role: String,
+    agency_code: Option<String>,
+    disabled: bool,
+}
+
+impl UserRow {
+    fn into_user(self) -> Result<User> {
+        Ok(User {
+            id: self.id,
+            username: self.username,
+            full_name: self.full_name,
+            role: Role::parse(&self.role)?,
+            agency_code: self
+                .agency_code
+                .as_deref()
+                .map(AgencyCode::parse)
+                .transpose()?,
+            disabled: self.disabled,
+        })
+    }
+}
+
+const USER_COLUMNS: &str = "u.id, u.username, u.full_name, u.role, u.agency_code, u.disabled";
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let salt = SaltString::encode_b64(&salt).map_err(|e| StoreError::Hash(e.to_string()))?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| StoreError::Hash(e.to_string()))
+    })
+    .await
+    .map_err(|e| StoreError::Hash(e.to_string()))?
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash to verify against when the user does not exist, so that a wrong username takes as
+/// long as a wrong password.
+async fn dummy_hash() -> String {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(h) = DUMMY.get() {
+        return h.clone();
+    }
+    let h = hash_password("not-a-real-password".into())
+        .await
+        .unwrap_or_default();
+    DUMMY.get_or_init(|| h).clone()
+}
+
+impl Store {
+    pub async fn create_user(&self, u: NewUser, now: DateTime<Utc>) -> Result<User> {
+        check_username(&u.username)?;
+        check_password(&u.password)?;
+        if u.role.needs_agency() && u.agency_code.is_none() {
+            return Err(StoreError::Invalid(motcua_domain::Error::field(
+                "agency",
+                format!("Vai trò {} phải gắn với một cơ quan", u.role),
+                format!("role {} must belong to an agency", u.role),
+            )));
+        }
+        if let Some(a) = &u.agency_code {
+            self.agency(a.as_str()).await?;
+        }
+        let hash = hash_password(u.password).await?;
+        let full_name = motcua_domain::text::clean(&u.full_name);
+        let (id,): (i64,) = on_db!(self, p => {
+            sqlx::query_as(
+                "INSERT INTO users (username, full_name, password_hash, role, agency_code, disabled, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, FALSE, $6) RETURNING id",
+            )
+            .bind(&u.username)
+            .bind(&full_name)
+            .bind(&hash)
+            .bind(u.role.as_str())
+            .bind(u.agency_code.as_ref().map(AgencyCode::as_str))
+            .bind(now)
+            .fetch_one(p)
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(Msg::new(
+                    format!("Tên đăng nhập {} đã có người dùng", u.username),
+                    format!("username {} is taken", u.username),
+                )),
+                e => e,
+            })?
+        });
+        Ok(User {
+            id,
+            username: u.username,
+            full_name,
+            role: u.role,
+            agency_code: u.agency_code,
+            disabled: false,
+        })
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let rows: Vec<UserRow> = on_db!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.username")))
+                .fetch_all(p)
+                .await?
+        });
+        rows.into_iter().map(UserRow::into_user).collect()
+    }
+
+    /// Checks a username and password; `None` if they do not match an active user.
+    pub async fn authenticate(&self, username: &str, password: &str) -> Result<Option<User>> {
+        let row: Option<(String, UserRow)> = on_db!(self, p => {
+            let r: Option<(String, i64)> = sqlx::query_as("SELECT password_hash, id FROM users WHERE username = $1")
+                .bind(username)
+                .fetch_optional(p)
+                .await?;
+            match r {
+                Some((hash, id)) => {
+                    let u: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")))
+                        .bind(id)
+                        .fetch_one(p)
+                        .await?;
+                    Some((hash, u))
+                }
+                None => None,
+            }
+        });
+        let Some((hash, row)) = row else {
+            verify_password(password.to_owned(), dummy_hash().await).await;
+            return Ok(None);
+        };
+        if !verify_password(password.to_owned(), hash).await || row.disabled {
+            return Ok(None);
+        }
+        row.into_user().map(Some)
+    }
+
+    /// Issues a bearer token for `user`, valid until `now + ttl`.
+    pub async fn issue_token(
+        &self,
+        user: &User,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> Result<(String, DateTime<Utc>)> {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let token = hex::encode(bytes);
+        let expires = now + ttl;
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            // Drop this user's expired tokens on the way.
+            sqlx::query("DELETE FROM api_tokens WHERE user_id = $1 AND expires_at <= $2")
+                .bind(user.id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                .bind(hash_token(&token))
+                .bind(user.id)
+                .bind(now)
+                .bind(expires)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok((token, expires))
+    }
+
+    /// The active user of an unexpired token.
+    pub async fn user_by_token(&self, token: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        let row: Option<UserRow> = on_db!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+                 WHERE t.token_hash = $1 AND t.expires_at > $2 AND u.disabled = FALSE"
+            )))
+            .bind(hash_token(token))
+            .bind(now)
+            .fetch_optional(p)
+            .await?
+        });
+        row.map(UserRow::into_user).transpose()
+    }
+
+    pub async fn revoke_token(&self, token: &str) -> Result<()> {
+        on_db!(self, p => {
+            sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1").bind(hash_token(token)).execute(p).await?;
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,436 @@
+//! Storage tests: every test runs on SQLite and on PostgreSQL, each on a fresh database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use motcua_domain::auth::Role;
+use motcua_domain::calendar::{CalendarEntry, HolidayKey, YearTable};
+use motcua_domain::catalogue::{CatalogueFormat, ImplLevel, parse_catalogue};
+use motcua_domain::codes::AgencyCode;
+use motcua_domain::units::{Agency, ReferenceFiles, UnitGraph, UnitLevel};
+use motcua_store::testing::TestDb;
+use motcua_store::{Backend, NewUser, ProcedureQuery, Store, StoreError, UnitQuery};
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let db = super::TestDb::new(super::Backend::Sqlite).await.expect("sqlite test database");
+                super::$name(&db.store).await;
+                db.cleanup().await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let db = super::TestDb::new(super::Backend::Postgres)
+                    .await
+                    .expect("PostgreSQL test database (is PostgreSQL running at MOTCUA_TEST_DATABASE_URL?)");
+                super::$name(&db.store).await;
+                db.cleanup().await;
+            })*
+        }
+    };
+}
+
+on_both!(
+    catalogue_import_and_search,
+    bad_catalogue_imports_nothing,
+    pagination_walks_everything,
+    calendar_tables_seed_and_edit,
+    units_keep_history,
+    agencies_validate_references,
+    users_and_tokens,
+);
+
+fn shared(name: &str) -> String {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn demo_catalogue() -> Vec<motcua_domain::catalogue::Procedure> {
+    // Real rows from the national catalogue export.
+    let data = shared("procedures_partial.csv");
+    let mut lines = data.lines();
+    let header = lines.next().unwrap();
+    let wanted = [
+        "1.004222", "1.004194", "1.001612", "1.000094", "1.000110", "1.000419", "1.003197",
+    ];
+    let body: Vec<&str> = lines
+        .filter(|l| wanted.iter().any(|w| l.starts_with(w)))
+        .collect();
+    let csv = format!("{header}\n{}\n", body.join("\n"));
+    parse_catalogue(CatalogueFormat::Csv, csv.as_bytes()).unwrap()
+}
+
+async fn catalogue_import_and_search(s: &Store) {
+    let report = s.import_procedures(demo_catalogue()).await.unwrap();
+    assert_eq!((report.inserted, report.updated), (7, 0));
+    // Importing again updates in place.
+    let report = s.import_procedures(demo_catalogue()).await.unwrap();
+    assert_eq!((report.inserted, report.updated), (0, 7));
+
+    let search = |q: &str| {
+        let q = q.to_owned();
+        async move {
+            s.search_procedures(&ProcedureQuery {
+                q: Some(q),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|p| p.code.to_string())
+            .collect::<Vec<_>>()
+        }
+    };
+    // Diacritics- and case-insensitive, đ → d, every word must match.
+    assert_eq!(search("khai sinh").await, vec!["1.000110"]);
+    assert_eq!(search("KHAI SINH").await, vec!["1.000110"]);
+    assert_eq!(search("dang ky khai sinh").await, vec!["1.000110"]);
+    // "Xóa đăng ký thường trú" contains the words too.
+    assert_eq!(
+        search("Đăng ký thường trú").await,
+        vec!["1.003197", "1.004222"]
+    );
+    assert_eq!(
+        search("dang ky thuong tru").await,
+        vec!["1.003197", "1.004222"]
+    );
+    assert_eq!(search("xoa dang ky").await, vec!["1.003197"]);
+    assert_eq!(search("ho kinh doanh").await, vec!["1.001612"]);
+    assert_eq!(search("1.004194").await, vec!["1.004194"]);
+    assert!(search("khai sinh kết hôn").await.is_empty());
+    assert_eq!(search("hộ tịch").await.len(), 3, "field matches too");
+
+    let by_level = s
+        .search_procedures(&ProcedureQuery {
+            level: Some(ImplLevel::Ministry),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_level.items.len(), 1);
+
+    let p = s.procedure("1.004222").await.unwrap();
+    assert_eq!(p.name, "Đăng ký thường trú");
+    assert!(matches!(
+        s.procedure("9.999999").await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Unpublished procedures are hidden from the public search.
+    let mut p2 = p.clone();
+    p2.published = false;
+    let (_, new) = s.upsert_procedure(p2).await.unwrap();
+    assert!(!new);
+    assert!(search("thuong tru").await.iter().all(|c| c != "1.004222"));
+}
+
+async fn bad_catalogue_imports_nothing(s: &Store) {
+    let mut ps = demo_catalogue();
+    ps[3].name = "   ".into();
+    match s.import_procedures(ps).await {
+        Err(StoreError::Import(errs)) => {
+            assert_eq!(errs.len(), 1);
+            assert_eq!(errs[0].line, 4);
+        }
+        other => panic!("expected import error, got {other:?}"),
+    }
+    let all = s
+        .search_procedures(&ProcedureQuery::default())
+        .await
+        .unwrap();
+    assert!(
+        all.items.is_empty(),
+        "nothing may be imported from a bad file"
+    );
+}
+
+async fn pagination_walks_everything(s: &Store) {
+    s.import_procedures(demo_catalogue()).await.unwrap();
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = s
+            .search_procedures(&ProcedureQuery {
+                cursor: cursor.clone(),
+                limit: Some(3),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|p| p.code.to_string()));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(seen, sorted);
+    assert_eq!(seen.len(), 7);
+}
+
+async fn calendar_tables_seed_and_edit(s: &Store) {
+    let tables = s.calendar_tables().await.unwrap();
+    assert_eq!(
+        tables.iter().map(|t| t.year).collect::<Vec<_>>(),
+        vec![2024, 2025, 2026]
+    );
+    let t2025 = tables.iter().find(|t| t.year == 2025).unwrap();
+    assert!(
+        t2025
+            .entries
+            .iter()
+            .any(|e| e.key == HolidayKey::MakeupWorkday)
+    );
+
+    let edited = YearTable {
+        year: 2026,
+        source: "Sửa bởi quản trị (thử)".into(),
+        entries: vec![CalendarEntry {
+            date: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+            key: HolidayKey::SwapOff,
+            name: "Nghỉ hoán đổi".into(),
+            note: None,
+        }],
+    };
+    s.put_calendar_table(edited).await.unwrap();
+    // Re-running migrations never overwrites an admin's edit.
+    s.migrate().await.unwrap();
+    let t = s.calendar_tables().await.unwrap();
+    let t2026 = t.iter().find(|t| t.year == 2026).unwrap();
+    assert_eq!(t2026.entries.len(), 1);
+
+    let bad = YearTable {
+        year: 2026,
+        source: "x".into(),
+        entries: vec![CalendarEntry {
+            date: NaiveDate::from_ymd_opt(2027, 1, 2).unwrap(),
+            key: HolidayKey::Tet,
+            name: "x".into(),
+            note: None,
+        }],
+    };
+    assert!(matches!(
+        s.put_calendar_table(bad).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(s.delete_calendar_table(2026).await.unwrap());
+}
+
+fn reference_graph(provinces: &[&str]) -> UnitGraph {
+    let (p, c, pm, cm) = (
+        shared("admin_units_2025_provinces.csv"),
+        shared("admin_units_2025_communes.csv"),
+        shared("admin_units_2025_province_mapping.csv"),
+        shared("admin_units_2025_mapping.csv"),
+    );
+    UnitGraph::from_reference(&ReferenceFiles {
+        provinces: &p,
+        communes: &c,
+        province_mapping: &pm,
+        commune_mapping: &cm,
+    })
+    .unwrap()
+    .only_provinces(provinces)
+}
+
+async fn units_keep_history(s: &Store) {
+    // Tuyên Quang (08) = old Hà Giang (02) + old Tuyên Quang (08).
+    let g = reference_graph(&["08"]);
+    s.import_units(&g).await.unwrap();
+    s.import_units(&g).await.unwrap(); // idempotent
+
+    let today = NaiveDate::from_ymd_opt(2025, 8, 1).unwrap();
+    let before = NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
+    let provinces_now = s
+        .units(&UnitQuery {
+            level: Some(UnitLevel::Province),
+            as_of: Some(today),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        provinces_now
+            .items
+            .iter()
+            .map(|u| u.code.as_str())
+            .collect::<Vec<_>>(),
+        vec!["08"]
+    );
+    let provinces_then = s
+        .units(&UnitQuery {
+            level: Some(UnitLevel::Province),
+            as_of: Some(before),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut codes: Vec<&str> = provinces_then
+        .items
+        .iter()
+        .map(|u| u.code.as_str())
+        .collect();
+    codes.sort();
+    assert_eq!(codes, vec!["02", "08"]);
+
+    let old_ha_giang = provinces_then
+        .items
+        .iter()
+        .find(|u| u.code == "02")
+        .unwrap();
+    let full = s.unit(old_ha_giang.id).await.unwrap();
+    assert_eq!(full.successors.len(), 1);
+    assert_eq!(full.successors[0].code, "08");
+    let new_tq = s
+        .current_unit(UnitLevel::Province, "08")
+        .await
+        .unwrap()
+        .unwrap();
+    let new_tq = s.unit(new_tq.id).await.unwrap();
+    assert_eq!(new_tq.predecessors.len(), 2);
+
+    // No district is valid after the reorganisation.
+    let districts_now = s
+        .units(&UnitQuery {
+            level: Some(UnitLevel::District),
+            as_of: Some(today),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(districts_now.items.is_empty());
+    // Search ignores diacritics.
+    let found = s
+        .units(&UnitQuery {
+            q: Some("ha giang".into()),
+            as_of: Some(today),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        found
+            .items
+            .iter()
+            .all(|u| u.level == UnitLevel::Commune && u.valid_to.is_none())
+    );
+    assert!(!found.items.is_empty());
+    // Every current commune of province 08 has at least one predecessor, except new ones.
+    let communes = s
+        .units(&UnitQuery {
+            level: Some(UnitLevel::Commune),
+            as_of: Some(today),
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(communes.items.len() > 100);
+}
+
+async fn agencies_validate_references(s: &Store) {
+    let a = |code: &str, parent: Option<&str>| Agency {
+        code: AgencyCode::parse(code).unwrap(),
+        name: "Ủy ban nhân dân tỉnh".into(),
+        parent_code: parent.map(|p| AgencyCode::parse(p).unwrap()),
+        unit_code: Some("08".into()),
+        one_stop_point: false,
+        provenance: None,
+    };
+    let (_, new) = s.upsert_agency(a("000.00.00.H59", None)).await.unwrap();
+    assert!(new);
+    let (_, new) = s.upsert_agency(a("000.00.00.H59", None)).await.unwrap();
+    assert!(!new);
+    s.upsert_agency(a("000.00.01.H59", Some("000.00.00.H59")))
+        .await
+        .unwrap();
+    // A parent that does not exist is refused.
+    assert!(matches!(
+        s.upsert_agency(a("000.00.02.H59", Some("000.00.00.H60")))
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    let page = s
+        .agencies(Some("uy ban"), Some("000.00.00.H59"), None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert!(matches!(
+        s.agency("000.00.09.H59").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn users_and_tokens(s: &Store) {
+    let t0 = Utc.with_ymd_and_hms(2025, 1, 28, 2, 0, 0).unwrap();
+    s.upsert_agency(Agency {
+        code: AgencyCode::parse("000.00.00.H59").unwrap(),
+        name: "UBND tỉnh".into(),
+        parent_code: None,
+        unit_code: None,
+        one_stop_point: true,
+        provenance: None,
+    })
+    .await
+    .unwrap();
+    let nu = |username: &str, role, agency: Option<&str>| NewUser {
+        username: username.into(),
+        full_name: "Nguyễn Văn A".into(),
+        password: "mat-khau-dai".into(),
+        role,
+        agency_code: agency.map(|a| AgencyCode::parse(a).unwrap()),
+    };
+    // A specialist must belong to an agency.
+    assert!(matches!(
+        s.create_user(nu("cv1", Role::Specialist, None), t0).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let u = s
+        .create_user(nu("cv1", Role::Specialist, Some("000.00.00.H59")), t0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_user(nu("cv1", Role::Admin, None), t0).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        s.authenticate("cv1", "sai-mat-khau")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.authenticate("nobody", "mat-khau-dai")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let same = s
+        .authenticate("cv1", "mat-khau-dai")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(same, u);
+
+    let (token, expires) = s
+        .issue_token(&u, t0, chrono::Duration::hours(8))
+        .await
+        .unwrap();
+    assert_eq!(expires, t0 + chrono::Duration::hours(8));
+    assert_eq!(s.user_by_token(&token, t0).await.unwrap().unwrap().id, u.id);
+    assert!(
+        s.user_by_token(&token, expires).await.unwrap().is_none(),
+        "expired at its expiry instant"
+    );
+    assert!(s.user_by_token("not-a-token", t0).await.unwrap().is_none());
+    s.revoke_token(&token).await.unwrap();
+    assert!(s.user_by_token(&token, t0).await.unwrap().is_none());
+}
