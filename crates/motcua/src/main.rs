@@ -1,1 +1,459 @@
-fn main() {}
+//! `motcua`: the electronic one-stop system's single binary.
+
+use anyhow::Context;
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand};
+use motcua_domain::calendar::{TimeLimit, TimeUnit, WorkCalendar};
+use motcua_domain::catalogue::{CatalogueFormat, parse_catalogue};
+use motcua_domain::clock::{Clock, SystemClock};
+use motcua_domain::lunar;
+use motcua_store::{Store, StoreError};
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+mod bench;
+mod config;
+mod demo;
+
+use config::{Config, Overrides};
+
+#[derive(Parser)]
+#[command(
+    name = "motcua",
+    version,
+    about = "Hệ thống một cửa điện tử — electronic one-stop system"
+)]
+struct Cli {
+    /// Configuration file (default: ./motcua.toml if present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Default)]
+struct DbArgs {
+    /// Database URL: sqlite:PATH or postgres://… (default: SQLite under the data folder).
+    #[arg(long)]
+    database: Option<String>,
+    /// Data folder (default ./data).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the web server.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+        /// Load the demo province (idempotent).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Applies database migrations.
+    Migrate(DbArgs),
+    /// Loads the demo province into the database.
+    Demo(DbArgs),
+    /// Imports data files.
+    #[command(subcommand)]
+    Import(ImportCmd),
+    /// Manages users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Lunar calendar, holidays and deadlines (JSON lines on standard output).
+    #[command(subcommand)]
+    Calendar(CalendarCmd),
+    /// Prints measured figures.
+    #[command(subcommand)]
+    Bench(BenchCmd),
+    /// Prints the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Imports a procedure catalogue: the national CSV export or motcua JSON. All or nothing.
+    Procedures {
+        file: PathBuf,
+        /// Check the file and report bad rows without importing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Imports the 2025 administrative units (34 provinces, 3,321 communes, old→new links).
+    Units(DbArgs),
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Adds a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// citizen, reception, specialist, leader, postal, admin or viewer.
+        #[arg(long)]
+        role: String,
+        /// Electronic identifier code of the user's agency.
+        #[arg(long)]
+        agency: Option<String>,
+        #[arg(long, default_value = "")]
+        full_name: String,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCmd {
+    /// Solar → lunar: `lunar DATE` or `lunar --from DATE --to DATE`.
+    Lunar {
+        date: Option<NaiveDate>,
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        #[arg(long)]
+        to: Option<NaiveDate>,
+    },
+    /// Days off and make-up workdays of a year.
+    Holidays {
+        year: i32,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// The appointment for a receipt instant (RFC 3339 with offset) and a time limit.
+    Due {
+        start: DateTime<FixedOffset>,
+        #[arg(long, group = "limit")]
+        working_days: Option<u32>,
+        #[arg(long, group = "limit")]
+        working_hours: Option<u32>,
+        #[arg(long, group = "limit")]
+        calendar_days: Option<u32>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Time to compute due dates.
+    Due {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+    },
+    /// Time to parse, validate and import a synthetic catalogue.
+    Import {
+        #[arg(long, default_value_t = 5_000)]
+        rows: usize,
+        /// Database to import into (default: a fresh temporary SQLite file).
+        #[arg(long)]
+        database: Option<String>,
+    },
+}
+
+fn load_config(
+    cli_config: Option<&PathBuf>,
+    db: &DbArgs,
+    listen: Option<String>,
+    demo: bool,
+) -> anyhow::Result<Config> {
+    Config::load(
+        cli_config.map(PathBuf::as_path),
+        &Overrides {
+            listen,
+            database: db.database.clone(),
+            data_dir: db.data_dir.clone(),
+            demo: demo.then_some(true),
+        },
+    )
+}
+
+async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    if cfg.database.is_none() {
+        std::fs::create_dir_all(&cfg.data_dir)
+            .with_context(|| format!("cannot create data folder {}", cfg.data_dir.display()))?;
+    }
+    let url = cfg.database_url();
+    let store = Store::connect(&url)
+        .await
+        .with_context(|| format!("cannot open database {}", redact(&url)))?;
+    store.migrate().await.context("database migration failed")?;
+    Ok(store)
+}
+
+/// Hides a password in a database URL for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(a)) if a > s => {
+            let creds = &url[s + 3..a];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[a..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+/// The calendar for CLI commands: the database's tables when a database is configured or
+/// already exists, otherwise the shipped official tables.
+async fn cli_calendar(cli: Option<&PathBuf>, db: &DbArgs) -> anyhow::Result<WorkCalendar> {
+    let cfg = load_config(cli, db, None, false)?;
+    if cfg.has_database() {
+        let store = open_store(&cfg).await?;
+        let tables = store.calendar_tables().await?;
+        store.close().await;
+        Ok(WorkCalendar::new(Default::default(), cfg.office, tables))
+    } else {
+        Ok(WorkCalendar::new(
+            Default::default(),
+            cfg.office,
+            motcua_domain::calendar::official_tables()?,
+        ))
+    }
+}
+
+fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(v)?);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run(Cli::parse()).await {
+        eprintln!("lỗi / error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let cfg_path = cli.config.as_ref();
+    match cli.command {
+        Command::Serve { listen, db, demo } => {
+            let cfg = load_config(cfg_path, &db, listen, demo)?;
+            init_tracing(cfg.log_format == "json");
+            serve(cfg).await
+        }
+        Command::Migrate(db) => {
+            init_tracing(false);
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            open_store(&cfg).await?.close().await;
+            println!("migrated {}", redact(&cfg.database_url()));
+            Ok(())
+        }
+        Command::Demo(db) => {
+            init_tracing(false);
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            let store = open_store(&cfg).await?;
+            demo::load(&store, SystemClock.now()).await?;
+            store.close().await;
+            Ok(())
+        }
+        Command::Import(ImportCmd::Procedures { file, dry_run, db }) => {
+            init_tracing(false);
+            let data =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let format = CatalogueFormat::detect(&file.to_string_lossy(), &data);
+            let procedures = match parse_catalogue(format, &data) {
+                Ok(p) => p,
+                Err(rows) => {
+                    for r in &rows {
+                        eprintln!("{}: {r}", file.display());
+                    }
+                    anyhow::bail!("{} bad rows; nothing imported", rows.len());
+                }
+            };
+            if dry_run {
+                println!(
+                    "{}: {} procedures, no errors (dry run, nothing imported)",
+                    file.display(),
+                    procedures.len()
+                );
+                return Ok(());
+            }
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            let store = open_store(&cfg).await?;
+            let report = match store.import_procedures(procedures).await {
+                Err(StoreError::Import(rows)) => {
+                    for r in &rows {
+                        eprintln!("{}: {r}", file.display());
+                    }
+                    anyhow::bail!("{} bad rows; nothing imported", rows.len());
+                }
+                r => r?,
+            };
+            store.close().await;
+            println!(
+                "{}: inserted {}, updated {}",
+                file.display(),
+                report.inserted,
+                report.updated
+            );
+            Ok(())
+        }
+        Command::Import(ImportCmd::Units(db)) => {
+            init_tracing(false);
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            let store = open_store(&cfg).await?;
+            demo::ensure_reference_units(&store).await?;
+            store.close().await;
+            Ok(())
+        }
+        Command::User(UserCmd::Add {
+            username,
+            role,
+            agency,
+            full_name,
+            password_stdin: _,
+            db,
+        }) => {
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\n', '\r']).to_owned();
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            let store = open_store(&cfg).await?;
+            let user = store
+                .create_user(
+                    motcua_store::NewUser {
+                        username,
+                        full_name,
+                        password,
+                        role: role.parse()?,
+                        agency_code: agency.as_deref().map(str::parse).transpose()?,
+                    },
+                    SystemClock.now(),
+                )
+                .await?;
+            store.close().await;
+            print_json(&user)
+        }
+        Command::Calendar(CalendarCmd::Lunar { date, from, to }) => {
+            let one = |d: NaiveDate| -> anyhow::Result<()> {
+                print_json(&serde_json::json!({"solar": d, "lunar": lunar::to_lunar(d)?}))
+            };
+            match (date, from, to) {
+                (Some(d), None, None) => one(d),
+                (None, Some(f), Some(t)) if f <= t => {
+                    for d in f.iter_days().take_while(|d| *d <= t) {
+                        one(d)?;
+                    }
+                    Ok(())
+                }
+                _ => anyhow::bail!("give DATE, or --from DATE --to DATE with from <= to"),
+            }
+        }
+        Command::Calendar(CalendarCmd::Holidays { year, db }) => {
+            if !(1900..=2100).contains(&year) {
+                anyhow::bail!("year must be within 1900–2100");
+            }
+            let cal = cli_calendar(cfg_path, &db).await?;
+            for e in cal.entries(year) {
+                print_json(&e)?;
+            }
+            Ok(())
+        }
+        Command::Calendar(CalendarCmd::Due {
+            start,
+            working_days,
+            working_hours,
+            calendar_days,
+            db,
+        }) => {
+            let limit = match (working_days, working_hours, calendar_days) {
+                (Some(n), None, None) => TimeLimit {
+                    value: n,
+                    unit: TimeUnit::WorkingDays,
+                },
+                (None, Some(n), None) => TimeLimit {
+                    value: n,
+                    unit: TimeUnit::WorkingHours,
+                },
+                (None, None, Some(n)) => TimeLimit {
+                    value: n,
+                    unit: TimeUnit::CalendarDays,
+                },
+                _ => anyhow::bail!("give one of --working-days, --working-hours, --calendar-days"),
+            };
+            let cal = cli_calendar(cfg_path, &db).await?;
+            let due = cal.due(start.with_timezone(&Utc), limit);
+            println!("{}", cal.to_local_fixed(due).to_rfc3339());
+            Ok(())
+        }
+        Command::Bench(BenchCmd::Due { count }) => bench::due(count),
+        Command::Bench(BenchCmd::Import { rows, database }) => bench::import(rows, database).await,
+        Command::Openapi => {
+            println!("{}", motcua_web::openapi_json());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let store = open_store(&cfg).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if cfg.demo {
+        demo::load(&store, clock.now()).await?;
+    }
+    let state = motcua_web::AppState::new(
+        store.clone(),
+        clock,
+        cfg.office.clone(),
+        chrono::Duration::minutes(cfg.token_ttl_minutes.max(1)),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    tracing::info!(
+        "motcua listening on http://{} (database {})",
+        listener.local_addr()?,
+        redact(&cfg.database_url())
+    );
+    axum::serve(listener, motcua_web::app(state))
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

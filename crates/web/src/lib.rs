@@ -1,1 +1,264 @@
+//! HTTP layer of motcua: the JSON API (`/api/v1`, OpenAPI 3.1 at `/api/v1/openapi.json`),
+//! API docs (`/api/docs`), health (`/healthz`, `/readyz`), Prometheus metrics (`/metrics`)
+//! and the web pages. Handlers call the store and the domain; they never write SQL.
 
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use motcua_domain::calendar::{HolidayRules, OfficeHours, WorkCalendar};
+use motcua_domain::clock::Clock;
+use motcua_store::Store;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+pub mod api;
+pub mod auth;
+pub mod error;
+mod pages;
+
+pub use error::{ApiError, Problem};
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub token_ttl: chrono::Duration,
+    calendar: Arc<RwLock<Arc<WorkCalendar>>>,
+    rules: HolidayRules,
+    hours: OfficeHours,
+}
+
+impl AppState {
+    /// Builds the state, loading the calendar's year tables from the store.
+    pub async fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        hours: OfficeHours,
+        token_ttl: chrono::Duration,
+    ) -> Result<Self, ApiError> {
+        let hours = hours.validate()?;
+        let rules = HolidayRules::default();
+        let cal = WorkCalendar::new(rules.clone(), hours.clone(), store.calendar_tables().await?);
+        Ok(Self {
+            store,
+            clock,
+            token_ttl,
+            calendar: Arc::new(RwLock::new(Arc::new(cal))),
+            rules,
+            hours,
+        })
+    }
+
+    /// The working calendar in force.
+    pub fn calendar(&self) -> Arc<WorkCalendar> {
+        self.calendar
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Rebuilds the calendar after its tables changed.
+    pub async fn reload_calendar(&self) -> Result<(), ApiError> {
+        let cal = WorkCalendar::new(
+            self.rules.clone(),
+            self.hours.clone(),
+            self.store.calendar_tables().await?,
+        );
+        match self.calendar.write() {
+            Ok(mut c) => *c = Arc::new(cal),
+            Err(p) => *p.into_inner() = Arc::new(cal),
+        }
+        Ok(())
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "motcua API",
+        description = "Hệ thống thông tin giải quyết thủ tục hành chính — electronic one-stop system. \
+                       Errors are RFC 9457 problem+json with `detail` (Vietnamese) and `detail_en` (English).",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "calendar", description = "Lunar calendar, holidays, working days and deadlines"),
+        (name = "catalogue", description = "Procedure catalogue"),
+        (name = "units", description = "Administrative units and agencies"),
+        (name = "auth", description = "Tokens and users"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API router and its OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest(
+            "/api/v1",
+            OpenApiRouter::new()
+                .merge(api::calendar::router())
+                .merge(api::catalogue::router())
+                .merge(api::units::router())
+                .merge(api::auth::router()),
+        )
+        .split_for_parts()
+}
+
+/// The OpenAPI document as JSON.
+pub fn openapi_json() -> String {
+    api().1.to_pretty_json().unwrap_or_default()
+}
+
+fn prometheus() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+                ])
+                .map(|b| b.build_recorder())
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+            let handle = recorder.handle();
+            // Only the first app of a process installs the global recorder (tests start many).
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+async fn track(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let start = Instant::now();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    metrics::counter!("motcua_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("motcua_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(start.elapsed().as_secs_f64());
+    res
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let (api, doc) = api();
+    let doc = Arc::new(doc.to_pretty_json().unwrap_or_default());
+    let metrics = prometheus();
+    Router::new()
+        .merge(api)
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], (*doc).clone()) }
+            }),
+        )
+        .route("/api/docs", get(swagger_page))
+        .route("/api/docs/swagger-ui.css", get(swagger_css))
+        .route("/api/docs/swagger-ui-bundle.js", get(swagger_js))
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(move || async move { metrics.render() }))
+        .merge(pages::router())
+        .fallback(not_found)
+        .layer(middleware::from_fn(track))
+        .layer(CompressionLayer::new())
+        .layer(RequestBodyLimitLayer::new(32 * 1024 * 1024))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn readyz(State(s): State<AppState>) -> Response {
+    match s.store.ping().await {
+        Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Cơ sở dữ liệu chưa sẵn sàng",
+                "the database is not reachable",
+            )
+            .into_response()
+        }
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found(
+        "Không có trang hoặc tài nguyên này",
+        "no such page or resource",
+    )
+}
+
+const SWAGGER_HTML: &str = r##"<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><title>motcua API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/api/docs/swagger-ui.css"></head>
+<body><div id="ui"></div><script src="/api/docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id: "#ui"});</script>
+</body></html>"##;
+
+async fn swagger_page() -> Html<&'static str> {
+    Html(SWAGGER_HTML)
+}
+
+fn cached(content_type: &'static str, body: &'static [u8]) -> Response {
+    let mut res = body.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    res
+}
+
+async fn swagger_css() -> Response {
+    cached(
+        "text/css",
+        include_bytes!("../assets/swagger-ui/swagger-ui.css"),
+    )
+}
+
+async fn swagger_js() -> Response {
+    cached(
+        "application/javascript",
+        include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js"),
+    )
+}

@@ -1,0 +1,6 @@
+//! The JSON API under `/api/v1`.
+
+pub mod auth;
+pub mod calendar;
+pub mod catalogue;
+pub mod units;
