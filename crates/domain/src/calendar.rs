@@ -353,6 +353,22 @@ impl TimeLimit {
             unit: TimeUnit::WorkingDays,
         }
     }
+
+    /// The one limit given among working days, working hours and calendar days (as asked for
+    /// by the `due` command and endpoint); `None` unless exactly one is given.
+    pub fn one_of(
+        working_days: Option<u32>,
+        working_hours: Option<u32>,
+        calendar_days: Option<u32>,
+    ) -> Option<Self> {
+        let (value, unit) = match (working_days, working_hours, calendar_days) {
+            (Some(n), None, None) => (n, TimeUnit::WorkingDays),
+            (None, Some(n), None) => (n, TimeUnit::WorkingHours),
+            (None, None, Some(n)) => (n, TimeUnit::CalendarDays),
+            _ => return None,
+        };
+        Some(Self { value, unit })
+    }
 }
 
 const FIRST_CACHED_YEAR: i32 = 1900;

@@ -605,65 +605,66 @@ fn csv_row(get: &dyn Fn(&str) -> String) -> Result<Procedure, Error> {
     })
 }
 
-/// Parses `Cấp bộ, Cấp tỉnh, Cấp xã, Cơ quan khác`.
-pub fn parse_levels(s: &str) -> Result<Vec<ImplLevel>, Error> {
+/// Parses a separated list of published names (`Cấp bộ, Cấp xã`), each looked up by its
+/// folded form; duplicates are dropped, an unknown or empty list is an error on `field`.
+fn parse_list<T: PartialEq>(
+    s: &str,
+    field: &str,
+    what: (&str, &str),
+    lookup: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, Error> {
     let mut out = Vec::new();
     for part in s.split([',', ';']).map(str::trim).filter(|p| !p.is_empty()) {
-        let l = match fold(part).as_str() {
-            "cap bo" | "ministry" => ImplLevel::Ministry,
-            "cap tinh" | "province" => ImplLevel::Province,
-            "cap xa" | "commune" => ImplLevel::Commune,
-            "co quan khac" | "other" => ImplLevel::Other,
-            _ => {
-                return Err(Error::field(
-                    "level",
-                    format!("Cấp thực hiện «{part}» không hợp lệ"),
-                    format!("unknown implementing level «{part}»"),
-                ));
-            }
-        };
-        if !out.contains(&l) {
-            out.push(l);
+        let v = lookup(&fold(part)).ok_or_else(|| {
+            Error::field(
+                field,
+                format!("{} «{part}» không hợp lệ", what.0),
+                format!("unknown {} «{part}»", what.1),
+            )
+        })?;
+        if !out.contains(&v) {
+            out.push(v);
         }
     }
     if out.is_empty() {
         return Err(Error::field(
-            "level",
-            "Thiếu cấp thực hiện",
-            "implementing level is missing",
+            field,
+            format!("Thiếu {}", what.0.to_lowercase()),
+            format!("{} is missing", what.1),
         ));
     }
     Ok(out)
 }
 
+/// Parses `Cấp bộ, Cấp tỉnh, Cấp xã, Cơ quan khác`.
+pub fn parse_levels(s: &str) -> Result<Vec<ImplLevel>, Error> {
+    parse_list(
+        s,
+        "level",
+        ("Cấp thực hiện", "implementing level"),
+        |f| match f {
+            "cap bo" | "ministry" => Some(ImplLevel::Ministry),
+            "cap tinh" | "province" => Some(ImplLevel::Province),
+            "cap xa" | "commune" => Some(ImplLevel::Commune),
+            "co quan khac" | "other" => Some(ImplLevel::Other),
+            _ => None,
+        },
+    )
+}
+
 /// Parses `Dịch vụ bưu chính;Trực tiếp;Trực tuyến`.
 pub fn parse_channels(s: &str) -> Result<Vec<Channel>, Error> {
-    let mut out = Vec::new();
-    for part in s.split([',', ';']).map(str::trim).filter(|p| !p.is_empty()) {
-        let c = match fold(part).as_str() {
-            "truc tuyen" | "online" => Channel::Online,
-            "truc tiep" | "counter" => Channel::Counter,
-            "dich vu buu chinh" | "buu chinh" | "postal" => Channel::Postal,
-            _ => {
-                return Err(Error::field(
-                    "submission_modes",
-                    format!("Cách thức nộp «{part}» không hợp lệ"),
-                    format!("unknown submission mode «{part}»"),
-                ));
-            }
-        };
-        if !out.contains(&c) {
-            out.push(c);
-        }
-    }
-    if out.is_empty() {
-        return Err(Error::field(
-            "submission_modes",
-            "Thiếu cách thức nộp hồ sơ",
-            "submission modes are missing",
-        ));
-    }
-    Ok(out)
+    parse_list(
+        s,
+        "submission_modes",
+        ("Cách thức nộp", "submission mode"),
+        |f| match f {
+            "truc tuyen" | "online" => Some(Channel::Online),
+            "truc tiep" | "counter" => Some(Channel::Counter),
+            "dich vu buu chinh" | "buu chinh" | "postal" => Some(Channel::Postal),
+            _ => None,
+        },
+    )
 }
 
 /// Office hours in a standard working day, used to turn fractional working days into hours.

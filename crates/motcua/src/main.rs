@@ -3,7 +3,7 @@
 use anyhow::Context;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
-use motcua_domain::calendar::{TimeLimit, TimeUnit, WorkCalendar};
+use motcua_domain::calendar::{TimeLimit, WorkCalendar};
 use motcua_domain::catalogue::{CatalogueFormat, parse_catalogue};
 use motcua_domain::clock::{Clock, SystemClock};
 use motcua_domain::lunar;
@@ -380,21 +380,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             calendar_days,
             db,
         }) => {
-            let limit = match (working_days, working_hours, calendar_days) {
-                (Some(n), None, None) => TimeLimit {
-                    value: n,
-                    unit: TimeUnit::WorkingDays,
-                },
-                (None, Some(n), None) => TimeLimit {
-                    value: n,
-                    unit: TimeUnit::WorkingHours,
-                },
-                (None, None, Some(n)) => TimeLimit {
-                    value: n,
-                    unit: TimeUnit::CalendarDays,
-                },
-                _ => anyhow::bail!("give one of --working-days, --working-hours, --calendar-days"),
-            };
+            let limit =
+                TimeLimit::one_of(working_days, working_hours, calendar_days).ok_or_else(|| {
+                    anyhow::anyhow!("give one of --working-days, --working-hours, --calendar-days")
+                })?;
             let cal = cli_calendar(cfg_path, &db).await?;
             let due = cal.due(start.with_timezone(&Utc), limit);
             println!("{}", cal.to_local_fixed(due).to_rfc3339());

@@ -6,7 +6,7 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use motcua_domain::calendar::{CalendarEntry, HolidayKey, TimeLimit, TimeUnit, YearTable};
+use motcua_domain::calendar::{CalendarEntry, HolidayKey, TimeLimit, YearTable};
 use motcua_domain::lunar::{self, LunarDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -163,26 +163,13 @@ async fn due(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<DueQuery>,
 ) -> ApiResult<Json<DueAnswer>> {
-    let limit = match (q.working_days, q.working_hours, q.calendar_days) {
-        (Some(n), None, None) => TimeLimit {
-            value: n,
-            unit: TimeUnit::WorkingDays,
-        },
-        (None, Some(n), None) => TimeLimit {
-            value: n,
-            unit: TimeUnit::WorkingHours,
-        },
-        (None, None, Some(n)) => TimeLimit {
-            value: n,
-            unit: TimeUnit::CalendarDays,
-        },
-        _ => {
-            return Err(ApiError::bad_request(
+    let limit =
+        TimeLimit::one_of(q.working_days, q.working_hours, q.calendar_days).ok_or_else(|| {
+            ApiError::bad_request(
                 "Cần đúng một trong: working_days, working_hours, calendar_days",
                 "give exactly one of working_days, working_hours, calendar_days",
-            ));
-        }
-    };
+            )
+        })?;
     if limit.value > 3650 {
         return Err(ApiError::invalid(
             "limit",
