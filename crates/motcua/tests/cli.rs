@@ -179,3 +179,41 @@ fn imports_and_users() {
     );
     assert!(!o.status.success());
 }
+
+#[test]
+fn configuration_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_motcua"));
+        c.args(args)
+            .current_dir(dir.path())
+            .env_remove("MOTCUA_DATABASE");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    // motcua.toml sets the data folder…
+    std::fs::write(dir.path().join("motcua.toml"), "data_dir = \"from-file\"\n").unwrap();
+    run(&["migrate"], &[]);
+    assert!(dir.path().join("from-file/motcua.db").exists());
+    // …the environment overrides the file…
+    run(&["migrate"], &[("MOTCUA_DATA_DIR", "from-env")]);
+    assert!(dir.path().join("from-env/motcua.db").exists());
+    // …and a flag overrides both.
+    run(
+        &["migrate", "--data-dir", "from-flag"],
+        &[("MOTCUA_DATA_DIR", "from-env")],
+    );
+    assert!(dir.path().join("from-flag/motcua.db").exists());
+    // An unknown key is an error, not silently ignored.
+    std::fs::write(dir.path().join("motcua.toml"), "data_dri = \"typo\"\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .args(["migrate"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("data_dri"));
+}
