@@ -1,5 +1,6 @@
 //! The calendar's yearly tables: seeded from the shipped official data, editable by an admin.
 
+use crate::catalogue::enum_text;
 use crate::{Result, Store, StoreError, on_db};
 use chrono::{NaiveDate, Utc};
 use motcua_domain::calendar::{CalendarEntry, HolidayKey, YearTable, official_tables};
@@ -21,13 +22,6 @@ fn parse_key(k: &str) -> Result<HolidayKey> {
             format!("stored calendar key «{k}» is invalid"),
         ))
     })
-}
-
-fn key_text(k: HolidayKey) -> String {
-    match serde_json::to_value(k) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
 }
 
 impl Store {
@@ -108,7 +102,7 @@ impl Store {
                     sqlx::query("INSERT INTO calendar_entries (year, date, key, name, note) VALUES ($1, $2, $3, $4, $5)")
                         .bind(t.year)
                         .bind(e.date)
-                        .bind(key_text(e.key))
+                        .bind(enum_text(&e.key))
                         .bind(&e.name)
                         .bind(&e.note)
                         .execute(&mut *tx)

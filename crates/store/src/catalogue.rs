@@ -33,7 +33,8 @@ pub struct ImportReport {
     pub updated: u64,
 }
 
-fn enum_text<T: serde::Serialize>(v: &T) -> String {
+/// The serde name of a unit-variant enum value (`working_days`, `swap_off`…), as stored.
+pub(crate) fn enum_text<T: serde::Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
         Ok(serde_json::Value::String(s)) => s,
         _ => String::new(),
