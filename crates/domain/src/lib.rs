@@ -7,8 +7,10 @@ pub mod calendar;
 pub mod catalogue;
 pub mod clock;
 pub mod codes;
+pub mod dossier;
 pub mod error;
 pub mod lunar;
+pub mod process;
 pub mod text;
 pub mod units;
 

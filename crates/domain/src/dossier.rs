@@ -1,0 +1,1404 @@
+//! The dossier (hồ sơ) and its state machine (shared/DOMAIN.md §Dossier statuses, §Working time
+//! and deadlines). Everything here is pure: the caller passes the instant, the actor and the
+//! working calendar; the store persists the result and the change record.
+//!
+//! Deadlines: `due_at` is the appointment in force. Time awaiting a supplement (and payment, when
+//! the process says so) is added back to it in office minutes when the dossier resumes, and an
+//! extension replaces it, so a completed dossier is classed by comparing its end with `due_at`.
+//! While the clock is stopped the dossier is measured at the instant it stopped.
+
+use crate::auth::Role;
+use crate::calendar::{TimeLimit, TimeUnit, WorkCalendar};
+use crate::catalogue::{Channel, Procedure};
+use crate::codes::{AgencyCode, CitizenId, ProcedureCode, TaxCode};
+use crate::process::{Process, StepAgency};
+use crate::text::clean;
+use crate::{Error, Errors, Msg};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// Dossier status; the numbers are the national portal's status codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Submitted,
+    Received,
+    Rejected,
+    Processing,
+    AwaitingSupplement,
+    AwaitingPayment,
+    WithdrawalRequested,
+    Stopped,
+    Resolved,
+    Returned,
+}
+
+impl Status {
+    pub const ALL: [Status; 10] = [
+        Status::Submitted,
+        Status::Received,
+        Status::Rejected,
+        Status::Processing,
+        Status::AwaitingSupplement,
+        Status::AwaitingPayment,
+        Status::WithdrawalRequested,
+        Status::Stopped,
+        Status::Resolved,
+        Status::Returned,
+    ];
+
+    /// The national portal's status code.
+    pub fn portal_code(self) -> u8 {
+        match self {
+            Status::Submitted => 1,
+            Status::Received => 2,
+            Status::Rejected => 3,
+            Status::Processing => 4,
+            Status::AwaitingSupplement => 5,
+            Status::AwaitingPayment => 6,
+            Status::WithdrawalRequested => 7,
+            Status::Stopped => 8,
+            Status::Resolved => 9,
+            Status::Returned => 10,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Submitted => "submitted",
+            Status::Received => "received",
+            Status::Rejected => "rejected",
+            Status::Processing => "processing",
+            Status::AwaitingSupplement => "awaiting_supplement",
+            Status::AwaitingPayment => "awaiting_payment",
+            Status::WithdrawalRequested => "withdrawal_requested",
+            Status::Stopped => "stopped",
+            Status::Resolved => "resolved",
+            Status::Returned => "returned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Vietnamese label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Submitted => "Mới nộp, chờ tiếp nhận",
+            Status::Received => "Đã tiếp nhận",
+            Status::Rejected => "Từ chối tiếp nhận",
+            Status::Processing => "Đang xử lý",
+            Status::AwaitingSupplement => "Chờ bổ sung hồ sơ",
+            Status::AwaitingPayment => "Chờ thực hiện nghĩa vụ tài chính",
+            Status::WithdrawalRequested => "Công dân xin rút hồ sơ",
+            Status::Stopped => "Dừng xử lý",
+            Status::Resolved => "Đã có kết quả",
+            Status::Returned => "Đã trả kết quả",
+        }
+    }
+
+    /// Received and not finished: the deadline runs (or is stopped).
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            Status::Received
+                | Status::Processing
+                | Status::AwaitingSupplement
+                | Status::AwaitingPayment
+                | Status::WithdrawalRequested
+        )
+    }
+}
+
+/// How a completed dossier kept its appointment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Timeliness {
+    Early,
+    OnTime,
+    Late,
+}
+
+impl Timeliness {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Timeliness::Early => "early",
+            Timeliness::OnTime => "on_time",
+            Timeliness::Late => "late",
+        }
+    }
+
+    /// Classifies a dossier that ended at `end` against its appointment in force (DOMAIN.md
+    /// §Statistics): early if on an earlier day, on time up to the appointment instant, late after.
+    pub fn of(end: DateTime<Utc>, due: Option<DateTime<Utc>>, cal: &WorkCalendar) -> Timeliness {
+        match due {
+            None => Timeliness::OnTime,
+            Some(due) if cal.local(end).date() < cal.local(due).date() => Timeliness::Early,
+            Some(due) if end <= due => Timeliness::OnTime,
+            Some(_) => Timeliness::Late,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicantKind {
+    /// A person, identified by the 12-digit citizen ID.
+    Person,
+    /// An organisation, identified by its enterprise / tax code.
+    Organisation,
+}
+
+/// The applicant (chủ hồ sơ) with contact details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Applicant {
+    pub kind: ApplicantKind,
+    /// Citizen ID (person) or enterprise / tax code (organisation).
+    pub id_number: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Current administrative unit (commune or province code) of the applicant's residence or seat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_code: Option<String>,
+}
+
+fn valid_phone(p: &str) -> bool {
+    let digits: String = p
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-'))
+        .collect();
+    let rest = digits.strip_prefix('+').unwrap_or(&digits);
+    (9..=12).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn valid_email(e: &str) -> bool {
+    match e.split_once('@') {
+        Some((a, b)) => {
+            !a.is_empty() && b.contains('.') && !e.contains(char::is_whitespace) && !b.contains('@')
+        }
+        None => false,
+    }
+}
+
+fn opt_text(s: Option<String>) -> Option<String> {
+    s.map(|s| clean(&s)).filter(|s| !s.is_empty())
+}
+
+impl Applicant {
+    pub fn validate(mut self) -> Result<Self, Error> {
+        let mut errs = Errors::new();
+        self.name = clean(&self.name);
+        self.id_number = self.id_number.trim().to_owned();
+        if self.name.is_empty() || self.name.chars().count() > 300 {
+            errs.add(
+                "applicant.name",
+                "Tên người nộp không được để trống (tối đa 300 ký tự)",
+                "applicant name must not be empty (at most 300 characters)",
+            );
+        }
+        let id = match self.kind {
+            ApplicantKind::Person => CitizenId::parse(&self.id_number).map(|c| c.to_string()),
+            ApplicantKind::Organisation => TaxCode::parse(&self.id_number).map(|c| c.to_string()),
+        };
+        if let Err(Error::Invalid(e)) = id {
+            for f in e {
+                errs.add(
+                    "applicant.id_number",
+                    f.message.vi.clone(),
+                    f.message.en.clone(),
+                );
+            }
+        }
+        self.phone = opt_text(self.phone);
+        self.email = opt_text(self.email);
+        self.address = opt_text(self.address);
+        self.unit_code = opt_text(self.unit_code);
+        if self.phone.as_deref().is_some_and(|p| !valid_phone(p)) {
+            errs.add(
+                "applicant.phone",
+                "Số điện thoại không hợp lệ",
+                "phone number is not valid",
+            );
+        }
+        if self.email.as_deref().is_some_and(|e| !valid_email(e)) {
+            errs.add(
+                "applicant.email",
+                "Địa chỉ thư điện tử không hợp lệ",
+                "email address is not valid",
+            );
+        }
+        if self.address.as_deref().is_some_and(|a| a.chars().count() > 500) {
+            errs.add(
+                "applicant.address",
+                "Địa chỉ quá dài",
+                "address is too long",
+            );
+        }
+        if let Some(u) = &self.unit_code
+            && !(crate::codes::is_commune_code(u) || crate::codes::is_province_code(u))
+        {
+            errs.add(
+                "applicant.unit_code",
+                "Mã đơn vị hành chính phải là mã xã (5 số) hoặc mã tỉnh (2 số)",
+                "unit code must be a commune (5 digits) or province (2 digits) code",
+            );
+        }
+        errs.into_result()?;
+        Ok(self)
+    }
+}
+
+/// A component as handed in: which of the procedure's components (by position), how many
+/// originals and copies, and whether it was taken from the applicant's data warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmittedComponent {
+    /// Position (from 0) in the procedure's `components`.
+    pub index: usize,
+    #[serde(default)]
+    pub originals: u16,
+    #[serde(default)]
+    pub copies: u16,
+    #[serde(default)]
+    pub from_warehouse: bool,
+}
+
+/// A component recorded on the dossier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DossierComponent {
+    pub index: usize,
+    pub name: String,
+    pub required: bool,
+    pub submitted: bool,
+    pub originals: u16,
+    pub copies: u16,
+    pub from_warehouse: bool,
+}
+
+/// How a result reaches the applicant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// To the applicant's account / data warehouse.
+    Electronic,
+    /// On paper, collected at the one-stop point.
+    Paper,
+    /// On paper, by the public postal service.
+    Postal,
+}
+
+/// A missing item of a supplement request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MissingItem {
+    /// What is missing (usually a component's name).
+    pub item: String,
+    pub reason: String,
+}
+
+/// A workflow action, as posted to `/api/v1/dossiers/{code}/actions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Accept a submitted dossier as complete: receipt and appointment.
+    Accept {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// Give the dossier to an officer of the current step's agency.
+    Assign {
+        assignee: String,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// Hand the dossier to the next step.
+    Forward {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// Send an inter-agency child case to another agency; the parent waits for it.
+    Transfer {
+        #[schema(value_type = String)]
+        agency: AgencyCode,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// Ask the applicant for a supplement; the deadline clock stops.
+    RequestSupplement {
+        missing: Vec<MissingItem>,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// The supplement arrived; the clock restarts with the waiting time added back.
+    SupplementReceived {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// Wait for the applicant's fees or financial obligations.
+    Pause { reason: String },
+    Resume {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// A new appointment with an apology slip (once, before the appointment).
+    Extend {
+        reason: String,
+        #[schema(value_type = String, format = Date)]
+        new_due_date: NaiveDate,
+    },
+    /// Refuse: at intake (refusal slip) or during processing (notice of stopping).
+    Refuse { reasons: Vec<String> },
+    /// The applicant asks to withdraw the dossier.
+    Withdraw { reason: String },
+    /// Agree to the withdrawal: processing stops.
+    ConfirmWithdrawal {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// Decide favourably: the result is ready.
+    Approve {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// Return the result: electronically (done), on paper at the counter (waits for
+    /// collection) or by post.
+    ReturnResult {
+        method: Delivery,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// The applicant collected the paper result.
+    MarkCollected {
+        #[serde(default)]
+        note: Option<String>,
+    },
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Accept { .. } => "accept",
+            Action::Assign { .. } => "assign",
+            Action::Forward { .. } => "forward",
+            Action::Transfer { .. } => "transfer",
+            Action::RequestSupplement { .. } => "request_supplement",
+            Action::SupplementReceived { .. } => "supplement_received",
+            Action::Pause { .. } => "pause",
+            Action::Resume { .. } => "resume",
+            Action::Extend { .. } => "extend",
+            Action::Refuse { .. } => "refuse",
+            Action::Withdraw { .. } => "withdraw",
+            Action::ConfirmWithdrawal { .. } => "confirm_withdrawal",
+            Action::Approve { .. } => "approve",
+            Action::ReturnResult { .. } => "return_result",
+            Action::MarkCollected { .. } => "mark_collected",
+        }
+    }
+
+    /// The officer's or applicant's note, free text.
+    fn note(&self) -> Option<&str> {
+        match self {
+            Action::Accept { note }
+            | Action::Assign { note, .. }
+            | Action::Forward { note }
+            | Action::Transfer { note, .. }
+            | Action::RequestSupplement { note, .. }
+            | Action::SupplementReceived { note }
+            | Action::Resume { note }
+            | Action::ConfirmWithdrawal { note }
+            | Action::Approve { note }
+            | Action::ReturnResult { note, .. }
+            | Action::MarkCollected { note } => note.as_deref(),
+            Action::Pause { reason } | Action::Withdraw { reason } => Some(reason),
+            Action::Extend { reason, .. } => Some(reason),
+            Action::Refuse { .. } => None,
+        }
+    }
+
+    /// One example of every action, for tests that walk them all.
+    pub fn examples(agency: &AgencyCode, assignee: &str, today: NaiveDate) -> Vec<Action> {
+        vec![
+            Action::Accept { note: None },
+            Action::Assign {
+                assignee: assignee.into(),
+                note: None,
+            },
+            Action::Forward { note: None },
+            Action::Transfer {
+                agency: agency.clone(),
+                note: None,
+            },
+            Action::RequestSupplement {
+                missing: vec![MissingItem {
+                    item: "Tờ khai".into(),
+                    reason: "Thiếu chữ ký".into(),
+                }],
+                note: None,
+            },
+            Action::SupplementReceived { note: None },
+            Action::Pause {
+                reason: "Chờ nộp lệ phí".into(),
+            },
+            Action::Resume { note: None },
+            Action::Extend {
+                reason: "Cần xác minh thêm".into(),
+                new_due_date: today + chrono::Days::new(30),
+            },
+            Action::Refuse {
+                reasons: vec!["Không đủ điều kiện".into()],
+            },
+            Action::Withdraw {
+                reason: "Không còn nhu cầu".into(),
+            },
+            Action::ConfirmWithdrawal { note: None },
+            Action::Approve { note: None },
+            Action::ReturnResult {
+                method: Delivery::Paper,
+                note: None,
+            },
+            Action::MarkCollected { note: None },
+        ]
+    }
+}
+
+/// Who acts: a signed-in user, or the system / a legacy record (no role checks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// Username, or `system`, or the legacy system's actor name.
+    pub name: String,
+    pub user_id: Option<i64>,
+    pub role: Option<Role>,
+    pub agency: Option<AgencyCode>,
+}
+
+impl Actor {
+    pub fn system(name: &str) -> Self {
+        Actor {
+            name: name.into(),
+            user_id: None,
+            role: None,
+            agency: None,
+        }
+    }
+}
+
+/// Why an action was not carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The actor may not take this action on this dossier (HTTP 403).
+    #[error("forbidden: {0}")]
+    Forbidden(Msg),
+    /// The dossier's state does not allow the action (HTTP 409).
+    #[error("conflict: {0}")]
+    Conflict(Msg),
+    /// The action's own data is invalid (HTTP 422).
+    #[error(transparent)]
+    Invalid(#[from] Error),
+}
+
+fn conflict(vi: impl Into<String>, en: impl Into<String>) -> Refusal {
+    Refusal::Conflict(Msg::new(vi, en))
+}
+
+fn forbidden(vi: impl Into<String>, en: impl Into<String>) -> Refusal {
+    Refusal::Forbidden(Msg::new(vi, en))
+}
+
+/// The state of a dossier, as of its last change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Dossier {
+    pub code: String,
+    #[schema(value_type = String)]
+    pub procedure_code: ProcedureCode,
+    pub procedure_name: String,
+    pub channel: Channel,
+    pub status: Status,
+    pub applicant: Applicant,
+    pub components: Vec<DossierComponent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_tracking: Option<String>,
+    #[schema(value_type = String)]
+    pub receiving_agency: AgencyCode,
+    #[schema(value_type = String)]
+    pub competent_agency: AgencyCode,
+    /// The agency holding the dossier at its current step.
+    #[schema(value_type = String)]
+    pub current_agency: AgencyCode,
+    pub process: Process,
+    /// Index of the current step in `process.steps`.
+    pub step: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+    /// The citizen account that owns the dossier (online filing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit: Option<TimeLimit>,
+    pub submitted_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<DateTime<Utc>>,
+    /// The appointment in force (after extensions and added-back waiting time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+    /// The appointment printed on the receipt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_due_at: Option<DateTime<Utc>>,
+    /// Office minutes from receipt to the original appointment (shared among the steps).
+    #[serde(default)]
+    pub total_minutes: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_due_at: Option<DateTime<Utc>>,
+    /// When the clock stopped (awaiting supplement, or payment when it stops the clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_at: Option<DateTime<Utc>>,
+    /// Status to go back to when the wait ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_status: Option<Status>,
+    /// Office minutes spent with the clock stopped, already added to `due_at`.
+    #[serde(default)]
+    pub paused_minutes: i64,
+    #[serde(default)]
+    pub supplement_requests: u32,
+    #[serde(default)]
+    pub extended: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeliness: Option<Timeliness>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_delivery: Option<Delivery>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned_at: Option<DateTime<Utc>>,
+    /// The parent dossier of an inter-agency child case (never counted on its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_code: Option<String>,
+    /// Open inter-agency child cases.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open_children: Vec<String>,
+}
+
+/// What an intake needs, checked by the caller against the catalogue and the agencies.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    pub procedure: Procedure,
+    pub process: Process,
+    pub channel: Channel,
+    pub receiving_agency: AgencyCode,
+    pub competent_agency: AgencyCode,
+    pub applicant: Applicant,
+    pub components: Vec<SubmittedComponent>,
+    pub postal_tracking: Option<String>,
+    pub owner_id: Option<i64>,
+}
+
+/// A compact view of the state before and after a change (kept in the audit record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Snapshot {
+    pub status: Status,
+    pub step: String,
+    #[schema(value_type = String)]
+    pub agency: AgencyCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_due_at: Option<DateTime<Utc>>,
+}
+
+/// One change of a dossier: the event that the audit chain records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// `submit`, `receive`, `child_created`, `child_resolved`, or an [`Action`] name.
+    pub action: String,
+    pub before: Option<Snapshot>,
+    pub after: Snapshot,
+    /// The slip's data or other details (missing items, reasons, new appointment, …).
+    pub data: Value,
+    /// A child case to create at this agency (for `transfer`).
+    #[serde(skip)]
+    pub spawn: Option<AgencyCode>,
+}
+
+/// Builds a dossier code `{agency}-{yyMMdd}-{NNNN}`.
+pub fn dossier_code(agency: &AgencyCode, day: NaiveDate, seq: i64) -> String {
+    format!("{agency}-{}-{seq:04}", day.format("%y%m%d"))
+}
+
+/// Splits a dossier code into its agency, day and sequence number.
+pub fn parse_dossier_code(code: &str) -> Result<(AgencyCode, NaiveDate, i64), Error> {
+    let bad = || {
+        Error::field(
+            "code",
+            format!("Mã hồ sơ «{code}» không đúng dạng {{mã cơ quan}}-{{yyMMdd}}-{{NNNN}}"),
+            format!("dossier code «{code}» is not of the form {{agency}}-{{yyMMdd}}-{{NNNN}}"),
+        )
+    };
+    let mut parts = code.trim().rsplitn(3, '-');
+    let (Some(seq), Some(day), Some(agency)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let agency = AgencyCode::parse(agency).map_err(|_| bad())?;
+    let day = (day.len() == 6)
+        .then(|| NaiveDate::parse_from_str(&format!("20{day}"), "%Y%m%d").ok())
+        .flatten()
+        .ok_or_else(bad)?;
+    let seq = (seq.len() >= 4 && seq.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| seq.parse::<i64>().ok())
+        .flatten()
+        .filter(|n| *n > 0)
+        .ok_or_else(bad)?;
+    Ok((agency, day, seq))
+}
+
+/// Checks the components handed in against the procedure's list.
+pub fn check_components(
+    procedure: &Procedure,
+    submitted: &[SubmittedComponent],
+) -> Result<Vec<DossierComponent>, Error> {
+    let mut errs = Errors::new();
+    let mut out: Vec<DossierComponent> = procedure
+        .components
+        .iter()
+        .enumerate()
+        .map(|(i, c)| DossierComponent {
+            index: i,
+            name: c.name.clone(),
+            required: c.required,
+            submitted: false,
+            originals: 0,
+            copies: 0,
+            from_warehouse: false,
+        })
+        .collect();
+    for (k, s) in submitted.iter().enumerate() {
+        match out.get_mut(s.index) {
+            None => errs.add(
+                format!("components[{k}].index"),
+                format!(
+                    "Thủ tục chỉ có {} thành phần hồ sơ (chỉ số từ 0)",
+                    procedure.components.len()
+                ),
+                format!(
+                    "the procedure has {} components (indexes from 0)",
+                    procedure.components.len()
+                ),
+            ),
+            Some(c) if c.submitted => errs.add(
+                format!("components[{k}].index"),
+                format!("Thành phần «{}» được khai hai lần", c.name),
+                format!("component «{}» is listed twice", c.name),
+            ),
+            Some(c) => {
+                if s.originals == 0 && s.copies == 0 && !s.from_warehouse {
+                    errs.add(
+                        format!("components[{k}]"),
+                        format!("Thành phần «{}»: cần số bản chính, bản sao hoặc lấy từ kho dữ liệu", c.name),
+                        format!("component «{}»: give originals, copies or from_warehouse", c.name),
+                    );
+                }
+                if s.from_warehouse && !procedure.components[s.index].warehouse_copy_accepted {
+                    errs.add(
+                        format!("components[{k}].from_warehouse"),
+                        format!("Thành phần «{}» không chấp nhận bản từ kho dữ liệu", c.name),
+                        format!("component «{}» does not accept a warehouse copy", c.name),
+                    );
+                }
+                c.submitted = true;
+                c.originals = s.originals;
+                c.copies = s.copies;
+                c.from_warehouse = s.from_warehouse;
+            }
+        }
+    }
+    errs.into_result()?;
+    for c in &mut out {
+        c.name = clean(&c.name);
+    }
+    Ok(out)
+}
+
+impl Dossier {
+    /// A new dossier: `received` at once at a counter, `submitted` (waiting for a one-stop
+    /// officer to accept it) online or by post.
+    pub fn new(
+        intake: Intake,
+        code: String,
+        at: DateTime<Utc>,
+        cal: &WorkCalendar,
+    ) -> Result<(Dossier, Change), Error> {
+        let components = check_components(&intake.procedure, &intake.components)?;
+        let mut d = Dossier {
+            code,
+            procedure_code: intake.procedure.code.clone(),
+            procedure_name: intake.procedure.name.clone(),
+            channel: intake.channel,
+            status: Status::Submitted,
+            applicant: intake.applicant,
+            components,
+            postal_tracking: intake.postal_tracking,
+            receiving_agency: intake.receiving_agency.clone(),
+            competent_agency: intake.competent_agency,
+            current_agency: intake.receiving_agency,
+            process: intake.process,
+            step: 0,
+            assignee: None,
+            owner_id: intake.owner_id,
+            time_limit: intake.procedure.time_limit,
+            submitted_at: at,
+            received_at: None,
+            due_at: None,
+            original_due_at: None,
+            total_minutes: 0,
+            step_started_at: None,
+            step_due_at: None,
+            paused_at: None,
+            resume_status: None,
+            paused_minutes: 0,
+            supplement_requests: 0,
+            extended: false,
+            ended_at: None,
+            timeliness: None,
+            result_delivery: None,
+            returned_at: None,
+            parent_code: None,
+            open_children: Vec::new(),
+        };
+        let action = if d.channel == Channel::Counter {
+            let missing = d.missing_required();
+            if !missing.is_empty() {
+                return Err(Error::field(
+                    "components",
+                    format!(
+                        "Hồ sơ chưa đủ thành phần bắt buộc, chưa thể tiếp nhận: {}",
+                        missing.join("; ")
+                    ),
+                    format!(
+                        "required components are missing, the dossier cannot be received: {}",
+                        missing.join("; ")
+                    ),
+                ));
+            }
+            d.receive(at, cal);
+            "receive"
+        } else {
+            "submit"
+        };
+        let change = Change {
+            action: action.into(),
+            before: None,
+            after: d.snapshot(),
+            data: json!({
+                "channel": d.channel,
+                "procedure_code": d.procedure_code,
+                "due_at": d.due_at,
+                "postal_tracking": d.postal_tracking,
+            }),
+            spawn: None,
+        };
+        Ok((d, change))
+    }
+
+    /// The inter-agency child case of `parent`, held by `agency` from the first processing step.
+    pub fn child(
+        parent: &Dossier,
+        code: String,
+        agency: AgencyCode,
+        at: DateTime<Utc>,
+    ) -> (Dossier, Change) {
+        let mut d = parent.clone();
+        d.code = code;
+        d.parent_code = Some(parent.code.clone());
+        d.open_children = Vec::new();
+        d.receiving_agency = agency.clone();
+        d.competent_agency = agency.clone();
+        d.current_agency = agency;
+        d.status = Status::Processing;
+        d.step = 1.min(d.process.steps.len().saturating_sub(1));
+        d.assignee = None;
+        d.submitted_at = at;
+        d.received_at = Some(at);
+        d.step_started_at = Some(at);
+        // The child must answer within the parent's current step.
+        d.due_at = parent.step_due_at.or(parent.due_at);
+        d.original_due_at = d.due_at;
+        d.step_due_at = d.due_at;
+        d.paused_at = None;
+        d.resume_status = None;
+        let change = Change {
+            action: "child_created".into(),
+            before: None,
+            after: d.snapshot(),
+            data: json!({ "parent_code": parent.code }),
+            spawn: None,
+        };
+        (d, change)
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            status: self.status,
+            step: self
+                .process
+                .steps
+                .get(self.step)
+                .map(|s| s.key.clone())
+                .unwrap_or_default(),
+            agency: self.current_agency.clone(),
+            assignee: self.assignee.clone(),
+            due_at: self.due_at,
+            step_due_at: self.step_due_at,
+        }
+    }
+
+    /// Names of required components not handed in.
+    pub fn missing_required(&self) -> Vec<String> {
+        self.components
+            .iter()
+            .filter(|c| c.required && !c.submitted)
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    fn receive(&mut self, at: DateTime<Utc>, cal: &WorkCalendar) {
+        self.status = Status::Received;
+        self.received_at = Some(at);
+        if let Some(limit) = self.time_limit {
+            let due = cal.due(at, limit);
+            self.due_at = Some(due);
+            self.original_due_at = Some(due);
+            // Days-based limits do not count the day of receipt; hour-based ones count from now.
+            let start = match limit.unit {
+                TimeUnit::WorkingHours | TimeUnit::SameDay => at,
+                _ => cal.close_of(cal.effective_receipt_day(at)),
+            };
+            self.total_minutes = cal.working_minutes_between(start, due).max(0);
+        }
+        self.enter_step(0, at, cal);
+    }
+
+    fn enter_step(&mut self, step: usize, at: DateTime<Utc>, cal: &WorkCalendar) {
+        self.step = step;
+        self.assignee = None;
+        self.step_started_at = Some(at);
+        let Some(s) = self.process.steps.get(step) else {
+            return;
+        };
+        self.current_agency = match &s.agency {
+            StepAgency::Receiving => self.receiving_agency.clone(),
+            StepAgency::Competent => self.competent_agency.clone(),
+            StepAgency::Code(c) => {
+                AgencyCode::parse(c).unwrap_or_else(|_| self.competent_agency.clone())
+            }
+        };
+        self.step_due_at = (self.time_limit.is_some() && self.due_at.is_some()).then(|| {
+            let minutes = self.total_minutes * i64::from(s.share) / 100;
+            cal.add_working_minutes(at, u64::try_from(minutes).unwrap_or(0))
+        });
+    }
+
+    /// Whether the dossier is past its appointment at `at` (never a status: derived). While
+    /// the clock is stopped, it is measured at the instant it stopped.
+    pub fn overdue(&self, at: DateTime<Utc>) -> bool {
+        if !self.status.is_open() {
+            return false;
+        }
+        match (self.due_at, self.paused_at) {
+            (Some(due), Some(paused)) => paused > due,
+            (Some(due), None) => at > due,
+            (None, _) => false,
+        }
+    }
+
+    /// Whether `actor` may take `action` now (role, agency scope, ownership).
+    pub fn authorise(&self, action: &Action, actor: &Actor) -> Result<(), Refusal> {
+        let Some(role) = actor.role else {
+            return Ok(()); // system or legacy import: the state machine still applies
+        };
+        let at = |agency: &AgencyCode| actor.agency.as_ref() == Some(agency);
+        let here = at(&self.current_agency);
+        let receiving = at(&self.receiving_agency);
+        let owner = role == Role::Citizen && actor.user_id.is_some() && actor.user_id == self.owner_id;
+        let step_role = self.process.steps.get(self.step).map(|s| s.role);
+        let ok = match action {
+            Action::Accept { .. } => role == Role::Reception && receiving,
+            Action::Refuse { .. } if self.status == Status::Submitted => {
+                role == Role::Reception && receiving
+            }
+            Action::Refuse { .. } | Action::Extend { .. } | Action::Transfer { .. } => {
+                matches!(role, Role::Specialist | Role::Leader) && here
+            }
+            Action::Assign { .. }
+            | Action::RequestSupplement { .. }
+            | Action::Pause { .. }
+            | Action::Resume { .. } => {
+                matches!(role, Role::Reception | Role::Specialist | Role::Leader) && here
+            }
+            Action::Forward { .. } | Action::Approve { .. } => {
+                (Some(role) == step_role || role == Role::Leader) && here
+            }
+            Action::SupplementReceived { .. } => {
+                owner
+                    || (role == Role::Reception && receiving)
+                    || (matches!(role, Role::Specialist | Role::Leader) && here)
+            }
+            Action::Withdraw { .. } => owner || (role == Role::Reception && receiving),
+            Action::ConfirmWithdrawal { .. } => {
+                matches!(role, Role::Reception | Role::Leader) && (receiving || here)
+            }
+            Action::ReturnResult { .. } | Action::MarkCollected { .. } => {
+                (role == Role::Reception && receiving)
+                    || (role == Role::Postal && self.channel == Channel::Postal)
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(forbidden(
+                format!(
+                    "Bạn ({}, {}) không được thực hiện «{}» với hồ sơ này (đang ở {})",
+                    actor.name,
+                    role.as_str(),
+                    action.name(),
+                    self.current_agency
+                ),
+                format!(
+                    "you ({}, {}) may not {} this dossier (held by {})",
+                    actor.name,
+                    role.as_str(),
+                    action.name(),
+                    self.current_agency
+                ),
+            ))
+        }
+    }
+
+    fn wrong_status(&self, action: &Action) -> Refusal {
+        conflict(
+            format!(
+                "Không thể «{}» khi hồ sơ đang ở trạng thái «{}»",
+                action.name(),
+                self.status.label()
+            ),
+            format!(
+                "cannot {} a dossier whose status is {}",
+                action.name(),
+                self.status.as_str()
+            ),
+        )
+    }
+
+    fn stop_clock(&mut self, at: DateTime<Utc>, to: Status) {
+        self.resume_status = Some(self.status);
+        self.status = to;
+        self.paused_at = Some(at);
+    }
+
+    /// Ends a wait: adds the office minutes spent waiting to the appointment and step deadline.
+    fn restart_clock(&mut self, at: DateTime<Utc>, cal: &WorkCalendar) -> i64 {
+        let minutes = self
+            .paused_at
+            .map(|p| cal.working_minutes_between(p, at))
+            .unwrap_or(0);
+        self.paused_at = None;
+        self.status = self.resume_status.take().unwrap_or(Status::Processing);
+        if minutes > 0 {
+            let add = u64::try_from(minutes).unwrap_or(0);
+            self.paused_minutes += minutes;
+            self.due_at = self.due_at.map(|d| cal.add_working_minutes(d, add));
+            self.step_due_at = self.step_due_at.map(|d| cal.add_working_minutes(d, add));
+        }
+        minutes
+    }
+
+    fn end(&mut self, at: DateTime<Utc>, status: Status, cal: &WorkCalendar) {
+        self.status = status;
+        self.ended_at = Some(at);
+        self.paused_at = None;
+        self.resume_status = None;
+        if self.received_at.is_some() {
+            self.timeliness = Some(Timeliness::of(at, self.due_at, cal));
+        }
+    }
+
+    /// Applies `action` at `at`, if the dossier's state allows it, and describes the change.
+    /// Role and agency checks are [`Dossier::authorise`]'s; call it first.
+    pub fn apply(
+        &mut self,
+        action: &Action,
+        at: DateTime<Utc>,
+        cal: &WorkCalendar,
+    ) -> Result<Change, Refusal> {
+        use Status as S;
+        let before = self.snapshot();
+        let last_step = self.process.steps.len().saturating_sub(1);
+        let deciding = self.process.deciding_step();
+        let waiting_children = |d: &Dossier| {
+            if d.open_children.is_empty() {
+                Ok(())
+            } else {
+                Err(conflict(
+                    format!(
+                        "Hồ sơ đang chờ kết quả liên thông: {}",
+                        d.open_children.join(", ")
+                    ),
+                    format!(
+                        "waiting for inter-agency cases: {}",
+                        d.open_children.join(", ")
+                    ),
+                ))
+            }
+        };
+        let mut data = json!({});
+        let mut spawn = None;
+        match action {
+            Action::Accept { .. } => {
+                if self.status != S::Submitted {
+                    return Err(self.wrong_status(action));
+                }
+                let missing = self.missing_required();
+                if !missing.is_empty() {
+                    return Err(conflict(
+                        format!(
+                            "Hồ sơ chưa đủ thành phần bắt buộc: {}; hãy yêu cầu bổ sung hoặc từ chối",
+                            missing.join("; ")
+                        ),
+                        format!(
+                            "required components are missing: {}; request a supplement or refuse",
+                            missing.join("; ")
+                        ),
+                    ));
+                }
+                self.receive(at, cal);
+                data = json!({ "due_at": self.due_at });
+            }
+            Action::Assign { assignee, .. } => {
+                if !matches!(
+                    self.status,
+                    S::Received | S::Processing | S::AwaitingSupplement | S::AwaitingPayment
+                ) {
+                    return Err(self.wrong_status(action));
+                }
+                let a = assignee.trim();
+                if a.is_empty() {
+                    return Err(Error::field(
+                        "assignee",
+                        "Cần tên đăng nhập của người được giao",
+                        "assignee username is required",
+                    )
+                    .into());
+                }
+                self.assignee = Some(a.to_owned());
+            }
+            Action::Forward { .. } => {
+                if !matches!(self.status, S::Received | S::Processing) {
+                    return Err(self.wrong_status(action));
+                }
+                waiting_children(self)?;
+                if self.step >= deciding {
+                    return Err(conflict(
+                        "Bước này là bước quyết định: hãy phê duyệt hoặc từ chối",
+                        "this is the deciding step: approve or refuse",
+                    ));
+                }
+                self.enter_step(self.step + 1, at, cal);
+                self.status = S::Processing;
+            }
+            Action::Transfer { agency, .. } => {
+                if self.status != S::Processing {
+                    return Err(self.wrong_status(action));
+                }
+                if self.parent_code.is_some() {
+                    return Err(conflict(
+                        "Hồ sơ liên thông không được chuyển tiếp liên thông lần nữa",
+                        "an inter-agency case cannot itself be transferred",
+                    ));
+                }
+                if *agency == self.current_agency {
+                    return Err(Error::field(
+                        "agency",
+                        "Cơ quan nhận liên thông phải khác cơ quan đang xử lý",
+                        "the receiving agency must differ from the current one",
+                    )
+                    .into());
+                }
+                spawn = Some(agency.clone());
+                data = json!({ "to_agency": agency });
+            }
+            Action::RequestSupplement { missing, .. } => {
+                if !matches!(self.status, S::Submitted | S::Received | S::Processing) {
+                    return Err(self.wrong_status(action));
+                }
+                if missing.is_empty()
+                    || missing
+                        .iter()
+                        .any(|m| clean(&m.item).is_empty() || clean(&m.reason).is_empty())
+                {
+                    return Err(Error::field(
+                        "missing",
+                        "Phiếu yêu cầu bổ sung phải nêu đủ từng thành phần còn thiếu và lý do",
+                        "a supplement request lists every missing item with its reason",
+                    )
+                    .into());
+                }
+                self.supplement_requests += 1;
+                self.stop_clock(at, S::AwaitingSupplement);
+                data = json!({
+                    "missing": missing,
+                    "request_no": self.supplement_requests,
+                });
+            }
+            Action::SupplementReceived { .. } => {
+                if self.status != S::AwaitingSupplement {
+                    return Err(self.wrong_status(action));
+                }
+                let minutes = self.restart_clock(at, cal);
+                data = json!({ "waited_office_minutes": minutes, "due_at": self.due_at });
+            }
+            Action::Pause { reason } => {
+                if self.status != S::Processing {
+                    return Err(self.wrong_status(action));
+                }
+                require_text("reason", reason)?;
+                self.stop_clock(at, S::AwaitingPayment);
+                if !self.process.payment_stops_clock {
+                    self.paused_at = None;
+                }
+                data = json!({ "clock_stopped": self.process.payment_stops_clock });
+            }
+            Action::Resume { .. } => {
+                if self.status != S::AwaitingPayment {
+                    return Err(self.wrong_status(action));
+                }
+                let minutes = self.restart_clock(at, cal);
+                data = json!({ "waited_office_minutes": minutes, "due_at": self.due_at });
+            }
+            Action::Extend {
+                reason,
+                new_due_date,
+            } => {
+                if !matches!(
+                    self.status,
+                    S::Received | S::Processing | S::AwaitingPayment | S::AwaitingSupplement
+                ) {
+                    return Err(self.wrong_status(action));
+                }
+                require_text("reason", reason)?;
+                let Some(due) = self.due_at else {
+                    return Err(conflict(
+                        "Thủ tục không có thời hạn giải quyết để gia hạn",
+                        "the procedure has no time limit to extend",
+                    ));
+                };
+                if self.extended {
+                    return Err(conflict(
+                        "Hồ sơ đã được gia hạn một lần (phiếu xin lỗi chỉ được lập một lần)",
+                        "the dossier was already extended once (one apology slip at most)",
+                    ));
+                }
+                if at > due {
+                    return Err(conflict(
+                        "Đã quá hạn: phiếu xin lỗi và hẹn lại phải lập trước ngày hẹn trả",
+                        "already overdue: the apology slip must be issued before the appointment",
+                    ));
+                }
+                let day = if cal.is_working_day(*new_due_date) {
+                    *new_due_date
+                } else {
+                    cal.next_working_day(*new_due_date)
+                };
+                let new_due = cal.close_of(day);
+                if new_due <= due {
+                    return Err(Error::field(
+                        "new_due_date",
+                        "Ngày hẹn mới phải sau ngày hẹn hiện tại",
+                        "the new appointment must be after the current one",
+                    )
+                    .into());
+                }
+                self.extended = true;
+                self.due_at = Some(new_due);
+                data = json!({
+                    "agency": self.current_agency,
+                    "reason": clean(reason),
+                    "old_due_at": due,
+                    "new_due_at": new_due,
+                });
+            }
+            Action::Refuse { reasons } => {
+                let reasons: Vec<String> = reasons
+                    .iter()
+                    .map(|r| clean(r))
+                    .filter(|r| !r.is_empty())
+                    .collect();
+                if reasons.is_empty() {
+                    return Err(Error::field(
+                        "reasons",
+                        "Cần nêu rõ lý do từ chối",
+                        "give the reasons for refusing",
+                    )
+                    .into());
+                }
+                match self.status {
+                    S::Submitted => {
+                        self.status = S::Rejected;
+                        self.ended_at = Some(at);
+                    }
+                    S::Received | S::Processing | S::AwaitingSupplement | S::AwaitingPayment => {
+                        self.end(at, S::Stopped, cal);
+                    }
+                    _ => return Err(self.wrong_status(action)),
+                }
+                data = json!({ "reasons": reasons, "outcome": "refused" });
+            }
+            Action::Withdraw { reason } => {
+                require_text("reason", reason)?;
+                match self.status {
+                    // Never received: nothing to confirm.
+                    S::Submitted => {
+                        self.status = S::Stopped;
+                        self.ended_at = Some(at);
+                    }
+                    S::Received | S::Processing | S::AwaitingSupplement | S::AwaitingPayment => {
+                        self.resume_status = None;
+                        self.status = S::WithdrawalRequested;
+                    }
+                    _ => return Err(self.wrong_status(action)),
+                }
+            }
+            Action::ConfirmWithdrawal { .. } => {
+                if self.status != S::WithdrawalRequested {
+                    return Err(self.wrong_status(action));
+                }
+                self.end(at, S::Stopped, cal);
+                data = json!({ "outcome": "withdrawn" });
+            }
+            Action::Approve { .. } => {
+                if self.status != S::Processing {
+                    return Err(self.wrong_status(action));
+                }
+                waiting_children(self)?;
+                if self.step != deciding {
+                    return Err(conflict(
+                        format!(
+                            "Chỉ phê duyệt ở bước «{}»",
+                            self.process.steps.get(deciding).map_or("", |s| &s.name)
+                        ),
+                        "approval happens at the deciding step only",
+                    ));
+                }
+                self.end(at, S::Resolved, cal);
+                if self.parent_code.is_none() && deciding < last_step {
+                    self.enter_step(deciding + 1, at, cal);
+                }
+                data = json!({ "outcome": "approved", "timeliness": self.timeliness });
+            }
+            Action::ReturnResult { method, .. } => {
+                if self.status != S::Resolved || self.result_delivery.is_some() {
+                    return Err(if self.status == S::Resolved {
+                        conflict(
+                            "Kết quả đã được chuyển trả, chờ công dân nhận",
+                            "the result was already sent, waiting for collection",
+                        )
+                    } else {
+                        self.wrong_status(action)
+                    });
+                }
+                if self.parent_code.is_some() {
+                    return Err(conflict(
+                        "Hồ sơ liên thông trả kết quả cho cơ quan chủ trì, không trả cho công dân",
+                        "an inter-agency case answers to its parent, not to the applicant",
+                    ));
+                }
+                self.result_delivery = Some(*method);
+                if *method == Delivery::Electronic {
+                    self.status = S::Returned;
+                    self.returned_at = Some(at);
+                }
+                data = json!({ "method": method });
+            }
+            Action::MarkCollected { .. } => {
+                if self.status != S::Resolved || self.result_delivery.is_none() {
+                    return Err(if self.status == S::Resolved {
+                        conflict(
+                            "Kết quả chưa được chuyển ra bộ phận trả kết quả",
+                            "the result has not been sent to the counter yet",
+                        )
+                    } else {
+                        self.wrong_status(action)
+                    });
+                }
+                self.status = S::Returned;
+                self.returned_at = Some(at);
+            }
+        }
+        if let Some(note) = action.note().map(clean).filter(|n| !n.is_empty())
+            && let Value::Object(m) = &mut data
+        {
+            m.insert("note".into(), Value::String(note));
+        }
+        Ok(Change {
+            action: action.name().into(),
+            before: Some(before),
+            after: self.snapshot(),
+            data,
+            spawn,
+        })
+    }
+
+    /// Records that an inter-agency child case was created.
+    pub fn child_opened(&mut self, child: &str) -> Change {
+        let before = self.snapshot();
+        self.open_children.push(child.to_owned());
+        Change {
+            action: "child_created".into(),
+            before: Some(before),
+            after: self.snapshot(),
+            data: json!({ "child_code": child }),
+            spawn: None,
+        }
+    }
+
+    /// Records that an inter-agency child case ended (resolved or stopped).
+    pub fn child_closed(&mut self, child: &str, outcome: Status) -> Change {
+        let before = self.snapshot();
+        self.open_children.retain(|c| c != child);
+        Change {
+            action: "child_resolved".into(),
+            before: Some(before),
+            after: self.snapshot(),
+            data: json!({ "child_code": child, "outcome": outcome }),
+            spawn: None,
+        }
+    }
+
+    /// Whether this change ended a child case (so its parent must hear of it).
+    pub fn ended(&self) -> bool {
+        matches!(self.status, Status::Resolved | Status::Stopped) && self.ended_at.is_some()
+    }
+}
+
+fn require_text(field: &str, s: &str) -> Result<(), Refusal> {
+    if clean(s).is_empty() {
+        return Err(Error::field(
+            field,
+            "Cần nêu lý do",
+            "a reason is required",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,349 @@
+use super::*;
+use crate::catalogue::{Component, ImplLevel, OnlineLevel};
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn cal() -> WorkCalendar {
+    WorkCalendar::official().unwrap()
+}
+
+fn agency(s: &str) -> AgencyCode {
+    AgencyCode::parse(s).unwrap()
+}
+
+fn procedure(days: u32) -> Procedure {
+    Procedure {
+        code: ProcedureCode::parse("1.001193").unwrap(),
+        name: "Đăng ký khai sinh".into(),
+        field: "Hộ tịch".into(),
+        field_code: None,
+        levels: vec![ImplLevel::Commune],
+        online_level: OnlineLevel::Full,
+        channels: vec![Channel::Online, Channel::Counter, Channel::Postal],
+        time_limit: Some(TimeLimit::working_days(days)),
+        time_limit_text: None,
+        fees: vec![],
+        fee_text: None,
+        components: vec![
+            Component {
+                name: "Tờ khai đăng ký khai sinh".into(),
+                originals: 1,
+                copies: 0,
+                required: true,
+                warehouse_copy_accepted: true,
+                template: None,
+            },
+            Component {
+                name: "Giấy chứng sinh".into(),
+                originals: 1,
+                copies: 0,
+                required: true,
+                warehouse_copy_accepted: false,
+                template: None,
+            },
+        ],
+        deciding_agency: None,
+        implementing_agency: None,
+        result_is_document: true,
+        non_territorial: false,
+        published: true,
+        legal_basis: None,
+        decision_no: None,
+        procedure_type: None,
+        provenance: None,
+    }
+}
+
+fn applicant() -> Applicant {
+    Applicant {
+        kind: ApplicantKind::Person,
+        id_number: "008190001234".into(),
+        name: "Nguyễn Văn An".into(),
+        phone: Some("0912 345 678".into()),
+        email: None,
+        address: None,
+        unit_code: Some("02215".into()),
+    }
+    .validate()
+    .unwrap()
+}
+
+fn both_components() -> Vec<SubmittedComponent> {
+    (0..2)
+        .map(|i| SubmittedComponent {
+            index: i,
+            originals: 1,
+            copies: 0,
+            from_warehouse: false,
+        })
+        .collect()
+}
+
+fn new_dossier(channel: Channel, when: &str, days: u32) -> Dossier {
+    let a = agency("000.01.31.H58");
+    let intake = Intake {
+        procedure: procedure(days),
+        process: Process::default(),
+        channel,
+        receiving_agency: a.clone(),
+        competent_agency: a,
+        applicant: applicant(),
+        components: both_components(),
+        postal_tracking: None,
+        owner_id: Some(7),
+    };
+    Dossier::new(intake, "000.01.31.H58-250124-0001".into(), at(when), &cal())
+        .unwrap()
+        .0
+}
+
+fn local(d: Option<DateTime<Utc>>) -> String {
+    cal().to_local_fixed(d.unwrap()).to_rfc3339()
+}
+
+#[test]
+fn counter_intake_on_24_january_2025_is_due_7_february() {
+    let d = new_dossier(Channel::Counter, "2025-01-24T09:00:00+07:00", 5);
+    assert_eq!(d.status, Status::Received);
+    assert_eq!(local(d.due_at), "2025-02-07T17:00:00+07:00");
+    assert_eq!(d.total_minutes, 5 * 480);
+    // Reception's share (10%) of 5 working days = 4 office hours from receipt (lunch excluded).
+    assert_eq!(local(d.step_due_at), "2025-01-24T14:30:00+07:00");
+}
+
+#[test]
+fn online_dossier_counts_from_acceptance() {
+    let c = cal();
+    let mut d = new_dossier(Channel::Online, "2025-01-24T20:00:00+07:00", 5);
+    assert_eq!(d.status, Status::Submitted);
+    assert_eq!(d.due_at, None);
+    // Accepted on 28 January (a Tết day off): counts from Monday 3 February.
+    d.apply(
+        &Action::Accept { note: None },
+        at("2025-01-28T10:00:00+07:00"),
+        &c,
+    )
+    .unwrap();
+    assert_eq!(local(d.due_at), "2025-02-10T17:00:00+07:00");
+}
+
+#[test]
+fn supplement_time_is_added_back() {
+    let c = cal();
+    let mut d = new_dossier(Channel::Counter, "2025-01-24T09:00:00+07:00", 5);
+    d.apply(&Action::Forward { note: None }, at("2025-01-24T10:00:00+07:00"), &c)
+        .unwrap();
+    let missing = vec![MissingItem {
+        item: "Giấy chứng sinh".into(),
+        reason: "Bản chụp mờ".into(),
+    }];
+    d.apply(
+        &Action::RequestSupplement {
+            missing,
+            note: None,
+        },
+        at("2025-02-03T09:00:00+07:00"),
+        &c,
+    )
+    .unwrap();
+    assert_eq!(d.status, Status::AwaitingSupplement);
+    // Clock stopped before the appointment: not overdue even long after it.
+    assert!(!d.overdue(at("2025-03-01T09:00:00+07:00")));
+    let ch = d
+        .apply(
+            &Action::SupplementReceived { note: None },
+            at("2025-02-05T09:00:00+07:00"),
+            &c,
+        )
+        .unwrap();
+    assert_eq!(ch.data["waited_office_minutes"], 960);
+    assert_eq!(d.status, Status::Processing);
+    // Two office days added back: Friday 7 February 17:00 → Tuesday 11 February 17:00.
+    assert_eq!(local(d.due_at), "2025-02-11T17:00:00+07:00");
+    assert_eq!(local(d.original_due_at), "2025-02-07T17:00:00+07:00");
+    assert!(!d.overdue(at("2025-02-11T16:59:00+07:00")));
+    assert!(d.overdue(at("2025-02-11T17:01:00+07:00")));
+}
+
+#[test]
+fn a_dossier_paused_after_its_appointment_stays_overdue() {
+    let c = cal();
+    let mut d = new_dossier(Channel::Counter, "2025-01-24T09:00:00+07:00", 5);
+    d.apply(&Action::Forward { note: None }, at("2025-01-24T10:00:00+07:00"), &c)
+        .unwrap();
+    d.apply(
+        &Action::RequestSupplement {
+            missing: vec![MissingItem {
+                item: "Tờ khai".into(),
+                reason: "Thiếu chữ ký".into(),
+            }],
+            note: None,
+        },
+        at("2025-02-10T09:00:00+07:00"),
+        &c,
+    )
+    .unwrap();
+    assert!(d.overdue(at("2025-02-10T10:00:00+07:00")));
+    // Measured up to the request: it does not matter how long the wait lasts.
+    assert!(d.overdue(at("2030-01-01T00:00:00+07:00")));
+    // Pausing for payment also stops the clock when the process says so.
+    let mut p = new_dossier(Channel::Counter, "2025-01-24T09:00:00+07:00", 5);
+    p.apply(&Action::Forward { note: None }, at("2025-01-24T10:00:00+07:00"), &c)
+        .unwrap();
+    p.apply(
+        &Action::Pause {
+            reason: "Chờ nộp lệ phí".into(),
+        },
+        at("2025-02-06T09:00:00+07:00"),
+        &c,
+    )
+    .unwrap();
+    assert!(!p.overdue(at("2025-02-20T09:00:00+07:00")));
+}
+
+#[test]
+fn timeliness_early_on_time_late() {
+    let c = cal();
+    let due = Some(at("2025-02-07T17:00:00+07:00"));
+    let t = |s: &str| Timeliness::of(at(s), due, &c);
+    assert_eq!(t("2025-02-06T16:00:00+07:00"), Timeliness::Early);
+    assert_eq!(t("2025-02-07T08:00:00+07:00"), Timeliness::OnTime);
+    assert_eq!(t("2025-02-07T17:00:00+07:00"), Timeliness::OnTime);
+    assert_eq!(t("2025-02-07T17:00:01+07:00"), Timeliness::Late);
+    assert_eq!(Timeliness::of(at("2030-01-01T00:00:00Z"), None, &c), Timeliness::OnTime);
+}
+
+#[test]
+fn full_path_to_returned_and_extension_rules() {
+    let c = cal();
+    let mut d = new_dossier(Channel::Counter, "2025-01-24T09:00:00+07:00", 5);
+    let go = |d: &mut Dossier, a: Action, when: &str| d.apply(&a, at(when), &c);
+    go(&mut d, Action::Forward { note: None }, "2025-01-24T10:00:00+07:00").unwrap();
+    // Approve only at the deciding step.
+    assert!(matches!(
+        go(&mut d, Action::Approve { note: None }, "2025-02-03T10:00:00+07:00"),
+        Err(Refusal::Conflict(_))
+    ));
+    let ext = Action::Extend {
+        reason: "Cần xác minh tại địa phương".into(),
+        new_due_date: NaiveDate::from_ymd_opt(2025, 2, 15).unwrap(), // a Saturday
+    };
+    go(&mut d, ext.clone(), "2025-02-04T10:00:00+07:00").unwrap();
+    assert_eq!(local(d.due_at), "2025-02-17T17:00:00+07:00");
+    assert!(matches!(
+        go(&mut d, ext, "2025-02-05T10:00:00+07:00"),
+        Err(Refusal::Conflict(_))
+    ));
+    go(&mut d, Action::Forward { note: None }, "2025-02-10T10:00:00+07:00").unwrap();
+    go(&mut d, Action::Approve { note: None }, "2025-02-12T10:00:00+07:00").unwrap();
+    assert_eq!(d.status, Status::Resolved);
+    assert_eq!(d.timeliness, Some(Timeliness::Early));
+    assert_eq!(d.process.steps[d.step].key, "result");
+    go(
+        &mut d,
+        Action::ReturnResult {
+            method: Delivery::Paper,
+            note: None,
+        },
+        "2025-02-12T11:00:00+07:00",
+    )
+    .unwrap();
+    assert_eq!(d.status, Status::Resolved);
+    go(&mut d, Action::MarkCollected { note: None }, "2025-02-13T11:00:00+07:00").unwrap();
+    assert_eq!(d.status, Status::Returned);
+}
+
+#[test]
+fn roles_and_agency_scope() {
+    let d = new_dossier(Channel::Counter, "2025-01-24T09:00:00+07:00", 5);
+    let officer = |role, code: &str| Actor {
+        name: "x".into(),
+        user_id: Some(1),
+        role: Some(role),
+        agency: Some(agency(code)),
+    };
+    let fwd = Action::Forward { note: None };
+    assert!(d.authorise(&fwd, &officer(Role::Reception, "000.01.31.H58")).is_ok());
+    assert!(matches!(
+        d.authorise(&fwd, &officer(Role::Reception, "000.02.31.H58")),
+        Err(Refusal::Forbidden(_))
+    ));
+    assert!(d.authorise(&fwd, &officer(Role::Specialist, "000.01.31.H58")).is_err());
+    let owner = Actor {
+        name: "congdan".into(),
+        user_id: Some(7),
+        role: Some(Role::Citizen),
+        agency: None,
+    };
+    let w = Action::Withdraw {
+        reason: "Không còn nhu cầu".into(),
+    };
+    assert!(d.authorise(&w, &owner).is_ok());
+    let stranger = Actor {
+        user_id: Some(8),
+        ..owner
+    };
+    assert!(d.authorise(&w, &stranger).is_err());
+}
+
+#[test]
+fn dossier_codes_round_trip() {
+    let a = agency("000.00.01.H29");
+    let day = NaiveDate::from_ymd_opt(2025, 1, 24).unwrap();
+    assert_eq!(dossier_code(&a, day, 1), "000.00.01.H29-250124-0001");
+    assert_eq!(dossier_code(&a, day, 12345), "000.00.01.H29-250124-12345");
+    assert_eq!(
+        parse_dossier_code("000.00.01.H29-250124-0001").unwrap(),
+        (a, day, 1)
+    );
+    for bad in ["000.00.01.H29-250124-1", "000.00.01.H29-251324-0001", "x-250124-0001", "000.00.01.H29-250124-0000"] {
+        assert!(parse_dossier_code(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn applicant_and_components_are_checked() {
+    let mut a = applicant();
+    a.id_number = "12345".into();
+    a.phone = Some("abc".into());
+    a.email = Some("no-at".into());
+    let Err(Error::Invalid(e)) = a.validate() else {
+        panic!()
+    };
+    assert_eq!(e.len(), 3);
+    let org = Applicant {
+        kind: ApplicantKind::Organisation,
+        id_number: "0100109106-001".into(),
+        ..applicant()
+    };
+    assert!(org.validate().is_ok());
+    let p = procedure(5);
+    let bad = vec![
+        SubmittedComponent {
+            index: 5,
+            originals: 1,
+            copies: 0,
+            from_warehouse: false,
+        },
+        SubmittedComponent {
+            index: 1,
+            originals: 0,
+            copies: 0,
+            from_warehouse: true,
+        },
+    ];
+    let Err(Error::Invalid(e)) = check_components(&p, &bad) else {
+        panic!()
+    };
+    assert_eq!(e.len(), 2, "{e:?}");
+}
+
+#[test]
+fn actions_parse_strictly() {
+    let a: Action = serde_json::from_str(r#"{"action":"extend","reason":"x","new_due_date":"2025-02-20"}"#).unwrap();
+    assert_eq!(a.name(), "extend");
+    assert!(serde_json::from_str::<Action>(r#"{"action":"forward","bogus":1}"#).is_err());
+    assert!(serde_json::from_str::<Action>(r#"{"action":"fly"}"#).is_err());
+}
