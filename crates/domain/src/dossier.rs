@@ -9,10 +9,11 @@
 
 use crate::auth::Role;
 use crate::calendar::{TimeLimit, TimeUnit, WorkCalendar};
-use crate::catalogue::{Channel, Procedure};
+use crate::catalogue::{Channel, ImplLevel, Procedure};
 use crate::codes::{AgencyCode, CitizenId, ProcedureCode, TaxCode};
 use crate::process::{Process, StepAgency};
 use crate::text::clean;
+use crate::units::Agency;
 use crate::{Error, Errors, Msg};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -235,7 +236,11 @@ impl Applicant {
                 "email address is not valid",
             );
         }
-        if self.address.as_deref().is_some_and(|a| a.chars().count() > 500) {
+        if self
+            .address
+            .as_deref()
+            .is_some_and(|a| a.chars().count() > 500)
+        {
             errs.add(
                 "applicant.address",
                 "Địa chỉ quá dài",
@@ -703,8 +708,14 @@ pub fn check_components(
                 if s.originals == 0 && s.copies == 0 && !s.from_warehouse {
                     errs.add(
                         format!("components[{k}]"),
-                        format!("Thành phần «{}»: cần số bản chính, bản sao hoặc lấy từ kho dữ liệu", c.name),
-                        format!("component «{}»: give originals, copies or from_warehouse", c.name),
+                        format!(
+                            "Thành phần «{}»: cần số bản chính, bản sao hoặc lấy từ kho dữ liệu",
+                            c.name
+                        ),
+                        format!(
+                            "component «{}»: give originals, copies or from_warehouse",
+                            c.name
+                        ),
                     );
                 }
                 if s.from_warehouse && !procedure.components[s.index].warehouse_copy_accepted {
@@ -726,6 +737,131 @@ pub fn check_components(
         c.name = clean(&c.name);
     }
     Ok(out)
+}
+
+/// The level of government an agency serves, from its unit code.
+pub fn agency_level(a: &Agency) -> Option<ImplLevel> {
+    match a.unit_code.as_deref() {
+        Some(u) if crate::codes::is_province_code(u) => Some(ImplLevel::Province),
+        Some(u) if crate::codes::is_commune_code(u) => Some(ImplLevel::Commune),
+        _ => None,
+    }
+}
+
+/// Where an agency is, for the filing rules: the agency and its current province code.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    pub agency: &'a Agency,
+    pub province: Option<&'a str>,
+}
+
+/// Checks that a dossier may be filed at `receiving` and decided by `competent` (DOMAIN.md:
+/// a procedure that is not non-territorial is received at its own level and unit; a
+/// non-territorial one at any one-stop point of the province, then routed).
+pub fn check_filing_place(
+    p: &Procedure,
+    receiving: Place<'_>,
+    competent: Place<'_>,
+    applicant: &Applicant,
+    applicant_province: Option<&str>,
+) -> Result<(), Error> {
+    let r = receiving.agency;
+    let refuse = |vi: String, en: String| Err(Error::field("agency", vi, en));
+    if !r.one_stop_point {
+        return refuse(
+            format!("{} không phải bộ phận một cửa tiếp nhận hồ sơ", r.name),
+            format!("{} is not a one-stop point that receives dossiers", r.code),
+        );
+    }
+    let levels = p
+        .levels
+        .iter()
+        .map(|l| match l {
+            ImplLevel::Ministry => "bộ",
+            ImplLevel::Province => "tỉnh",
+            ImplLevel::Commune => "xã",
+            ImplLevel::Other => "khác",
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    if p.non_territorial {
+        if receiving.province.is_none() || receiving.province != competent.province {
+            return refuse(
+                format!(
+                    "Thủ tục phi địa giới chỉ được tiếp nhận tại bộ phận một cửa trong tỉnh của cơ quan giải quyết ({})",
+                    competent.agency.name
+                ),
+                format!(
+                    "a non-territorial procedure is received at any one-stop point of the competent agency's province ({})",
+                    competent.agency.code
+                ),
+            );
+        }
+        if agency_level(competent.agency).is_none_or(|l| !p.levels.contains(&l)) {
+            return refuse(
+                format!(
+                    "{} không có thẩm quyền giải quyết thủ tục cấp {levels}",
+                    competent.agency.name
+                ),
+                format!(
+                    "{} is not competent for a procedure of level {levels}",
+                    competent.agency.code
+                ),
+            );
+        }
+        return Ok(());
+    }
+    let level = agency_level(r);
+    if level.is_none_or(|l| !p.levels.contains(&l)) {
+        return refuse(
+            format!(
+                "Thủ tục thuộc thẩm quyền cấp {levels}, không tiếp nhận tại {} (thủ tục không phi địa giới)",
+                r.name
+            ),
+            format!(
+                "the procedure belongs to level {levels} and is not non-territorial: {} cannot receive it",
+                r.code
+            ),
+        );
+    }
+    if receiving.province != competent.province {
+        return refuse(
+            format!(
+                "{} không thuộc tỉnh của nơi tiếp nhận",
+                competent.agency.name
+            ),
+            format!(
+                "{} is not in the receiving agency's province",
+                competent.agency.code
+            ),
+        );
+    }
+    match (level, applicant.unit_code.as_deref()) {
+        (Some(ImplLevel::Commune), Some(u))
+            if crate::codes::is_commune_code(u) && r.unit_code.as_deref() != Some(u) =>
+        {
+            refuse(
+                format!(
+                    "Thủ tục không phi địa giới: nộp tại UBND xã nơi cư trú của người nộp (mã {u}), không phải {}",
+                    r.name
+                ),
+                format!(
+                    "not non-territorial: file at the applicant's own commune ({u}), not at {}",
+                    r.code
+                ),
+            )
+        }
+        (Some(ImplLevel::Province), _)
+            if applicant_province.is_some() && applicant_province != receiving.province =>
+        {
+            refuse(
+                "Thủ tục không phi địa giới: nộp tại tỉnh nơi cư trú hoặc trụ sở của người nộp"
+                    .into(),
+                "not non-territorial: file in the applicant's own province".into(),
+            )
+        }
+        _ => Ok(()),
+    }
 }
 
 impl Dossier {
@@ -928,7 +1064,8 @@ impl Dossier {
         let at = |agency: &AgencyCode| actor.agency.as_ref() == Some(agency);
         let here = at(&self.current_agency);
         let receiving = at(&self.receiving_agency);
-        let owner = role == Role::Citizen && actor.user_id.is_some() && actor.user_id == self.owner_id;
+        let owner =
+            role == Role::Citizen && actor.user_id.is_some() && actor.user_id == self.owner_id;
         let step_role = self.process.steps.get(self.step).map(|s| s.role);
         let ok = match action {
             Action::Accept { .. } => role == Role::Reception && receiving,
@@ -1390,15 +1527,12 @@ impl Dossier {
 
 fn require_text(field: &str, s: &str) -> Result<(), Refusal> {
     if clean(s).is_empty() {
-        return Err(Error::field(
-            field,
-            "Cần nêu lý do",
-            "a reason is required",
-        )
-        .into());
+        return Err(Error::field(field, "Cần nêu lý do", "a reason is required").into());
     }
     Ok(())
 }
+
+pub mod legacy;
 
 #[cfg(test)]
 mod tests;

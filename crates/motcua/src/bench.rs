@@ -109,3 +109,233 @@ pub async fn import(rows: usize, database: Option<String>) -> anyhow::Result<()>
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+pub struct IntakeBench {
+    pub count: usize,
+    pub concurrency: usize,
+    pub tracking_rate: u64,
+    pub tracking_seconds: u64,
+    pub database: Option<String>,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// A fresh database for the benchmark: a temporary SQLite file, or a new schema in the given
+/// PostgreSQL database (dropped afterwards).
+async fn bench_store(
+    database: Option<String>,
+    dir: &std::path::Path,
+) -> anyhow::Result<(Store, Option<String>)> {
+    match database {
+        Some(url) if url.starts_with("postgres") => {
+            use sqlx::Connection;
+            use std::str::FromStr;
+            let opts = sqlx::postgres::PgConnectOptions::from_str(&url)?;
+            let schema = format!("bench_{}", std::process::id());
+            let mut c = sqlx::postgres::PgConnection::connect_with(&opts).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+            )))
+            .execute(&mut c)
+            .await?;
+            c.close().await?;
+            let store =
+                Store::connect_postgres(opts.options([("search_path", schema.as_str())])).await?;
+            Ok((store, Some(schema)))
+        }
+        Some(url) => Ok((Store::connect(&url).await?, None)),
+        None => Ok((
+            Store::connect(&format!("sqlite:{}", dir.join("bench.db").display())).await?,
+            None,
+        )),
+    }
+}
+
+/// Creates `count` dossiers over HTTP at a counter with `concurrency` clients, then offers
+/// `tracking_rate` public tracking lookups per second for `tracking_seconds` (open loop: a
+/// slow answer does not slow the offered load) and prints the figures.
+pub async fn intake(b: IntakeBench) -> anyhow::Result<()> {
+    use motcua_domain::clock::{Clock, SystemClock};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir()?;
+    let (store, schema) = bench_store(b.database.clone(), dir.path()).await?;
+    store.migrate().await?;
+    crate::demo::load(&store, SystemClock.now()).await?;
+    let backend = store.backend();
+    let state = motcua_web::AppState::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        Default::default(),
+        chrono::Duration::hours(2),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, motcua_web::app(state)).await;
+    });
+    let sealer_store = store.clone();
+    let sealer = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            let _ = sealer_store.seal_audit().await;
+        }
+    });
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(b.concurrency.max(64))
+        .build()?;
+    let token: serde_json::Value = http
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&serde_json::json!({"username": "tiepnhan.minhxuan", "password": "motcua-demo"}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let token = token["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let body = serde_json::json!({
+        "procedure_code": "1.004884",
+        "channel": "counter",
+        "applicant": {"kind": "person", "id_number": "008190001234", "name": "Nguyễn Văn An",
+                      "phone": "0912345678", "unit_code": "02215"},
+        "components": [{"index": 0, "originals": 1}, {"index": 1, "copies": 1}],
+    });
+    // Intake.
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let t = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..b.concurrency.max(1) {
+        let (http, next, base, token, body) = (
+            http.clone(),
+            next.clone(),
+            base.clone(),
+            token.clone(),
+            body.clone(),
+        );
+        let count = b.count;
+        workers.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut codes = Vec::new();
+            let mut failed = 0usize;
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < count {
+                let s = Instant::now();
+                let r = http
+                    .post(format!("{base}/api/v1/dossiers"))
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == reqwest::StatusCode::CREATED => {
+                        let v: serde_json::Value = r.json().await.unwrap_or_default();
+                        codes.push(v["code"].as_str().unwrap_or_default().to_owned());
+                        lat.push(s.elapsed().as_secs_f64() * 1e3);
+                    }
+                    _ => failed += 1,
+                }
+            }
+            (lat, codes, failed)
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut codes = Vec::new();
+    let mut failed = 0;
+    for w in workers {
+        let (l, c, f) = w.await?;
+        lat.extend(l);
+        codes.extend(c);
+        failed += f;
+    }
+    let el = t.elapsed().as_secs_f64();
+    lat.sort_by(f64::total_cmp);
+    println!(
+        "bench intake [{backend:?}]: {} dossiers created over HTTP in {el:.2} s = {:.0} dossiers/s \
+         ({} clients; latency p50 {:.1} ms, p99 {:.1} ms; {failed} failed)",
+        codes.len(),
+        codes.len() as f64 / el,
+        b.concurrency,
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+    );
+    anyhow::ensure!(!codes.is_empty(), "no dossier was created");
+    // Tracking under an offered load.
+    let codes = Arc::new(codes);
+    let total = b.tracking_rate * b.tracking_seconds;
+    let period = std::time::Duration::from_secs_f64(1.0 / b.tracking_rate.max(1) as f64);
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Option<f64>>();
+    let mut rng = Lcg(7);
+    let t = Instant::now();
+    for _ in 0..total {
+        tick.tick().await;
+        let code = codes[(rng.next() as usize) % codes.len()].clone();
+        let (http, base, tx) = (http.clone(), base.clone(), tx.clone());
+        tokio::spawn(async move {
+            let s = Instant::now();
+            let ok = match http
+                .get(format!("{base}/api/v1/tracking/{code}"))
+                .send()
+                .await
+            {
+                Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                _ => false,
+            };
+            let _ = tx.send(ok.then(|| s.elapsed().as_secs_f64() * 1e3));
+        });
+    }
+    drop(tx);
+    let mut tl = Vec::new();
+    let mut tfail = 0;
+    while let Some(r) = rx.recv().await {
+        match r {
+            Some(ms) => tl.push(ms),
+            None => tfail += 1,
+        }
+    }
+    let el = t.elapsed().as_secs_f64();
+    tl.sort_by(f64::total_cmp);
+    println!(
+        "bench tracking [{backend:?}]: {} lookups offered at {}/s for {} s, achieved {:.0}/s; \
+         latency p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms; {tfail} failed",
+        total,
+        b.tracking_rate,
+        b.tracking_seconds,
+        tl.len() as f64 / el,
+        percentile(&tl, 0.5),
+        percentile(&tl, 0.99),
+        tl.last().copied().unwrap_or(f64::NAN),
+    );
+    sealer.abort();
+    server.abort();
+    let sealed = store.seal_audit().await?;
+    let report = store.verify_audit().await?;
+    println!(
+        "bench audit [{backend:?}]: {} records in the chain ({sealed} sealed at the end), intact: {}",
+        report.checked,
+        report.first_bad.is_none()
+    );
+    store.close().await;
+    if let (Some(schema), Some(url)) = (schema, b.database) {
+        use sqlx::Connection;
+        use std::str::FromStr;
+        let opts = sqlx::postgres::PgConnectOptions::from_str(&url)?;
+        let mut c = sqlx::postgres::PgConnection::connect_with(&opts).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE"
+        )))
+        .execute(&mut c)
+        .await?;
+    }
+    Ok(())
+}

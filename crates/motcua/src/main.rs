@@ -15,6 +15,7 @@ use std::sync::Arc;
 mod bench;
 mod config;
 mod demo;
+mod import;
 
 use config::{Config, Overrides};
 
@@ -71,8 +72,19 @@ enum Command {
     /// Prints measured figures.
     #[command(subcommand)]
     Bench(BenchCmd),
+    /// The audit chain.
+    #[command(subcommand)]
+    Audit(AuditCmd),
     /// Prints the OpenAPI document.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Recomputes the SHA-256 chain and names the first missing, edited or reordered record.
+    Verify(DbArgs),
+    /// Seals records not yet in the chain (the server does this every second).
+    Seal(DbArgs),
 }
 
 #[derive(Subcommand)]
@@ -88,6 +100,19 @@ enum ImportCmd {
     },
     /// Imports the 2025 administrative units (34 provinces, 3,321 communes, old→new links).
     Units(DbArgs),
+    /// Imports dossiers from a legacy system: JSON lines with original codes and full history.
+    /// Every line is checked first; with any bad line nothing is imported.
+    Dossiers {
+        file: PathBuf,
+        /// Name of the legacy system, kept in each dossier's history.
+        #[arg(long, default_value = "legacy")]
+        source: String,
+        /// Check the file and report bad lines without importing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -148,6 +173,24 @@ enum BenchCmd {
     Due {
         #[arg(long, default_value_t = 1_000_000)]
         count: u64,
+    },
+    /// Dossiers created per second over HTTP, then tracking lookups under concurrent load.
+    Intake {
+        /// Dossiers to create.
+        #[arg(long, default_value_t = 5_000)]
+        count: usize,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Tracking lookups per second to offer (open loop).
+        #[arg(long, default_value_t = 2_000)]
+        tracking_rate: u64,
+        /// Seconds of tracking load.
+        #[arg(long, default_value_t = 10)]
+        tracking_seconds: u64,
+        /// Database (default: a fresh temporary SQLite file).
+        #[arg(long)]
+        database: Option<String>,
     },
     /// Time to parse, validate and import a synthetic catalogue.
     Import {
@@ -391,6 +434,70 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(BenchCmd::Due { count }) => bench::due(count),
         Command::Bench(BenchCmd::Import { rows, database }) => bench::import(rows, database).await,
+        Command::Bench(BenchCmd::Intake {
+            count,
+            concurrency,
+            tracking_rate,
+            tracking_seconds,
+            database,
+        }) => {
+            bench::intake(bench::IntakeBench {
+                count,
+                concurrency,
+                tracking_rate,
+                tracking_seconds,
+                database,
+            })
+            .await
+        }
+        Command::Audit(AuditCmd::Verify(db)) => {
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            let store = open_store(&cfg).await?;
+            let report = store.verify_audit().await?;
+            store.close().await;
+            print_json(&report)?;
+            match &report.first_bad {
+                Some(b) => anyhow::bail!(
+                    "audit chain broken at record {}{}: {}",
+                    b.seq,
+                    b.id.map(|i| format!(" (row id {i})")).unwrap_or_default(),
+                    b.reason
+                ),
+                None => {
+                    eprintln!(
+                        "audit chain intact: {} records, head {} ({} not yet sealed)",
+                        report.checked, report.head_hash, report.unsealed
+                    );
+                    Ok(())
+                }
+            }
+        }
+        Command::Audit(AuditCmd::Seal(db)) => {
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            let store = open_store(&cfg).await?;
+            let n = store.seal_audit().await?;
+            store.close().await;
+            println!("sealed {n} records");
+            Ok(())
+        }
+        Command::Import(ImportCmd::Dossiers {
+            file,
+            source,
+            dry_run,
+            db,
+        }) => {
+            init_tracing(false);
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            let store = open_store(&cfg).await?;
+            let cal = WorkCalendar::new(
+                Default::default(),
+                cfg.office.clone(),
+                store.calendar_tables().await?,
+            );
+            let r = import::dossiers(&store, &cal, &file, &source, dry_run).await;
+            store.close().await;
+            r
+        }
         Command::Openapi => {
             println!("{}", motcua_web::openapi_json());
             Ok(())
@@ -420,11 +527,29 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         listener.local_addr()?,
         redact(&cfg.database_url())
     );
+    let sealer = tokio::spawn(seal_forever(store.clone()));
     axum::serve(listener, motcua_web::app(state))
         .with_graceful_shutdown(shutdown())
         .await?;
+    sealer.abort();
+    if let Err(e) = store.seal_audit().await {
+        tracing::warn!(error = %e, "final audit sealing failed");
+    }
     store.close().await;
     Ok(())
+}
+
+/// Seals new audit records into the chain every second (any number of instances may run it).
+async fn seal_forever(store: Store) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        match store.seal_audit().await {
+            Ok(n) if n > 0 => metrics::counter!("motcua_audit_sealed_total").increment(n),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "audit sealing failed; will retry"),
+        }
+    }
 }
 
 async fn shutdown() {

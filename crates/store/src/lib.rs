@@ -13,13 +13,17 @@ use sqlx::sqlite::{
 use std::str::FromStr;
 use std::time::Duration;
 
+pub mod audit;
 pub mod calendar;
 pub mod catalogue;
+pub mod dossiers;
 pub mod testing;
 pub mod units;
 pub mod users;
 
+pub use audit::{AuditEntry, VerifyReport};
 pub use catalogue::{ImportReport, ProcedureQuery};
+pub use dossiers::{DossierQuery, IdempotencyKey, ImportedEvent, StoredDossier};
 pub use units::{Unit, UnitQuery, UnitRef};
 pub use users::{NewUser, User};
 
@@ -51,6 +55,12 @@ pub enum StoreError {
     Db(sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A workflow action the actor may not take, or the dossier's state does not allow.
+    #[error(transparent)]
+    Refused(motcua_domain::dossier::Refusal),
+    /// The dossier changed since the version the client read (`If-Match`).
+    #[error("stale version; the dossier is now at version {current}")]
+    Stale { current: i64 },
     #[error("password hashing: {0}")]
     Hash(String),
 }

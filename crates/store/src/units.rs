@@ -300,3 +300,25 @@ fn missing_parent(code: &str, parent: &UnitKey) -> StoreError {
         format!("unit {code}: related unit {} not found", parent.as_text()),
     ))
 }
+
+impl Store {
+    /// The current province code of a current unit code (itself for a province).
+    pub async fn province_of(&self, unit_code: &str) -> Result<Option<String>> {
+        if motcua_domain::codes::is_province_code(unit_code) {
+            return Ok(self
+                .current_unit(UnitLevel::Province, unit_code)
+                .await?
+                .map(|u| u.code));
+        }
+        let row: Option<(String,)> = on_db!(self, p => {
+            sqlx::query_as(
+                "SELECT p.code FROM admin_units c JOIN admin_units p ON p.id = c.parent_id \
+                 WHERE c.level = 'commune' AND c.code = $1 AND c.valid_to IS NULL",
+            )
+            .bind(unit_code)
+            .fetch_optional(p)
+            .await?
+        });
+        Ok(row.map(|r| r.0))
+    }
+}

@@ -4,6 +4,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use motcua_domain::catalogue::RowError;
+use motcua_domain::dossier::Refusal;
 use motcua_domain::{Error as DomainError, FieldError, Msg};
 use motcua_store::StoreError;
 use serde::Serialize;
@@ -150,6 +151,31 @@ impl From<StoreError> for ApiError {
                 rows: Vec::new(),
             },
             StoreError::Invalid(d) => d.into(),
+            StoreError::Refused(Refusal::Forbidden(m)) => ApiError {
+                status: StatusCode::FORBIDDEN,
+                kind: "forbidden",
+                message: m,
+                errors: Vec::new(),
+                rows: Vec::new(),
+            },
+            StoreError::Refused(Refusal::Conflict(m)) => ApiError {
+                status: StatusCode::CONFLICT,
+                kind: "invalid-transition",
+                message: m,
+                errors: Vec::new(),
+                rows: Vec::new(),
+            },
+            StoreError::Refused(Refusal::Invalid(d)) => d.into(),
+            StoreError::Stale { current } => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "stale",
+                format!(
+                    "Hồ sơ vừa được người khác cập nhật (phiên bản hiện tại \"v{current}\"); hãy tải lại rồi thực hiện lại"
+                ),
+                format!(
+                    "the dossier was changed by someone else (now \"v{current}\"); reload and try again"
+                ),
+            ),
             StoreError::Import(rows) => ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 kind: "import-rejected",

@@ -11,7 +11,9 @@ use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use motcua_domain::calendar::{HolidayRules, OfficeHours, WorkCalendar};
 use motcua_domain::clock::Clock;
+use motcua_domain::codes::AgencyCode;
 use motcua_store::Store;
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 use tower_http::compression::CompressionLayer;
@@ -38,6 +40,7 @@ pub struct AppState {
     calendar: Arc<RwLock<Arc<WorkCalendar>>>,
     rules: HolidayRules,
     hours: OfficeHours,
+    agency_names: Arc<RwLock<HashMap<String, String>>>,
 }
 
 impl AppState {
@@ -58,6 +61,7 @@ impl AppState {
             calendar: Arc::new(RwLock::new(Arc::new(cal))),
             rules,
             hours,
+            agency_names: Arc::default(),
         })
     }
 
@@ -67,6 +71,34 @@ impl AppState {
             .read()
             .map(|c| c.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// An agency's name (cached: names rarely change), or its code if unknown.
+    pub async fn agency_name(&self, code: &AgencyCode) -> String {
+        if let Some(n) = self
+            .agency_names
+            .read()
+            .ok()
+            .and_then(|m| m.get(code.as_str()).cloned())
+        {
+            return n;
+        }
+        match self.store.agency(code.as_str()).await {
+            Ok(a) => {
+                if let Ok(mut m) = self.agency_names.write() {
+                    m.insert(code.to_string(), a.name.clone());
+                }
+                a.name
+            }
+            Err(_) => code.to_string(),
+        }
+    }
+
+    /// Forgets cached agency names (after an agency is edited).
+    pub fn forget_agency_names(&self) {
+        if let Ok(mut m) = self.agency_names.write() {
+            m.clear();
+        }
     }
 
     /// Rebuilds the calendar after its tables changed.
@@ -98,6 +130,7 @@ impl AppState {
         (name = "catalogue", description = "Procedure catalogue"),
         (name = "units", description = "Administrative units and agencies"),
         (name = "auth", description = "Tokens and users"),
+        (name = "dossiers", description = "Dossiers: intake, workflow actions, work queues, tracking"),
     )
 )]
 struct ApiDoc;
@@ -123,7 +156,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(api::calendar::router())
                 .merge(api::catalogue::router())
                 .merge(api::units::router())
-                .merge(api::auth::router()),
+                .merge(api::auth::router())
+                .merge(api::dossiers::router()),
         )
         .split_for_parts()
 }

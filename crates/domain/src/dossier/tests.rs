@@ -133,8 +133,12 @@ fn online_dossier_counts_from_acceptance() {
 fn supplement_time_is_added_back() {
     let c = cal();
     let mut d = new_dossier(Channel::Counter, "2025-01-24T09:00:00+07:00", 5);
-    d.apply(&Action::Forward { note: None }, at("2025-01-24T10:00:00+07:00"), &c)
-        .unwrap();
+    d.apply(
+        &Action::Forward { note: None },
+        at("2025-01-24T10:00:00+07:00"),
+        &c,
+    )
+    .unwrap();
     let missing = vec![MissingItem {
         item: "Giấy chứng sinh".into(),
         reason: "Bản chụp mờ".into(),
@@ -171,8 +175,12 @@ fn supplement_time_is_added_back() {
 fn a_dossier_paused_after_its_appointment_stays_overdue() {
     let c = cal();
     let mut d = new_dossier(Channel::Counter, "2025-01-24T09:00:00+07:00", 5);
-    d.apply(&Action::Forward { note: None }, at("2025-01-24T10:00:00+07:00"), &c)
-        .unwrap();
+    d.apply(
+        &Action::Forward { note: None },
+        at("2025-01-24T10:00:00+07:00"),
+        &c,
+    )
+    .unwrap();
     d.apply(
         &Action::RequestSupplement {
             missing: vec![MissingItem {
@@ -190,8 +198,12 @@ fn a_dossier_paused_after_its_appointment_stays_overdue() {
     assert!(d.overdue(at("2030-01-01T00:00:00+07:00")));
     // Pausing for payment also stops the clock when the process says so.
     let mut p = new_dossier(Channel::Counter, "2025-01-24T09:00:00+07:00", 5);
-    p.apply(&Action::Forward { note: None }, at("2025-01-24T10:00:00+07:00"), &c)
-        .unwrap();
+    p.apply(
+        &Action::Forward { note: None },
+        at("2025-01-24T10:00:00+07:00"),
+        &c,
+    )
+    .unwrap();
     p.apply(
         &Action::Pause {
             reason: "Chờ nộp lệ phí".into(),
@@ -212,7 +224,10 @@ fn timeliness_early_on_time_late() {
     assert_eq!(t("2025-02-07T08:00:00+07:00"), Timeliness::OnTime);
     assert_eq!(t("2025-02-07T17:00:00+07:00"), Timeliness::OnTime);
     assert_eq!(t("2025-02-07T17:00:01+07:00"), Timeliness::Late);
-    assert_eq!(Timeliness::of(at("2030-01-01T00:00:00Z"), None, &c), Timeliness::OnTime);
+    assert_eq!(
+        Timeliness::of(at("2030-01-01T00:00:00Z"), None, &c),
+        Timeliness::OnTime
+    );
 }
 
 #[test]
@@ -220,10 +235,19 @@ fn full_path_to_returned_and_extension_rules() {
     let c = cal();
     let mut d = new_dossier(Channel::Counter, "2025-01-24T09:00:00+07:00", 5);
     let go = |d: &mut Dossier, a: Action, when: &str| d.apply(&a, at(when), &c);
-    go(&mut d, Action::Forward { note: None }, "2025-01-24T10:00:00+07:00").unwrap();
+    go(
+        &mut d,
+        Action::Forward { note: None },
+        "2025-01-24T10:00:00+07:00",
+    )
+    .unwrap();
     // Approve only at the deciding step.
     assert!(matches!(
-        go(&mut d, Action::Approve { note: None }, "2025-02-03T10:00:00+07:00"),
+        go(
+            &mut d,
+            Action::Approve { note: None },
+            "2025-02-03T10:00:00+07:00"
+        ),
         Err(Refusal::Conflict(_))
     ));
     let ext = Action::Extend {
@@ -236,8 +260,18 @@ fn full_path_to_returned_and_extension_rules() {
         go(&mut d, ext, "2025-02-05T10:00:00+07:00"),
         Err(Refusal::Conflict(_))
     ));
-    go(&mut d, Action::Forward { note: None }, "2025-02-10T10:00:00+07:00").unwrap();
-    go(&mut d, Action::Approve { note: None }, "2025-02-12T10:00:00+07:00").unwrap();
+    go(
+        &mut d,
+        Action::Forward { note: None },
+        "2025-02-10T10:00:00+07:00",
+    )
+    .unwrap();
+    go(
+        &mut d,
+        Action::Approve { note: None },
+        "2025-02-12T10:00:00+07:00",
+    )
+    .unwrap();
     assert_eq!(d.status, Status::Resolved);
     assert_eq!(d.timeliness, Some(Timeliness::Early));
     assert_eq!(d.process.steps[d.step].key, "result");
@@ -251,7 +285,12 @@ fn full_path_to_returned_and_extension_rules() {
     )
     .unwrap();
     assert_eq!(d.status, Status::Resolved);
-    go(&mut d, Action::MarkCollected { note: None }, "2025-02-13T11:00:00+07:00").unwrap();
+    go(
+        &mut d,
+        Action::MarkCollected { note: None },
+        "2025-02-13T11:00:00+07:00",
+    )
+    .unwrap();
     assert_eq!(d.status, Status::Returned);
 }
 
@@ -265,12 +304,18 @@ fn roles_and_agency_scope() {
         agency: Some(agency(code)),
     };
     let fwd = Action::Forward { note: None };
-    assert!(d.authorise(&fwd, &officer(Role::Reception, "000.01.31.H58")).is_ok());
+    assert!(
+        d.authorise(&fwd, &officer(Role::Reception, "000.01.31.H58"))
+            .is_ok()
+    );
     assert!(matches!(
         d.authorise(&fwd, &officer(Role::Reception, "000.02.31.H58")),
         Err(Refusal::Forbidden(_))
     ));
-    assert!(d.authorise(&fwd, &officer(Role::Specialist, "000.01.31.H58")).is_err());
+    assert!(
+        d.authorise(&fwd, &officer(Role::Specialist, "000.01.31.H58"))
+            .is_err()
+    );
     let owner = Actor {
         name: "congdan".into(),
         user_id: Some(7),
@@ -298,7 +343,12 @@ fn dossier_codes_round_trip() {
         parse_dossier_code("000.00.01.H29-250124-0001").unwrap(),
         (a, day, 1)
     );
-    for bad in ["000.00.01.H29-250124-1", "000.00.01.H29-251324-0001", "x-250124-0001", "000.00.01.H29-250124-0000"] {
+    for bad in [
+        "000.00.01.H29-250124-1",
+        "000.00.01.H29-251324-0001",
+        "x-250124-0001",
+        "000.00.01.H29-250124-0000",
+    ] {
         assert!(parse_dossier_code(bad).is_err(), "{bad}");
     }
 }
@@ -342,7 +392,9 @@ fn applicant_and_components_are_checked() {
 
 #[test]
 fn actions_parse_strictly() {
-    let a: Action = serde_json::from_str(r#"{"action":"extend","reason":"x","new_due_date":"2025-02-20"}"#).unwrap();
+    let a: Action =
+        serde_json::from_str(r#"{"action":"extend","reason":"x","new_due_date":"2025-02-20"}"#)
+            .unwrap();
     assert_eq!(a.name(), "extend");
     assert!(serde_json::from_str::<Action>(r#"{"action":"forward","bogus":1}"#).is_err());
     assert!(serde_json::from_str::<Action>(r#"{"action":"fly"}"#).is_err());

@@ -3,4 +3,5 @@
 pub mod auth;
 pub mod calendar;
 pub mod catalogue;
+pub mod dossiers;
 pub mod units;

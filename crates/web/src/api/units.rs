@@ -158,6 +158,7 @@ async fn put_agency(
         }
     }
     let (a, created) = s.store.upsert_agency(a).await?;
+    s.forget_agency_names();
     Ok((
         if created {
             StatusCode::CREATED

@@ -1,0 +1,565 @@
+//! Dossiers: intake with unique daily codes, workflow actions under optimistic concurrency,
+//! inter-agency child cases, work queues, legacy import, per-procedure processes.
+//!
+//! The `dossiers` row is the current state; the audit records written in the same transaction
+//! are the history (the control slip reads them). Writes start with a write statement, so on
+//! SQLite they take the write lock at once and on PostgreSQL they lock the dossier's row.
+
+use crate::audit::{AuditRecord, append_audit};
+use crate::catalogue::page;
+use crate::{Db, Page, Result, Store, StoreError, on_db, page_limit};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use motcua_domain::Msg;
+use motcua_domain::auth::Role;
+use motcua_domain::calendar::WorkCalendar;
+use motcua_domain::codes::AgencyCode;
+use motcua_domain::dossier::{
+    Action, Actor, Change, Dossier, Refusal, Status, dossier_code, parse_dossier_code,
+};
+use motcua_domain::process::Process;
+use sqlx::QueryBuilder;
+
+/// A dossier with its version (the ETag).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDossier {
+    pub dossier: Dossier,
+    pub version: i64,
+}
+
+/// Filters of a work queue; results come sorted by appointment (soonest first), then code.
+#[derive(Debug, Clone, Default)]
+pub struct DossierQuery {
+    pub statuses: Vec<Status>,
+    /// Overdue (or not) as of `as_of`.
+    pub overdue: Option<bool>,
+    pub as_of: Option<DateTime<Utc>>,
+    pub due_before: Option<DateTime<Utc>>,
+    /// Agency holding the dossier at its current step.
+    pub agency: Option<String>,
+    pub receiving_agency: Option<String>,
+    pub assignee: Option<String>,
+    pub owner_id: Option<i64>,
+    pub applicant_id: Option<String>,
+    pub procedure_code: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// An `Idempotency-Key` of a creating request.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    /// Who sent it (keys are per client).
+    pub actor: String,
+    pub key: String,
+    /// SHA-256 of the request body: a key reused with another body is refused.
+    pub request_hash: String,
+}
+
+/// One event of a legacy dossier's history, already applied to the state being imported.
+#[derive(Debug, Clone)]
+pub struct ImportedEvent {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub change: Change,
+}
+
+fn far_future() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+fn json_text<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))
+}
+
+fn audit_of(code: &str, actor: &str, at: DateTime<Utc>, c: &Change) -> Result<AuditRecord> {
+    Ok(AuditRecord {
+        at,
+        actor: actor.to_owned(),
+        entity: "dossier",
+        entity_key: code.to_owned(),
+        action: c.action.clone(),
+        before: c.before.as_ref().map(json_text).transpose()?,
+        after: Some(json_text(&c.after)?),
+        data: json_text(&c.data)?,
+    })
+}
+
+fn parse_row(data: &str, version: i64) -> Result<StoredDossier> {
+    let dossier: Dossier =
+        serde_json::from_str(data).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))?;
+    Ok(StoredDossier { dossier, version })
+}
+
+impl From<Refusal> for StoreError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Invalid(e) => StoreError::Invalid(e),
+            other => StoreError::Refused(other),
+        }
+    }
+}
+
+/// Inserts or replaces the row of `$d` at `$version`.
+macro_rules! put_dossier {
+    ($tx:expr, $d:expr, $version:expr, $at:expr, $imported:expr) => {{
+        let d: &Dossier = $d;
+        let data = json_text(d)?;
+        sqlx::query(
+            "INSERT INTO dossiers (code, procedure_code, channel, status, receiving_agency, current_agency, \
+             assignee, owner_id, applicant_id, parent_code, submitted_at, received_at, due_at, queue_due, \
+             paused_at, ended_at, timeliness, imported, version, updated_at, data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+             ON CONFLICT (code) DO UPDATE SET status = excluded.status, current_agency = excluded.current_agency, \
+             assignee = excluded.assignee, received_at = excluded.received_at, due_at = excluded.due_at, \
+             queue_due = excluded.queue_due, paused_at = excluded.paused_at, ended_at = excluded.ended_at, \
+             timeliness = excluded.timeliness, version = excluded.version, updated_at = excluded.updated_at, \
+             data = excluded.data",
+        )
+        .bind(&d.code)
+        .bind(d.procedure_code.as_str())
+        .bind(crate::catalogue::enum_text(&d.channel))
+        .bind(d.status.as_str())
+        .bind(d.receiving_agency.as_str())
+        .bind(d.current_agency.as_str())
+        .bind(&d.assignee)
+        .bind(d.owner_id)
+        .bind(&d.applicant.id_number)
+        .bind(&d.parent_code)
+        .bind(d.submitted_at)
+        .bind(d.received_at)
+        .bind(d.due_at)
+        .bind(d.due_at.unwrap_or_else(far_future))
+        .bind(d.paused_at)
+        .bind(d.ended_at)
+        .bind(d.timeliness.map(|t| t.as_str()))
+        .bind($imported)
+        .bind($version)
+        .bind($at)
+        .bind(data)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
+/// Takes the next number of `$agency` on `$day` inside a transaction; at least `$min`.
+macro_rules! bump_counter {
+    ($tx:expr, $agency:expr, $day:expr, $min:expr) => {{
+        let n: i64 = sqlx::query_scalar(
+            "INSERT INTO dossier_counters (agency_code, day, last) VALUES ($1, $2, $3) \
+             ON CONFLICT (agency_code, day) DO UPDATE SET last = CASE \
+             WHEN dossier_counters.last + 1 > excluded.last THEN dossier_counters.last + 1 \
+             ELSE excluded.last END RETURNING last",
+        )
+        .bind($agency)
+        .bind($day)
+        .bind($min)
+        .fetch_one(&mut *$tx)
+        .await?;
+        n
+    }};
+}
+
+/// Locks a dossier's row for this transaction and reads it.
+macro_rules! lock_dossier {
+    ($tx:expr, $code:expr) => {{
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "UPDATE dossiers SET version = version WHERE code = $1 RETURNING data, version",
+        )
+        .bind($code)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        match row {
+            Some((data, version)) => parse_row(&data, version)?,
+            None => return Err(not_found($code)),
+        }
+    }};
+}
+
+fn not_found(code: &str) -> StoreError {
+    StoreError::NotFound(Msg::new(
+        format!("Không tìm thấy hồ sơ «{code}»"),
+        format!("dossier «{code}» not found"),
+    ))
+}
+
+impl Store {
+    /// The next number of a receiving agency's daily sequence. Taken in its own short
+    /// transaction (on PostgreSQL without waiting for the disk: the dossier's own commit
+    /// flushes it), so that simultaneous intakes do not queue behind each other's commits. A
+    /// number is skipped, never repeated, if the intake then fails.
+    pub async fn next_dossier_number(&self, agency: &AgencyCode, day: NaiveDate) -> Result<i64> {
+        match &self.db {
+            Db::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query("SET LOCAL synchronous_commit = off")
+                    .execute(&mut *tx)
+                    .await?;
+                let n = bump_counter!(tx, agency.as_str(), day, 1i64);
+                tx.commit().await?;
+                Ok(n)
+            }
+            Db::Sqlite(p) => {
+                let mut c = p.acquire().await?;
+                Ok(bump_counter!(c, agency.as_str(), day, 1i64))
+            }
+        }
+    }
+
+    async fn idempotent_hit(&self, k: &IdempotencyKey) -> Result<Option<StoredDossier>> {
+        let row: Option<(String, String)> = on_db!(self, p => {
+            sqlx::query_as(
+                "SELECT request_hash, dossier_code FROM idempotency_keys WHERE actor = $1 AND key = $2",
+            )
+            .bind(&k.actor)
+            .bind(&k.key)
+            .fetch_optional(p)
+            .await?
+        });
+        match row {
+            None => Ok(None),
+            Some((hash, _)) if hash != k.request_hash => Err(StoreError::Conflict(Msg::new(
+                "Idempotency-Key này đã dùng cho một yêu cầu khác",
+                "this Idempotency-Key was used for a different request",
+            ))),
+            Some((_, code)) => Ok(Some(self.dossier(&code).await?)),
+        }
+    }
+
+    /// Stores a new dossier built by [`Dossier::new`] (its code is assigned here) and its first
+    /// audit record, durably, before returning. With an idempotency key, a repeated request
+    /// returns the first dossier and `false`.
+    pub async fn create_dossier(
+        &self,
+        mut d: Dossier,
+        change: Change,
+        actor: &str,
+        at: DateTime<Utc>,
+        cal: &WorkCalendar,
+        idem: Option<&IdempotencyKey>,
+    ) -> Result<(StoredDossier, bool)> {
+        if let Some(k) = idem
+            && let Some(hit) = self.idempotent_hit(k).await?
+        {
+            return Ok((hit, false));
+        }
+        let day = cal.local(at).date();
+        let n = self.next_dossier_number(&d.receiving_agency, day).await?;
+        d.code = dossier_code(&d.receiving_agency, day, n);
+        let audit = audit_of(&d.code, actor, at, &change)?;
+        let res: Result<()> = async {
+            on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            put_dossier!(tx, &d, 1i64, at, false);
+            append_audit!(tx, audit)?;
+            if let Some(k) = idem {
+                sqlx::query(
+                    "INSERT INTO idempotency_keys (actor, key, request_hash, dossier_code, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&k.actor)
+                .bind(&k.key)
+                .bind(&k.request_hash)
+                .bind(&d.code)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+            })
+        }
+        .await;
+        match res {
+            Ok(()) => Ok((
+                StoredDossier {
+                    dossier: d,
+                    version: 1,
+                },
+                true,
+            )),
+            // The same key raced in from a retry: the first one won.
+            Err(StoreError::Conflict(m)) => match idem {
+                Some(k) => self
+                    .idempotent_hit(k)
+                    .await?
+                    .map(|h| (h, false))
+                    .ok_or(StoreError::Conflict(m)),
+                None => Err(StoreError::Conflict(m)),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn dossier(&self, code: &str) -> Result<StoredDossier> {
+        let row: Option<(String, i64)> = on_db!(self, p => {
+            sqlx::query_as("SELECT data, version FROM dossiers WHERE code = $1")
+                .bind(code)
+                .fetch_optional(p)
+                .await?
+        });
+        match row {
+            Some((data, version)) => parse_row(&data, version),
+            None => Err(not_found(code)),
+        }
+    }
+
+    /// Carries out a workflow action: checks the actor, the expected version (`If-Match`) and
+    /// the state machine, then writes the new state and its audit records in one transaction.
+    /// A `transfer` opens an inter-agency child case; a child case that ends tells its parent.
+    pub async fn act(
+        &self,
+        code: &str,
+        action: &Action,
+        actor: &Actor,
+        if_version: Option<i64>,
+        at: DateTime<Utc>,
+        cal: &WorkCalendar,
+    ) -> Result<(StoredDossier, Change)> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let StoredDossier { dossier: mut d, version } = lock_dossier!(tx, code);
+            if let Some(v) = if_version
+                && v != version
+            {
+                return Err(StoreError::Stale { current: version });
+            }
+            d.authorise(action, actor)?;
+            if let Action::Assign { assignee, .. } = action {
+                let user: Option<(String, Option<String>, bool)> = sqlx::query_as(
+                    "SELECT role, agency_code, disabled FROM users WHERE username = $1",
+                )
+                .bind(assignee.trim())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let fits = user.is_some_and(|(role, agency, disabled)| {
+                    !disabled
+                        && agency.as_deref() == Some(d.current_agency.as_str())
+                        && Role::parse(&role).is_ok_and(|r| {
+                            matches!(r, Role::Reception | Role::Specialist | Role::Leader)
+                        })
+                });
+                if !fits {
+                    return Err(StoreError::Invalid(motcua_domain::Error::field(
+                        "assignee",
+                        format!("«{assignee}» không phải cán bộ đang hoạt động của {}", d.current_agency),
+                        format!("«{assignee}» is not an active officer of {}", d.current_agency),
+                    )));
+                }
+            }
+            let change = d.apply(action, at, cal)?;
+            let mut records = vec![audit_of(&d.code, &actor.name, at, &change)?];
+            if let Some(target) = &change.spawn {
+                let day = cal.local(at).date();
+                let n = bump_counter!(tx, target.as_str(), day, 1i64);
+                let child_code = dossier_code(target, day, n);
+                let (child, created) = Dossier::child(&d, child_code.clone(), target.clone(), at);
+                put_dossier!(tx, &child, 1i64, at, false);
+                records.push(audit_of(&child.code, &actor.name, at, &created)?);
+                let opened = d.child_opened(&child_code);
+                records.push(audit_of(&d.code, &actor.name, at, &opened)?);
+            }
+            put_dossier!(tx, &d, version + 1, at, false);
+            if let Some(parent_code) = d.parent_code.clone()
+                && d.ended()
+            {
+                let StoredDossier { dossier: mut parent, version: pv } = lock_dossier!(tx, &parent_code);
+                let closed = parent.child_closed(&d.code, d.status);
+                records.push(audit_of(&parent.code, &actor.name, at, &closed)?);
+                put_dossier!(tx, &parent, pv + 1, at, false);
+            }
+            for r in &records {
+                append_audit!(tx, r)?;
+            }
+            tx.commit().await?;
+            Ok((StoredDossier { dossier: d, version: version + 1 }, change))
+        })
+    }
+
+    /// A page of dossiers matching `q`, soonest appointment first.
+    pub async fn dossiers(&self, q: &DossierQuery) -> Result<Page<StoredDossier>> {
+        let limit = page_limit(q.limit);
+        let cursor = match &q.cursor {
+            None => None,
+            Some(c) => {
+                let parsed = c.split_once('|').and_then(|(t, code)| {
+                    DateTime::parse_from_rfc3339(t)
+                        .ok()
+                        .map(|t| (t.with_timezone(&Utc), code.to_owned()))
+                });
+                Some(parsed.ok_or_else(|| {
+                    StoreError::Invalid(motcua_domain::Error::field(
+                        "cursor",
+                        "Con trỏ trang không hợp lệ",
+                        "invalid page cursor",
+                    ))
+                })?)
+            }
+        };
+        let as_of = q.as_of.unwrap_or_else(Utc::now);
+        let rows: Vec<(String, i64, DateTime<Utc>, String)> = on_db!(self, p => {
+            let mut b = QueryBuilder::new(
+                "SELECT data, version, queue_due, code FROM dossiers WHERE 1 = 1",
+            );
+            if !q.statuses.is_empty() {
+                b.push(" AND status IN (");
+                let mut s = b.separated(", ");
+                for st in &q.statuses {
+                    s.push_bind(st.as_str());
+                }
+                b.push(")");
+            }
+            if let Some(overdue) = q.overdue {
+                b.push(if overdue { " AND " } else { " AND NOT " });
+                b.push("(status IN ('received', 'processing', 'awaiting_supplement', 'awaiting_payment', \
+                        'withdrawal_requested') AND due_at IS NOT NULL AND \
+                        ((paused_at IS NULL AND due_at < ");
+                b.push_bind(as_of);
+                b.push(") OR (paused_at IS NOT NULL AND paused_at > due_at)))");
+            }
+            if let Some(t) = q.due_before {
+                b.push(" AND due_at < ").push_bind(t);
+            }
+            if let Some(a) = &q.agency {
+                b.push(" AND current_agency = ").push_bind(a.clone());
+            }
+            if let Some(a) = &q.receiving_agency {
+                b.push(" AND receiving_agency = ").push_bind(a.clone());
+            }
+            if let Some(a) = &q.assignee {
+                b.push(" AND assignee = ").push_bind(a.clone());
+            }
+            if let Some(o) = q.owner_id {
+                b.push(" AND owner_id = ").push_bind(o);
+            }
+            if let Some(a) = &q.applicant_id {
+                b.push(" AND applicant_id = ").push_bind(a.clone());
+            }
+            if let Some(c) = &q.procedure_code {
+                b.push(" AND procedure_code = ").push_bind(c.clone());
+            }
+            if let Some((t, code)) = &cursor {
+                b.push(" AND (queue_due > ").push_bind(*t);
+                b.push(" OR (queue_due = ").push_bind(*t);
+                b.push(" AND code > ").push_bind(code.clone());
+                b.push("))");
+            }
+            b.push(" ORDER BY queue_due, code LIMIT ").push_bind(i64::from(limit) + 1);
+            b.build_query_as().fetch_all(p).await?
+        });
+        let rows = rows
+            .into_iter()
+            .map(|(data, version, due, code)| Ok((parse_row(&data, version)?, due, code)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(page(
+            rows,
+            limit,
+            |(_, due, code)| format!("{}|{code}", due.to_rfc3339()),
+            |(d, _, _)| d,
+        ))
+    }
+
+    /// Codes among `codes` that already exist.
+    pub async fn existing_dossier_codes(&self, codes: &[String]) -> Result<Vec<String>> {
+        let mut found = Vec::new();
+        for chunk in codes.chunks(500) {
+            let rows: Vec<(String,)> = on_db!(self, p => {
+                let mut b = QueryBuilder::new("SELECT code FROM dossiers WHERE code IN (");
+                let mut s = b.separated(", ");
+                for c in chunk {
+                    s.push_bind(c.clone());
+                }
+                b.push(")");
+                b.build_query_as().fetch_all(p).await?
+            });
+            found.extend(rows.into_iter().map(|r| r.0));
+        }
+        Ok(found)
+    }
+
+    /// Stores a legacy dossier with its original code and whole history, in one transaction,
+    /// and moves its agency's daily counter past the code so new codes never collide.
+    pub async fn import_dossier(&self, d: &Dossier, events: &[ImportedEvent]) -> Result<()> {
+        let (agency, day, n) = parse_dossier_code(&d.code)?;
+        let at = events.last().map_or(d.submitted_at, |e| e.at);
+        let records = events
+            .iter()
+            .map(|e| audit_of(&d.code, &e.actor, e.at, &e.change))
+            .collect::<Result<Vec<_>>>()?;
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            bump_counter!(tx, agency.as_str(), day, n);
+            let exists: Option<(i64,)> = sqlx::query_as("SELECT version FROM dossiers WHERE code = $1")
+                .bind(&d.code)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_some() {
+                return Err(StoreError::Conflict(Msg::new(
+                    format!("Hồ sơ «{}» đã có trong hệ thống", d.code),
+                    format!("dossier «{}» already exists", d.code),
+                )));
+            }
+            put_dossier!(tx, d, i64::try_from(events.len()).unwrap_or(1).max(1), at, true);
+            for r in &records {
+                append_audit!(tx, r)?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The process of a procedure (the default one unless an admin set another).
+    pub async fn process_for(&self, procedure_code: &str) -> Result<Process> {
+        let row: Option<(String,)> = on_db!(self, p => {
+            sqlx::query_as("SELECT data FROM procedure_processes WHERE procedure_code = $1")
+                .bind(procedure_code)
+                .fetch_optional(p)
+                .await?
+        });
+        match row {
+            None => Ok(Process::default()),
+            Some((data,)) => serde_json::from_str(&data)
+                .map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e)))),
+        }
+    }
+
+    /// Sets a procedure's process (validated), with an audit record. Dossiers already filed keep
+    /// the process they were filed under.
+    pub async fn put_process(
+        &self,
+        procedure_code: &str,
+        process: Process,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Process> {
+        let process = process.validate()?;
+        let before = self.process_for(procedure_code).await?;
+        let data = json_text(&process)?;
+        let record = AuditRecord {
+            at,
+            actor: actor.to_owned(),
+            entity: "process",
+            entity_key: procedure_code.to_owned(),
+            action: "put_process".into(),
+            before: Some(json_text(&before)?),
+            after: Some(data.clone()),
+            data: "{}".into(),
+        };
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "INSERT INTO procedure_processes (procedure_code, data, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (procedure_code) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+            )
+            .bind(procedure_code)
+            .bind(&data)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            append_audit!(tx, record)?;
+            tx.commit().await?;
+        });
+        Ok(process)
+    }
+}
