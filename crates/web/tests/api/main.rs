@@ -143,6 +143,8 @@ macro_rules! on_both {
     };
 }
 
+mod dossiers;
+
 on_both!(
     calendar_endpoints,
     calendar_year_edit_changes_deadlines,
