@@ -217,3 +217,247 @@ fn configuration_layers() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("data_dri"));
 }
+
+const LEGACY_GOOD: &[&str] = &[
+    r#"{"code":"000.01.31.H58-200316-0007","procedure_code":"1.004884","channel":"counter","receiving_agency":"000.01.31.H58","applicant":{"kind":"person","id_number":"008190001234","name":"Lê Thị Hoa"},"components":[{"index":0,"originals":1},{"index":1,"copies":1}],"submitted_at":"2020-03-16T08:30:00+07:00","events":[{"at":"2020-03-16T08:35:00+07:00","actor":"nv.tiepnhan","action":"forward"},{"at":"2020-03-17T10:00:00+07:00","actor":"cv.hotich","action":"forward"},{"at":"2020-03-18T15:00:00+07:00","actor":"ld.ubnd","action":"approve"},{"at":"2020-03-19T09:00:00+07:00","actor":"nv.tiepnhan","action":"return_result","method":"paper"},{"at":"2020-03-20T09:00:00+07:00","actor":"nv.tiepnhan","action":"mark_collected"}]}"#,
+    r#"{"code":"000.01.31.H58-210610-0002","procedure_code":"1.004884","channel":"online","receiving_agency":"000.01.31.H58","applicant":{"kind":"organisation","id_number":"0100109106","name":"Công ty TNHH Minh Xuân"},"components":[{"index":0,"originals":1},{"index":1,"copies":1}],"submitted_at":"2021-06-10T20:00:00+07:00","events":[{"at":"2021-06-11T08:00:00+07:00","actor":"nv.tiepnhan","action":"accept"}]}"#,
+];
+
+const LEGACY_BAD: &[&str] = &[
+    r#"{not json"#,
+    r#"{"code":"000.01.31.H58-200316-0008","procedure_code":"9.999999","channel":"counter","receiving_agency":"000.01.31.H58","applicant":{"kind":"person","id_number":"008190001234","name":"A"},"submitted_at":"2020-03-16T08:30:00+07:00"}"#,
+    r#"{"code":"000.01.31.H58-200316-0009","procedure_code":"1.004884","channel":"counter","receiving_agency":"000.01.31.H58","applicant":{"kind":"person","id_number":"008190001234","name":"A"},"components":[{"index":0,"originals":1},{"index":1,"copies":1}],"submitted_at":"2020-03-16T08:30:00+07:00","events":[{"at":"2020-03-16T09:00:00+07:00","actor":"x","action":"approve"}]}"#,
+    r#"{"code":"000.01.31.H58-200316-0007","procedure_code":"1.004884","channel":"online","receiving_agency":"000.01.31.H58","applicant":{"kind":"person","id_number":"008190001234","name":"A"},"submitted_at":"2020-03-16T08:30:00+07:00"}"#,
+    r#"{"code":"000.02.31.H58-200316-0001","procedure_code":"1.004884","channel":"online","receiving_agency":"000.01.31.H58","applicant":{"kind":"person","id_number":"008190001234","name":"A"},"submitted_at":"2020-03-16T08:30:00+07:00"}"#,
+    r#"{"code":"000.01.31.H58-200316-0010","procedure_code":"1.004884","channel":"online","receiving_agency":"000.01.31.H58","applicant":{"kind":"person","id_number":"008190001234","name":"A"},"submitted_at":"2020-03-16T08:30:00+07:00","events":[{"at":"2020-03-15T09:00:00+07:00","actor":"x","action":"accept"}]}"#,
+];
+
+fn write_lines(path: &std::path::Path, lines: &[&str]) {
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_import_and_audit_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let demo = motcua(&["demo"], d);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    // Every bad line reported; nothing imported.
+    let mixed: Vec<&str> = LEGACY_GOOD.iter().chain(LEGACY_BAD).copied().collect();
+    write_lines(&d.join("mixed.jsonl"), &mixed);
+    let o = motcua(&["import", "dossiers", "mixed.jsonl"], d);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    for (line, what) in [
+        (3, "malformed"),
+        (4, "9.999999"),
+        (5, "event 1"),
+        (6, "same dossier code as line 1"),
+        (7, "receiving agency"),
+        (8, "earlier than"),
+    ] {
+        assert!(
+            err.lines()
+                .any(|l| l.contains(&format!("line {line}")) && l.contains(what)),
+            "line {line} ({what}) not reported:\n{err}"
+        );
+    }
+    assert!(err.contains("6 bad lines; nothing imported"), "{err}");
+    let v = lines(&motcua(&["audit", "verify"], d));
+    assert_eq!(v[0]["checked"], 0);
+
+    write_lines(&d.join("good.jsonl"), LEGACY_GOOD);
+    let o = motcua(
+        &["import", "dossiers", "good.jsonl", "--source", "mcdt-2020"],
+        d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("imported 2 dossiers"));
+    let again = motcua(&["import", "dossiers", "good.jsonl"], d);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("already exists"));
+    let v = lines(&motcua(&["audit", "verify"], d));
+    assert_eq!(v[0]["checked"], 8, "{:?}", v);
+
+    // Imported dossiers behave like native ones; new codes continue after theirs.
+    let url = format!("sqlite:{}", d.join("data/motcua.db").display());
+    let store = motcua_store::Store::connect(&url).await.unwrap();
+    let old = store
+        .dossier("000.01.31.H58-200316-0007")
+        .await
+        .unwrap()
+        .dossier;
+    assert_eq!(old.status, motcua_domain::dossier::Status::Returned);
+    assert_eq!(
+        old.timeliness,
+        Some(motcua_domain::dossier::Timeliness::Early)
+    );
+    let received = store
+        .dossier("000.01.31.H58-210610-0002")
+        .await
+        .unwrap()
+        .dossier;
+    assert!(received.due_at.is_some());
+    let agency = motcua_domain::codes::AgencyCode::parse("000.01.31.H58").unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2020, 3, 16).unwrap();
+    assert_eq!(store.next_dossier_number(&agency, day).await.unwrap(), 8);
+    let trail = store.audit_trail("dossier", &old.code).await.unwrap();
+    assert_eq!(trail[0].actor, "mcdt-2020:import");
+    assert_eq!(trail[3].actor, "ld.ubnd");
+
+    // One edited audit row is caught and named.
+    store
+        .execute_unchecked("UPDATE audit_log SET data = '{\"reasons\":[]}' WHERE seq = 3")
+        .await
+        .unwrap();
+    store.close().await;
+    let o = motcua(&["audit", "verify"], d);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("broken at record 3"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("edited"), "{}", stderr(&o));
+}
+
+/// Starts `motcua serve` and returns it with its address (read from its log).
+#[allow(clippy::zombie_processes)] // the caller stops and waits for it
+fn start_server(database: &str) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "server exited before listening"
+        );
+        if let Some(i) = line.find("http://") {
+            let addr: String = line[i..]
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .collect();
+            // Keep draining the log so the server never blocks on a full pipe.
+            std::thread::spawn(move || {
+                let mut sink = String::new();
+                while reader.read_line(&mut sink).unwrap_or(0) > 0 {
+                    sink.clear();
+                }
+            });
+            return (child, addr);
+        }
+    }
+}
+
+/// Two server processes on one PostgreSQL database create 10,000 dossiers at once: every code
+/// unique, none lost, the daily sequence without gaps, the audit chain intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_create_10000_dossiers_on_postgres() {
+    let db = motcua_store::testing::TestDb::postgres()
+        .await
+        .expect("PostgreSQL test database");
+    let schema = db.schema().unwrap().to_owned();
+    let url = format!(
+        "{}?options=-c%20search_path%3D{schema}",
+        motcua_store::testing::pg_url()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let demo = motcua(&["demo", "--database", &url], dir.path());
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let servers = [start_server(&url), start_server(&url)];
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(format!("{}/api/v1/auth/token", servers[0].1))
+        .json(&serde_json::json!({"username": "tiepnhan.minhxuan", "password": "motcua-demo"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let body = serde_json::json!({
+        "procedure_code": "1.004884", "channel": "counter",
+        "applicant": {"kind": "person", "id_number": "008190001234", "name": "Nguyễn Văn An", "unit_code": "02215"},
+        "components": [{"index": 0, "originals": 1}, {"index": 1, "copies": 1}]
+    });
+    const PER_CLIENT: usize = 625; // 8 clients × 2 servers × 625 = 10,000
+    let mut tasks = Vec::new();
+    for (_, base) in &servers {
+        for _ in 0..8 {
+            let (http, base, token, body) =
+                (http.clone(), base.clone(), token.clone(), body.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut codes = Vec::with_capacity(PER_CLIENT);
+                for _ in 0..PER_CLIENT {
+                    let r = http
+                        .post(format!("{base}/api/v1/dossiers"))
+                        .bearer_auth(&token)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+                    let v: serde_json::Value = r.json().await.unwrap();
+                    codes.push(v["code"].as_str().unwrap().to_owned());
+                }
+                codes
+            }));
+        }
+    }
+    let mut codes = Vec::new();
+    for t in tasks {
+        codes.extend(t.await.unwrap());
+    }
+    for (mut child, _) in servers {
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        let _ = child.wait();
+    }
+    assert_eq!(codes.len(), 10_000);
+    let unique: std::collections::HashSet<&String> = codes.iter().collect();
+    assert_eq!(unique.len(), 10_000, "duplicate dossier codes");
+    // One agency, one day (or two if the run straddles midnight): numbers 1..=n with no gaps.
+    let mut by_day: std::collections::HashMap<String, Vec<i64>> = Default::default();
+    for c in &codes {
+        let (agency, day, n) = motcua_domain::dossier::parse_dossier_code(c).unwrap();
+        by_day.entry(format!("{agency}-{day}")).or_default().push(n);
+    }
+    for (day, mut ns) in by_day {
+        ns.sort_unstable();
+        assert_eq!(ns, (1..=ns.len() as i64).collect::<Vec<_>>(), "{day}");
+    }
+    // None lost: every one of them is stored, walked page by page.
+    let mut stored = std::collections::HashSet::new();
+    let mut cursor = None;
+    loop {
+        let page = db
+            .store
+            .dossiers(&motcua_store::DossierQuery {
+                limit: Some(500),
+                cursor: cursor.take(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        stored.extend(page.items.into_iter().map(|d| d.dossier.code));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(stored.len(), 10_000);
+    assert!(codes.iter().all(|c| stored.contains(c)));
+    db.store.seal_audit().await.unwrap();
+    let report = db.store.verify_audit().await.unwrap();
+    assert!(report.first_bad.is_none(), "{report:?}");
+    assert_eq!(report.checked, 10_000);
+    db.cleanup().await;
+}

@@ -111,6 +111,15 @@ pub(crate) use append_audit;
 const SEAL_BATCH: i64 = 2000;
 
 impl Store {
+    /// Appends one record on its own (for changes that are not dossier actions).
+    pub async fn record_audit(&self, r: &AuditRecord) -> Result<()> {
+        on_db!(self, p => {
+            let mut c = p.acquire().await?;
+            append_audit!(c, r)?;
+        });
+        Ok(())
+    }
+
     /// Seals every unsealed record; returns how many. Safe to run from several processes: they
     /// take turns on the chain head.
     pub async fn seal_audit(&self) -> Result<u64> {

@@ -41,6 +41,7 @@ on_both!(
     units_keep_history,
     agencies_validate_references,
     users_and_tokens,
+    audit_chain_detects_tampering,
 );
 
 fn shared(name: &str) -> String {
@@ -433,4 +434,90 @@ async fn users_and_tokens(s: &Store) {
     assert!(s.user_by_token("not-a-token", t0).await.unwrap().is_none());
     s.revoke_token(&token).await.unwrap();
     assert!(s.user_by_token(&token, t0).await.unwrap().is_none());
+}
+
+fn audit_record(i: i64) -> motcua_store::audit::AuditRecord {
+    motcua_store::audit::AuditRecord {
+        at: Utc.with_ymd_and_hms(2025, 1, 28, 2, 0, 0).unwrap() + chrono::Duration::seconds(i),
+        actor: format!("canbo{i}"),
+        entity: "dossier",
+        entity_key: format!("000.01.31.H58-250128-{:04}", i + 1),
+        action: "receive".into(),
+        before: None,
+        after: Some(format!("{{\"status\":\"received\",\"n\":{i}}}")),
+        data: format!("{{\"n\":{i}}}"),
+    }
+}
+
+async fn audit_chain_detects_tampering(s: &Store) {
+    for i in 0..10 {
+        s.record_audit(&audit_record(i)).await.unwrap();
+    }
+    assert_eq!(s.seal_audit().await.unwrap(), 10);
+    let r = s.verify_audit().await.unwrap();
+    assert_eq!((r.checked, r.head_seq, r.unsealed), (10, 10, 0));
+    assert!(r.first_bad.is_none());
+    // Written but not yet sealed: reported, not an error; sealing continues the chain.
+    s.record_audit(&audit_record(10)).await.unwrap();
+    assert_eq!(s.verify_audit().await.unwrap().unsealed, 1);
+    assert_eq!(s.seal_audit().await.unwrap(), 1);
+    let trail = s
+        .audit_trail("dossier", "000.01.31.H58-250128-0004")
+        .await
+        .unwrap();
+    assert_eq!(trail[0].seq, Some(4));
+
+    let bad = |r: motcua_store::VerifyReport| r.first_bad.expect("tampering detected");
+    // Edited content.
+    s.execute_unchecked("UPDATE audit_log SET data = '{\"n\":99}' WHERE seq = 4")
+        .await
+        .unwrap();
+    let b = bad(s.verify_audit().await.unwrap());
+    assert_eq!(b.seq, 4);
+    assert!(b.reason.contains("edited"), "{b:?}");
+    s.execute_unchecked("UPDATE audit_log SET data = '{\"n\":3}' WHERE seq = 4")
+        .await
+        .unwrap();
+    assert!(s.verify_audit().await.unwrap().first_bad.is_none());
+    // An edited time is an edit too.
+    s.execute_unchecked("UPDATE audit_log SET actor = 'ke-gian' WHERE seq = 9")
+        .await
+        .unwrap();
+    assert_eq!(bad(s.verify_audit().await.unwrap()).seq, 9);
+    s.execute_unchecked("UPDATE audit_log SET actor = 'canbo8' WHERE seq = 9")
+        .await
+        .unwrap();
+    // Reordered records.
+    for sql in [
+        "UPDATE audit_log SET seq = -5 WHERE seq = 5",
+        "UPDATE audit_log SET seq = 5 WHERE seq = 6",
+        "UPDATE audit_log SET seq = 6 WHERE seq = -5",
+    ] {
+        s.execute_unchecked(sql).await.unwrap();
+    }
+    let b = bad(s.verify_audit().await.unwrap());
+    assert_eq!(b.seq, 5);
+    assert!(b.reason.contains("reordered"), "{b:?}");
+    for sql in [
+        "UPDATE audit_log SET seq = -5 WHERE seq = 5",
+        "UPDATE audit_log SET seq = 5 WHERE seq = 6",
+        "UPDATE audit_log SET seq = 6 WHERE seq = -5",
+    ] {
+        s.execute_unchecked(sql).await.unwrap();
+    }
+    assert!(s.verify_audit().await.unwrap().first_bad.is_none());
+    // The last record deleted: the chain head still remembers it.
+    s.execute_unchecked("DELETE FROM audit_log WHERE seq = 11")
+        .await
+        .unwrap();
+    let b = bad(s.verify_audit().await.unwrap());
+    assert_eq!(b.seq, 11);
+    assert!(b.reason.contains("deleted at the end"), "{b:?}");
+    // A record deleted in the middle is named before that.
+    s.execute_unchecked("DELETE FROM audit_log WHERE seq = 7")
+        .await
+        .unwrap();
+    let b = bad(s.verify_audit().await.unwrap());
+    assert_eq!(b.seq, 7);
+    assert!(b.reason.contains("missing"), "{b:?}");
 }
