@@ -72,11 +72,48 @@ enum Command {
     /// Prints measured figures.
     #[command(subcommand)]
     Bench(BenchCmd),
+    /// Files dossiers and takes actions as a named user (scripts; a counter whose browser is down).
+    #[command(subcommand)]
+    Dossier(DossierCmd),
     /// The audit chain.
     #[command(subcommand)]
     Audit(AuditCmd),
     /// Prints the OpenAPI document.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum DossierCmd {
+    /// Files a dossier: the JSON body of `POST /api/v1/dossiers`, from FILE or standard input.
+    File {
+        /// The user filing it (a reception officer at the counter, a postal agent, a citizen).
+        #[arg(long)]
+        user: String,
+        file: Option<PathBuf>,
+        /// Makes a retried command safe: the same key returns the first dossier.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Takes an action: the JSON body of `POST /api/v1/dossiers/{code}/actions`.
+    Act {
+        code: String,
+        #[arg(long)]
+        user: String,
+        file: Option<PathBuf>,
+        /// The version acted on (as in `If-Match`).
+        #[arg(long)]
+        if_version: Option<i64>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Prints a dossier.
+    Show {
+        code: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -450,6 +487,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await
         }
+        Command::Dossier(cmd) => {
+            init_tracing(false);
+            dossier_cmd(cfg_path, cmd).await
+        }
         Command::Audit(AuditCmd::Verify(db)) => {
             let cfg = load_config(cfg_path, &db, None, false)?;
             let store = open_store(&cfg).await?;
@@ -536,6 +577,106 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         tracing::warn!(error = %e, "final audit sealing failed");
     }
     store.close().await;
+    Ok(())
+}
+
+fn read_body<T: serde::de::DeserializeOwned>(file: Option<&PathBuf>) -> anyhow::Result<T> {
+    let text = match file {
+        Some(f) => {
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?
+        }
+        None => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s)?;
+            s
+        }
+    };
+    serde_json::from_str(&text)
+        .context("the JSON body does not match (see the API's OpenAPI schema)")
+}
+
+fn api_err(e: motcua_web::ApiError) -> anyhow::Error {
+    let mut msg = format!(
+        "{} ({}) / {}",
+        e.message.vi,
+        e.status.as_u16(),
+        e.message.en
+    );
+    for f in &e.errors {
+        msg.push_str(&format!(
+            "\n  {}: {} / {}",
+            f.field, f.message.vi, f.message.en
+        ));
+    }
+    anyhow::anyhow!(msg)
+}
+
+async fn dossier_cmd(cfg_path: Option<&PathBuf>, cmd: DossierCmd) -> anyhow::Result<()> {
+    let db = match &cmd {
+        DossierCmd::File { db, .. } | DossierCmd::Act { db, .. } | DossierCmd::Show { db, .. } => {
+            db
+        }
+    };
+    let cfg = load_config(cfg_path, db, None, false)?;
+    let store = open_store(&cfg).await?;
+    let state = motcua_web::AppState::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        cfg.office.clone(),
+        chrono::Duration::minutes(cfg.token_ttl_minutes.max(1)),
+    )
+    .await
+    .map_err(api_err)?;
+    let who = |name: &str| {
+        let store = store.clone();
+        let name = name.to_owned();
+        async move {
+            match store.user_by_name(&name).await? {
+                Some(u) if !u.disabled => Ok(u),
+                _ => Err(anyhow::anyhow!("no active user «{name}»")),
+            }
+        }
+    };
+    let stored = match cmd {
+        DossierCmd::File {
+            user,
+            file,
+            idempotency_key,
+            ..
+        } => {
+            let u = who(&user).await?;
+            let body: motcua_web::api::dossiers::NewDossier = read_body(file.as_ref())?;
+            let idem = idempotency_key.map(|key| motcua_store::IdempotencyKey {
+                actor: u.username.clone(),
+                key,
+                request_hash: motcua_web::api::dossiers::request_hash(&body),
+            });
+            motcua_web::api::dossiers::file(&state, &u, body, idem)
+                .await
+                .map_err(api_err)?
+                .0
+        }
+        DossierCmd::Act {
+            code,
+            user,
+            file,
+            if_version,
+            ..
+        } => {
+            let u = who(&user).await?;
+            let action: motcua_domain::dossier::Action = read_body(file.as_ref())?;
+            motcua_web::api::dossiers::act_as(&state, &u, &code, &action, if_version)
+                .await
+                .map_err(api_err)?
+        }
+        DossierCmd::Show { code, .. } => store.dossier(&code).await?,
+    };
+    store.seal_audit().await?;
+    store.close().await;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&motcua_web::api::dossiers::view(&state, stored))?
+    );
     Ok(())
 }
 

@@ -309,6 +309,55 @@ async fn legacy_import_and_audit_verify() {
     assert_eq!(trail[0].actor, "mcdt-2020:import");
     assert_eq!(trail[3].actor, "ld.ubnd");
 
+    // Intake and actions from the command line take the API's path (same rules, same records).
+    std::fs::write(
+        d.join("new.json"),
+        r#"{"procedure_code":"1.004884","channel":"counter","applicant":{"kind":"person","id_number":"008190001234","name":"Nguyễn Văn An","unit_code":"02215"},"components":[{"index":0,"originals":1},{"index":1,"copies":1}]}"#,
+    )
+    .unwrap();
+    let o = motcua(
+        &["dossier", "file", "--user", "tiepnhan.minhxuan", "new.json"],
+        d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["status"], "received");
+    let code = v["code"].as_str().unwrap().to_owned();
+    std::fs::write(d.join("fwd.json"), r#"{"action":"forward"}"#).unwrap();
+    let o = motcua(
+        &[
+            "dossier",
+            "act",
+            &code,
+            "--user",
+            "chuyenvien.minhxuan",
+            "fwd.json",
+        ],
+        d,
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("(403)"), "{}", stderr(&o));
+    let o = motcua(
+        &[
+            "dossier",
+            "act",
+            &code,
+            "--user",
+            "tiepnhan.minhxuan",
+            "--if-version",
+            "1",
+            "fwd.json",
+        ],
+        d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = motcua(&["dossier", "show", &code], d);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (v["status"].as_str(), v["version"].as_i64()),
+        (Some("processing"), Some(2))
+    );
+
     // One edited audit row is caught and named.
     store
         .execute_unchecked("UPDATE audit_log SET data = '{\"reasons\":[]}' WHERE seq = 3")

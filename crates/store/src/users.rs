@@ -154,6 +154,19 @@ impl Store {
         })
     }
 
+    /// The user with this username, if any.
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        let row: Option<UserRow> = on_db!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {USER_COLUMNS} FROM users u WHERE u.username = $1"
+            )))
+            .bind(username)
+            .fetch_optional(p)
+            .await?
+        });
+        row.map(UserRow::into_user).transpose()
+    }
+
     pub async fn users(&self) -> Result<Vec<User>> {
         let rows: Vec<UserRow> = on_db!(self, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.username")))

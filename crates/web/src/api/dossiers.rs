@@ -67,7 +67,7 @@ pub struct DossierView {
     pub version: i64,
 }
 
-fn view(s: &AppState, d: StoredDossier) -> DossierView {
+pub fn view(s: &AppState, d: StoredDossier) -> DossierView {
     let now = s.clock.now();
     DossierView {
         portal_status: d.dossier.status.portal_code(),
@@ -180,7 +180,8 @@ async fn competent_agency(
         })
 }
 
-fn request_hash(body: &NewDossier) -> String {
+/// SHA-256 of a request body, for `Idempotency-Key`.
+pub fn request_hash(body: &NewDossier) -> String {
     hex::encode(Sha256::digest(
         serde_json::to_string(body).unwrap_or_default().as_bytes(),
     ))
@@ -202,18 +203,6 @@ async fn create(
     ApiJson(body): ApiJson<NewDossier>,
 ) -> ApiResult<Response> {
     let u = &user.0;
-    let allowed = matches!(
-        (u.role, body.channel),
-        (Role::Citizen, Channel::Online)
-            | (Role::Reception, Channel::Counter)
-            | (Role::Postal, Channel::Postal)
-    );
-    if !allowed {
-        return Err(ApiError::forbidden(
-            "nộp hồ sơ qua kênh này (công dân: trực tuyến; cán bộ một cửa: trực tiếp; bưu điện: bưu chính)",
-            "file on this channel (citizens: online; reception officers: counter; postal agents: postal)",
-        ));
-    }
     let idem = match headers.get("idempotency-key") {
         None => None,
         Some(v) => {
@@ -231,6 +220,37 @@ async fn create(
             })
         }
     };
+    let (stored, created) = file(&s, u, body, idem).await?;
+    tracing::Span::current().record("dossier", stored.dossier.code.as_str());
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(with_etag(status, view(&s, stored)))
+}
+
+/// Files a dossier as user `u` (the API's and the CLI's one path): checks the channel for the
+/// role, the procedure, the applicant, the components and the place of filing, then stores it.
+pub async fn file(
+    s: &AppState,
+    u: &User,
+    body: NewDossier,
+    idem: Option<IdempotencyKey>,
+) -> ApiResult<(StoredDossier, bool)> {
+    let allowed = matches!(
+        (u.role, body.channel),
+        (Role::Citizen, Channel::Online)
+            | (Role::Reception, Channel::Counter)
+            | (Role::Postal, Channel::Postal)
+    );
+    if !allowed {
+        return Err(ApiError::forbidden(
+            "nộp hồ sơ qua kênh này (công dân: trực tuyến; cán bộ một cửa: trực tiếp; bưu điện: bưu chính)",
+            "file on this channel (citizens: online; reception officers: counter; postal agents: postal)",
+        ));
+    }
+
     let receiving_code = match (&body.agency, u.role) {
         (Some(a), Role::Reception) if Some(a) != u.agency_code.as_ref() => {
             return Err(ApiError::forbidden(
@@ -290,9 +310,9 @@ async fn create(
     }
     let applicant = body.applicant.clone().validate()?;
     let process = s.store.process_for(procedure.code.as_str()).await?;
-    let (receiving, r_province) = place(&s, "agency", &receiving_code).await?;
-    let competent_code = competent_agency(&s, &procedure, &process, &receiving, &applicant).await?;
-    let (competent, c_province) = place(&s, "agency", &competent_code).await?;
+    let (receiving, r_province) = place(s, "agency", &receiving_code).await?;
+    let competent_code = competent_agency(s, &procedure, &process, &receiving, &applicant).await?;
+    let (competent, c_province) = place(s, "agency", &competent_code).await?;
     let applicant_province = match applicant.unit_code.as_deref() {
         Some(u) => s.store.province_of(u).await?,
         None => None,
@@ -328,25 +348,19 @@ async fn create(
         .store
         .create_dossier(d, change, &u.username, at, &cal, idem.as_ref())
         .await?;
-    tracing::Span::current().record("dossier", stored.dossier.code.as_str());
     if created {
         let channel = serde_json::to_value(body.channel)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
         metrics::counter!("motcua_dossiers_created_total", "channel" => channel).increment(1);
-        tracing::info!(channel = ?body.channel, "dossier created");
+        tracing::info!(dossier = %stored.dossier.code, channel = ?body.channel, "dossier created");
     }
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok(with_etag(status, view(&s, stored)))
+    Ok((stored, created))
 }
 
 /// Who may read a dossier: its owner, officers of an agency it passed through, admins, IOC.
-fn can_read(u: &User, d: &Dossier) -> bool {
+pub fn can_read(u: &User, d: &Dossier) -> bool {
     match u.role {
         Role::Admin | Role::Viewer => true,
         Role::Citizen => d.owner_id == Some(u.id),
@@ -415,16 +429,28 @@ async fn act(
     ApiJson(action): ApiJson<Action>,
 ) -> ApiResult<Response> {
     let expected = if_match(&headers)?;
-    let current = s.store.dossier(&code).await?;
-    if !can_read(&user.0, &current.dossier) {
-        return Err(not_visible(&code));
+    let d = act_as(&s, &user.0, &code, &action, expected).await?;
+    Ok(with_etag(StatusCode::OK, view(&s, d)))
+}
+
+/// Takes a workflow action as user `u` (the API's and the CLI's one path).
+pub async fn act_as(
+    s: &AppState,
+    u: &User,
+    code: &str,
+    action: &Action,
+    expected: Option<i64>,
+) -> ApiResult<StoredDossier> {
+    let current = s.store.dossier(code).await?;
+    if !can_read(u, &current.dossier) {
+        return Err(not_visible(code));
     }
     let (d, _) = s
         .store
         .act(
-            &code,
-            &action,
-            &actor_of(&user.0),
+            code,
+            action,
+            &actor_of(u),
             expected,
             s.clock.now(),
             &s.calendar(),
@@ -432,11 +458,12 @@ async fn act(
         .await?;
     metrics::counter!("motcua_dossier_actions_total", "action" => action.name()).increment(1);
     tracing::info!(
+        dossier = code,
         action = action.name(),
         status = d.dossier.status.as_str(),
         "dossier action"
     );
-    Ok(with_etag(StatusCode::OK, view(&s, d)))
+    Ok(d)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
