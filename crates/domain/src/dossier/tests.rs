@@ -399,3 +399,62 @@ fn actions_parse_strictly() {
     assert!(serde_json::from_str::<Action>(r#"{"action":"forward","bogus":1}"#).is_err());
     assert!(serde_json::from_str::<Action>(r#"{"action":"fly"}"#).is_err());
 }
+
+mod machine {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn terminal(s: Status) -> bool {
+        matches!(s, Status::Rejected | Status::Stopped | Status::Returned)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Any sequence of actions at any pace: refused actions change nothing, and the state
+        /// stays consistent after every accepted one.
+        #[test]
+        fn any_action_sequence_keeps_the_dossier_consistent(
+            online in any::<bool>(),
+            steps in proptest::collection::vec((0usize..15, 0i64..(3 * 24 * 60)), 1..40),
+        ) {
+            let c = cal();
+            let channel = if online { Channel::Online } else { Channel::Counter };
+            let mut d = new_dossier(channel, "2025-01-24T09:00:00+07:00", 5);
+            let mut now = at("2025-01-24T09:00:00+07:00");
+            let actions = Action::examples(
+                &agency("000.00.11.H58"),
+                "chuyenvien",
+                NaiveDate::from_ymd_opt(2025, 1, 24).unwrap(),
+            );
+            for (i, minutes) in steps {
+                now += chrono::Duration::minutes(minutes);
+                let before = d.clone();
+                match d.apply(&actions[i], now, &c) {
+                    Err(_) => prop_assert_eq!(&d, &before, "a refused action changed the dossier"),
+                    Ok(change) => {
+                        prop_assert!(!terminal(before.status), "acted on a finished dossier");
+                        prop_assert_eq!(change.after, d.snapshot());
+                    }
+                }
+                prop_assert!(d.step < d.process.steps.len());
+                prop_assert_eq!(
+                    d.ended_at.is_some(),
+                    matches!(d.status, Status::Rejected | Status::Stopped | Status::Resolved | Status::Returned)
+                );
+                if d.paused_at.is_some() {
+                    prop_assert!(matches!(
+                        d.status,
+                        Status::AwaitingSupplement | Status::AwaitingPayment | Status::WithdrawalRequested
+                    ));
+                }
+                if d.timeliness.is_some() {
+                    prop_assert!(d.received_at.is_some());
+                }
+                if let (Some(due), Some(orig)) = (d.due_at, d.original_due_at) {
+                    prop_assert!(due >= orig, "the appointment never moves earlier");
+                }
+                prop_assert!(d.paused_minutes >= 0);
+            }
+        }
+    }
+}
