@@ -139,11 +139,14 @@ async fn bench_store(
             let opts = sqlx::postgres::PgConnectOptions::from_str(&url)?;
             let schema = format!("bench_{}", std::process::id());
             let mut c = sqlx::postgres::PgConnection::connect_with(&opts).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-            )))
-            .execute(&mut c)
-            .await?;
+            for sql in [
+                format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+                format!("CREATE SCHEMA {schema}"),
+            ] {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut c)
+                    .await?;
+            }
             c.close().await?;
             let store =
                 Store::connect_postgres(opts.options([("search_path", schema.as_str())])).await?;

@@ -113,6 +113,7 @@ const SEAL_BATCH: i64 = 2000;
 impl Store {
     /// Appends one record on its own (for changes that are not dossier actions).
     pub async fn record_audit(&self, r: &AuditRecord) -> Result<()> {
+        let _turn = self.write_turn().await;
         on_db!(self, p => {
             let mut c = p.acquire().await?;
             append_audit!(c, r)?;
@@ -134,6 +135,7 @@ impl Store {
     }
 
     async fn seal_batch(&self) -> Result<u64> {
+        let _turn = self.write_turn().await;
         on_db!(self, p => {
             let mut tx = p.begin().await?;
             // A write first: it takes the head's lock (and SQLite's write lock) at once.

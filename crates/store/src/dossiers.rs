@@ -177,6 +177,29 @@ macro_rules! lock_dossier {
     }};
 }
 
+/// Inserts a new dossier, its first audit record and its idempotency key in `$tx`.
+macro_rules! insert_new {
+    ($tx:expr, $d:expr, $change:expr, $actor:expr, $at:expr, $idem:expr) => {{
+        let d: &Dossier = $d;
+        let audit = audit_of(&d.code, $actor, $at, $change)?;
+        put_dossier!($tx, d, 1i64, $at, false);
+        append_audit!($tx, audit)?;
+        if let Some(k) = $idem {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (actor, key, request_hash, dossier_code, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&k.actor)
+            .bind(&k.key)
+            .bind(&k.request_hash)
+            .bind(&d.code)
+            .bind($at)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
 fn not_found(code: &str) -> StoreError {
     StoreError::NotFound(Msg::new(
         format!("Không tìm thấy hồ sơ «{code}»"),
@@ -185,24 +208,25 @@ fn not_found(code: &str) -> StoreError {
 }
 
 impl Store {
-    /// The next number of a receiving agency's daily sequence. Taken in its own short
-    /// transaction (on PostgreSQL without waiting for the disk: the dossier's own commit
-    /// flushes it), so that simultaneous intakes do not queue behind each other's commits. A
-    /// number is skipped, never repeated, if the intake then fails.
+    /// The next number of a receiving agency's daily sequence. On PostgreSQL it is taken in its
+    /// own statement on a connection with `synchronous_commit = off`: the dossier's own commit
+    /// flushes it (WAL is sequential), and simultaneous intakes do not queue behind each other's
+    /// commits on the counter row. A number is skipped, never repeated, if the intake then fails.
+    /// On SQLite (one writer anyway) an intake takes it inside its own transaction.
     pub async fn next_dossier_number(&self, agency: &AgencyCode, day: NaiveDate) -> Result<i64> {
-        match &self.db {
-            Db::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                sqlx::query("SET LOCAL synchronous_commit = off")
-                    .execute(&mut *tx)
-                    .await?;
-                let n = bump_counter!(tx, agency.as_str(), day, 1i64);
-                tx.commit().await?;
-                Ok(n)
+        match (&self.db, &self.counters) {
+            (Db::Postgres(_), Some(c)) => {
+                let mut conn = c.acquire().await?;
+                Ok(bump_counter!(conn, agency.as_str(), day, 1i64))
             }
-            Db::Sqlite(p) => {
-                let mut c = p.acquire().await?;
-                Ok(bump_counter!(c, agency.as_str(), day, 1i64))
+            (Db::Postgres(p), None) => {
+                let mut conn = p.acquire().await?;
+                Ok(bump_counter!(conn, agency.as_str(), day, 1i64))
+            }
+            (Db::Sqlite(p), _) => {
+                let _turn = self.write_turn().await;
+                let mut conn = p.acquire().await?;
+                Ok(bump_counter!(conn, agency.as_str(), day, 1i64))
             }
         }
     }
@@ -245,30 +269,25 @@ impl Store {
             return Ok((hit, false));
         }
         let day = cal.local(at).date();
-        let n = self.next_dossier_number(&d.receiving_agency, day).await?;
-        d.code = dossier_code(&d.receiving_agency, day, n);
-        let audit = audit_of(&d.code, actor, at, &change)?;
         let res: Result<()> = async {
-            on_db!(self, p => {
-            let mut tx = p.begin().await?;
-            put_dossier!(tx, &d, 1i64, at, false);
-            append_audit!(tx, audit)?;
-            if let Some(k) = idem {
-                sqlx::query(
-                    "INSERT INTO idempotency_keys (actor, key, request_hash, dossier_code, created_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&k.actor)
-                .bind(&k.key)
-                .bind(&k.request_hash)
-                .bind(&d.code)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+            match &self.db {
+                Db::Postgres(p) => {
+                    let n = self.next_dossier_number(&d.receiving_agency, day).await?;
+                    d.code = dossier_code(&d.receiving_agency, day, n);
+                    let mut tx = p.begin().await?;
+                    insert_new!(tx, &d, &change, actor, at, idem);
+                    tx.commit().await?;
+                }
+                Db::Sqlite(p) => {
+                    let _turn = self.write_turn().await;
+                    let mut tx = p.begin().await?;
+                    let n = bump_counter!(tx, d.receiving_agency.as_str(), day, 1i64);
+                    d.code = dossier_code(&d.receiving_agency, day, n);
+                    insert_new!(tx, &d, &change, actor, at, idem);
+                    tx.commit().await?;
+                }
             }
-            tx.commit().await?;
             Ok(())
-            })
         }
         .await;
         match res {
@@ -317,6 +336,7 @@ impl Store {
         at: DateTime<Utc>,
         cal: &WorkCalendar,
     ) -> Result<(StoredDossier, Change)> {
+        let _turn = self.write_turn().await;
         on_db!(self, p => {
             let mut tx = p.begin().await?;
             let StoredDossier { dossier: mut d, version } = lock_dossier!(tx, code);
@@ -487,6 +507,7 @@ impl Store {
             .iter()
             .map(|e| audit_of(&d.code, &e.actor, e.at, &e.change))
             .collect::<Result<Vec<_>>>()?;
+        let _turn = self.write_turn().await;
         on_db!(self, p => {
             let mut tx = p.begin().await?;
             bump_counter!(tx, agency.as_str(), day, n);
@@ -546,6 +567,7 @@ impl Store {
             after: Some(data.clone()),
             data: "{}".into(),
         };
+        let _turn = self.write_turn().await;
         on_db!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query(

@@ -104,6 +104,12 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) db: Db,
+    /// PostgreSQL: a few connections with `synchronous_commit = off` for dossier-number
+    /// counters (see [`Store::next_dossier_number`]).
+    pub(crate) counters: Option<PgPool>,
+    /// SQLite has one writer at a time: writers queue here, in the process, instead of
+    /// sleeping in SQLite's busy handler.
+    pub(crate) writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -126,6 +132,8 @@ impl Store {
                 .await?;
             Ok(Store {
                 db: Db::Sqlite(pool),
+                counters: None,
+                writer: Default::default(),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Self::connect_postgres(PgConnectOptions::from_str(url)?).await
@@ -139,10 +147,16 @@ impl Store {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await?;
+        let counters = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_lazy_with(opts.options([("synchronous_commit", "off")]));
         Ok(Store {
             db: Db::Postgres(pool),
+            counters: Some(counters),
+            writer: Default::default(),
         })
     }
 
@@ -173,7 +187,18 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        on_db!(self, p => p.close().await)
+        on_db!(self, p => p.close().await);
+        if let Some(c) = &self.counters {
+            c.close().await;
+        }
+    }
+
+    /// On SQLite, waits for this process's turn to write (hold the guard for the transaction).
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.db {
+            Db::Sqlite(_) => Some(self.writer.lock().await),
+            Db::Postgres(_) => None,
+        }
     }
 
     pub async fn meta(&self, key: &str) -> Result<Option<String>> {

@@ -13,7 +13,6 @@ use motcua_domain::calendar::{HolidayRules, OfficeHours, WorkCalendar};
 use motcua_domain::clock::Clock;
 use motcua_domain::codes::AgencyCode;
 use motcua_store::Store;
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 use tower_http::compression::CompressionLayer;
@@ -26,6 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub mod api;
 pub mod auth;
+pub mod cache;
 pub mod error;
 mod pages;
 
@@ -40,7 +40,8 @@ pub struct AppState {
     calendar: Arc<RwLock<Arc<WorkCalendar>>>,
     rules: HolidayRules,
     hours: OfficeHours,
-    agency_names: Arc<RwLock<HashMap<String, String>>>,
+    /// Reference data cached for intake and tracking.
+    pub refs: Arc<cache::RefCache>,
 }
 
 impl AppState {
@@ -61,7 +62,7 @@ impl AppState {
             calendar: Arc::new(RwLock::new(Arc::new(cal))),
             rules,
             hours,
-            agency_names: Arc::default(),
+            refs: Arc::default(),
         })
     }
 
@@ -73,31 +74,11 @@ impl AppState {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// An agency's name (cached: names rarely change), or its code if unknown.
+    /// An agency's name, or its code if unknown.
     pub async fn agency_name(&self, code: &AgencyCode) -> String {
-        if let Some(n) = self
-            .agency_names
-            .read()
-            .ok()
-            .and_then(|m| m.get(code.as_str()).cloned())
-        {
-            return n;
-        }
-        match self.store.agency(code.as_str()).await {
-            Ok(a) => {
-                if let Ok(mut m) = self.agency_names.write() {
-                    m.insert(code.to_string(), a.name.clone());
-                }
-                a.name
-            }
+        match self.refs.agency(&self.store, code.as_str()).await {
+            Ok((a, _)) => a.name,
             Err(_) => code.to_string(),
-        }
-    }
-
-    /// Forgets cached agency names (after an agency is edited).
-    pub fn forget_agency_names(&self) {
-        if let Ok(mut m) = self.agency_names.write() {
-            m.clear();
         }
     }
 

@@ -115,6 +115,7 @@ async fn put_one(
         ));
     }
     let (p, created) = s.store.upsert_procedure(p).await?;
+    s.refs.clear();
     tracing::info!(procedure = %p.code, by = %user.0.username, created, "procedure saved");
     Ok((
         if created {
@@ -151,6 +152,7 @@ async fn import(
     };
     let procedures = parse_catalogue(format, &body).map_err(StoreError::Import)?;
     let report = s.store.import_procedures(procedures).await?;
+    s.refs.clear();
     tracing::info!(inserted = report.inserted, updated = report.updated, by = %user.0.username, "catalogue imported");
     Ok(Json(report))
 }

@@ -118,16 +118,10 @@ async fn place(
     field: &str,
     code: &AgencyCode,
 ) -> ApiResult<(Agency, Option<String>)> {
-    let a = s
-        .store
-        .agency(code.as_str())
+    s.refs
+        .agency(&s.store, code.as_str())
         .await
-        .map_err(|e| invalid_ref(field, e))?;
-    let province = match &a.unit_code {
-        Some(u) => s.store.province_of(u).await?,
-        None => None,
-    };
-    Ok((a, province))
+        .map_err(|e| invalid_ref(field, e))
 }
 
 /// The competent agency: the process's, else for a non-territorial procedure the one-stop
@@ -158,7 +152,10 @@ async fn competent_agency(
     let target = if (commune_level && is_commune_code(unit)) || is_province_code(unit) {
         unit.to_owned()
     } else {
-        s.store.province_of(unit).await?.unwrap_or_default()
+        s.refs
+            .province_of(&s.store, unit)
+            .await?
+            .unwrap_or_default()
     };
     if receiving.unit_code.as_deref() == Some(target.as_str()) {
         return Ok(receiving.code.clone());
@@ -287,9 +284,9 @@ pub async fn file(
             "a postal dossier needs its postal tracking number",
         ));
     }
-    let procedure = s
-        .store
-        .procedure(&body.procedure_code)
+    let (procedure, process) = s
+        .refs
+        .procedure(&s.store, &body.procedure_code)
         .await
         .map_err(|e| invalid_ref("procedure_code", e))?;
     if !procedure.published {
@@ -309,12 +306,11 @@ pub async fn file(
         ));
     }
     let applicant = body.applicant.clone().validate()?;
-    let process = s.store.process_for(procedure.code.as_str()).await?;
     let (receiving, r_province) = place(s, "agency", &receiving_code).await?;
     let competent_code = competent_agency(s, &procedure, &process, &receiving, &applicant).await?;
     let (competent, c_province) = place(s, "agency", &competent_code).await?;
     let applicant_province = match applicant.unit_code.as_deref() {
-        Some(u) => s.store.province_of(u).await?,
+        Some(u) => s.refs.province_of(&s.store, u).await?,
         None => None,
     };
     check_filing_place(
@@ -716,9 +712,10 @@ async fn put_process(
             .await
             .map_err(|e| invalid_ref("competent_agency", e))?;
     }
-    Ok(Json(
-        s.store
-            .put_process(&code, process, &u.username, s.clock.now())
-            .await?,
-    ))
+    let process = s
+        .store
+        .put_process(&code, process, &u.username, s.clock.now())
+        .await?;
+    s.refs.clear();
+    Ok(Json(process))
 }

@@ -81,7 +81,9 @@ async fn create_unit(
     ApiJson(u): ApiJson<NewUnit>,
 ) -> ApiResult<Json<Unit>> {
     user.require_admin("sửa đơn vị hành chính", "change administrative units")?;
-    Ok(Json(s.store.upsert_unit(u).await?))
+    let u = s.store.upsert_unit(u).await?;
+    s.refs.clear();
+    Ok(Json(u))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -158,7 +160,7 @@ async fn put_agency(
         }
     }
     let (a, created) = s.store.upsert_agency(a).await?;
-    s.forget_agency_names();
+    s.refs.clear();
     Ok((
         if created {
             StatusCode::CREATED
