@@ -476,6 +476,8 @@ pub struct ListQuery {
     agency: Option<String>,
     /// Officer the dossier is assigned to (`me` for yourself).
     assignee: Option<String>,
+    /// The applicant's citizen ID or tax code (officers looking up an applicant's dossiers).
+    applicant_id: Option<String>,
     procedure_code: Option<String>,
     cursor: Option<String>,
     /// Page size, 1–500 (default 50).
@@ -520,6 +522,7 @@ async fn list(
             other => other.map(str::to_owned),
         },
         procedure_code: q.procedure_code,
+        applicant_id: q.applicant_id.map(|a| a.trim().to_owned()),
         cursor: q.cursor,
         limit: q.limit,
         ..DossierQuery::default()
@@ -623,6 +626,7 @@ pub struct TrackingStep {
     /// Step name (Vietnamese).
     pub step: String,
     pub agency: String,
+    pub agency_name: String,
 }
 
 /// Public tracking by dossier code, as printed on the receipt. No login; no personal data.
@@ -633,7 +637,8 @@ async fn tracking(
     State(s): State<AppState>,
     ApiPath(code): ApiPath<String>,
 ) -> ApiResult<Response> {
-    let code = code.trim().to_owned();
+    // As typed from a receipt: spaces around it, a lower-case agency letter.
+    let code = code.trim().to_uppercase();
     let StoredDossier { dossier: d, .. } = s.store.dossier(&code).await?;
     let trail = s.store.audit_trail("dossier", &code).await?;
     let step_name = |key: &str| {
@@ -643,19 +648,24 @@ async fn tracking(
             .find(|st| st.key == key)
             .map_or_else(|| key.to_owned(), |st| st.name.clone())
     };
-    let history = trail
-        .into_iter()
-        .filter_map(|e| {
-            let after: Snapshot = serde_json::from_str(e.after.as_deref()?).ok()?;
-            Some(TrackingStep {
-                at: e.at,
-                action: e.action,
-                status: after.status,
-                step: step_name(&after.step),
-                agency: after.agency.to_string(),
-            })
-        })
-        .collect();
+    let mut history = Vec::with_capacity(trail.len());
+    for e in trail {
+        let Some(after) = e
+            .after
+            .as_deref()
+            .and_then(|a| serde_json::from_str::<Snapshot>(a).ok())
+        else {
+            continue;
+        };
+        history.push(TrackingStep {
+            at: e.at,
+            action: e.action,
+            status: after.status,
+            step: step_name(&after.step),
+            agency_name: s.agency_name(&after.agency).await,
+            agency: after.agency.to_string(),
+        });
+    }
     let body = Tracking {
         receiving_agency_name: s.agency_name(&d.receiving_agency).await,
         overdue: d.overdue(s.clock.now()),

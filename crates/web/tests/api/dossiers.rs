@@ -305,6 +305,14 @@ pub(super) async fn intake_on_24_january(app: &TestApp) {
             "tracking leaks {personal}: {text}"
         );
     }
+    assert_eq!(
+        t["history"][0]["agency_name"],
+        "Ủy ban nhân dân phường Minh Xuân"
+    );
+    let (s, _) = app
+        .get("/api/v1/tracking/%20000.01.31.h58-250124-0001")
+        .await;
+    assert_eq!(s, StatusCode::OK, "typed in lower case, with a space");
     let (s, _) = app.get("/api/v1/tracking/000.01.31.H58-250124-9999").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Reading a dossier needs to be its owner or an officer of an agency holding it.
@@ -859,6 +867,14 @@ pub(super) async fn work_queues(app: &TestApp) {
         "{}",
         due.body
     );
+    let by_applicant = c
+        .get("tiepnhan.a", "/api/v1/dossiers?applicant_id=008190001234")
+        .await;
+    assert_eq!(by_applicant.body["items"].as_array().unwrap().len(), 8);
+    let none = c
+        .get("tiepnhan.a", "/api/v1/dossiers?applicant_id=008190009999")
+        .await;
+    assert_eq!(none.body["items"].as_array().unwrap().len(), 0);
     let assigned = c.get("chuyenvien.a", "/api/v1/dossiers?assignee=me").await;
     assert_eq!(assigned.body["items"][0]["code"], codes[0]);
     assert_eq!(assigned.body["items"].as_array().unwrap().len(), 1);
