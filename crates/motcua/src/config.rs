@@ -20,8 +20,11 @@ pub struct Config {
     pub demo: bool,
     /// `text` or `json` logs.
     pub log_format: String,
-    /// Lifetime of API bearer tokens, in minutes.
+    /// Lifetime of API bearer tokens and web sessions, in minutes.
     pub token_ttl_minutes: i64,
+    /// Mark cookies `Secure` (browsers accept them on localhost; turn off only to serve plain
+    /// HTTP to other machines of a closed network).
+    pub cookie_secure: bool,
     /// Office hours and the intake cut-off.
     pub office: OfficeHours,
 }
@@ -35,6 +38,7 @@ impl Default for Config {
             demo: false,
             log_format: "text".into(),
             token_ttl_minutes: 8 * 60,
+            cookie_secure: true,
             office: OfficeHours::default(),
         }
     }

@@ -552,7 +552,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     if cfg.demo {
         demo::load(&store, clock.now()).await?;
     }
-    let state = motcua_web::AppState::new(
+    let mut state = motcua_web::AppState::new(
         store.clone(),
         clock,
         cfg.office.clone(),
@@ -560,6 +560,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     )
     .await
     .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    state.secure_cookies = cfg.cookie_secure;
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;

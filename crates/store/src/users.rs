@@ -154,6 +154,70 @@ impl Store {
         })
     }
 
+    /// Registers a citizen on the portal: the username is the citizen ID; phone or email is
+    /// required so that the citizen can be told about the dossier.
+    pub async fn register_citizen(
+        &self,
+        r: motcua_domain::dossier::Applicant,
+        password: String,
+        now: DateTime<Utc>,
+    ) -> Result<User> {
+        let mut r = r.validate()?;
+        if r.kind != motcua_domain::dossier::ApplicantKind::Person {
+            return Err(StoreError::Invalid(motcua_domain::Error::field(
+                "kind",
+                "Tài khoản công dân đăng ký bằng số định danh cá nhân",
+                "a citizen account registers with a citizen ID",
+            )));
+        }
+        if r.phone.is_none() && r.email.is_none() {
+            return Err(StoreError::Invalid(motcua_domain::Error::field(
+                "phone",
+                "Cần số điện thoại hoặc thư điện tử để nhận thông báo",
+                "a phone number or an email address is needed for notices",
+            )));
+        }
+        let user = self
+            .create_user(
+                NewUser {
+                    username: std::mem::take(&mut r.id_number),
+                    full_name: r.name.clone(),
+                    password,
+                    role: Role::Citizen,
+                    agency_code: None,
+                },
+                now,
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => StoreError::Conflict(Msg::new(
+                    "Số định danh này đã có tài khoản; hãy đăng nhập",
+                    "this citizen ID already has an account; log in",
+                )),
+                e => e,
+            })?;
+        on_db!(self, p => {
+            sqlx::query("UPDATE users SET phone = $1, email = $2 WHERE id = $3")
+                .bind(&r.phone)
+                .bind(&r.email)
+                .bind(user.id)
+                .execute(p)
+                .await?;
+        });
+        Ok(user)
+    }
+
+    /// A user's phone and email.
+    pub async fn user_contact(&self, id: i64) -> Result<(Option<String>, Option<String>)> {
+        let row: Option<(Option<String>, Option<String>)> = on_db!(self, p => {
+            sqlx::query_as("SELECT phone, email FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(row.unwrap_or((None, None)))
+    }
+
     /// The user with this username, if any.
     pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
         let row: Option<UserRow> = on_db!(self, p => {

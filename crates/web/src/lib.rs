@@ -27,7 +27,7 @@ pub mod api;
 pub mod auth;
 pub mod cache;
 pub mod error;
-mod pages;
+pub mod ui;
 
 pub use error::{ApiError, Problem};
 
@@ -37,6 +37,8 @@ pub struct AppState {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub token_ttl: chrono::Duration,
+    /// Whether cookies carry `Secure` (on by default; browsers accept it on localhost).
+    pub secure_cookies: bool,
     calendar: Arc<RwLock<Arc<WorkCalendar>>>,
     rules: HolidayRules,
     hours: OfficeHours,
@@ -59,6 +61,7 @@ impl AppState {
             store,
             clock,
             token_ttl,
+            secure_cookies: true,
             calendar: Arc::new(RwLock::new(Arc::new(cal))),
             rules,
             hours,
@@ -205,8 +208,12 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/readyz", get(readyz))
         .route("/metrics", get(move || async move { metrics.render() }))
-        .merge(pages::router())
+        .merge(ui::router())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ui::csrf_layer,
+        ))
         .layer(middleware::from_fn(track))
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(32 * 1024 * 1024))
@@ -253,7 +260,7 @@ async fn swagger_page() -> Html<&'static str> {
     Html(SWAGGER_HTML)
 }
 
-fn cached(content_type: &'static str, body: &'static [u8]) -> Response {
+pub(crate) fn cached(content_type: &'static str, body: &'static [u8]) -> Response {
     let mut res = body.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -629,14 +629,8 @@ pub struct TrackingStep {
     pub agency_name: String,
 }
 
-/// Public tracking by dossier code, as printed on the receipt. No login; no personal data.
-#[utoipa::path(get, path = "/tracking/{code}", tag = "dossiers",
-    params(("code" = String, Path, description = "Dossier code")),
-    responses((status = 200, body = Tracking), (status = 404, body = crate::Problem)))]
-async fn tracking(
-    State(s): State<AppState>,
-    ApiPath(code): ApiPath<String>,
-) -> ApiResult<Response> {
+/// The public view of a dossier by its code (the API's and the tracking page's one path).
+pub async fn tracking_view(s: &AppState, code: &str) -> ApiResult<Tracking> {
     // As typed from a receipt: spaces around it, a lower-case agency letter.
     let code = code.trim().to_uppercase();
     let StoredDossier { dossier: d, .. } = s.store.dossier(&code).await?;
@@ -685,6 +679,18 @@ async fn tracking(
         returned_at: d.returned_at,
         history,
     };
+    Ok(body)
+}
+
+/// Public tracking by dossier code, as printed on the receipt. No login; no personal data.
+#[utoipa::path(get, path = "/tracking/{code}", tag = "dossiers",
+    params(("code" = String, Path, description = "Dossier code")),
+    responses((status = 200, body = Tracking), (status = 404, body = crate::Problem)))]
+async fn tracking(
+    State(s): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+) -> ApiResult<Response> {
+    let body = tracking_view(&s, &code).await?;
     let mut res = Json(body).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -1,0 +1,405 @@
+//! Administration: users and roles, agencies, the calendar's yearly tables, procedures'
+//! processes, the catalogue. Structured data (a year's table, a process, a catalogue file) is
+//! edited as the same JSON or CSV the API and the import commands take, checked the same way.
+
+use super::{Form, Page, error_page, messages, render, see_other};
+use crate::AppState;
+use crate::error::ApiError;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use chrono::Datelike;
+use motcua_domain::auth::Role;
+use motcua_domain::calendar::YearTable;
+use motcua_domain::catalogue::{CatalogueFormat, parse_catalogue};
+use motcua_domain::codes::AgencyCode;
+use motcua_domain::process::Process;
+use motcua_domain::units::Agency;
+use motcua_store::NewUser;
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/quan-tri", get(overview))
+        .route("/quan-tri/nguoi-dung", post(add_user))
+        .route("/quan-tri/co-quan", post(put_agency))
+        .route("/quan-tri/lich", get(calendar).post(put_calendar))
+        .route("/quan-tri/quy-trinh", get(process).post(put_process))
+        .route("/quan-tri/thu-tuc", post(import_catalogue))
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct Overview {
+    page: Page,
+    users: Vec<(String, String, String, String)>,
+    agencies: Vec<(String, String, String, bool)>,
+    procedures: usize,
+    roles: Vec<&'static str>,
+    notice: String,
+    errors: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    ok: Option<String>,
+}
+
+async fn overview_page(s: &AppState, page: Page, notice: String, errors: Vec<String>) -> Response {
+    let tr = page.tr;
+    let users = match s.store.users().await {
+        Ok(u) => u,
+        Err(e) => return error_page(tr, e.into()),
+    };
+    let agencies = match s.store.agencies(None, None, None, None, Some(500)).await {
+        Ok(a) => a.items,
+        Err(e) => return error_page(tr, e.into()),
+    };
+    let procedures = match s.store.procedure_fields().await {
+        Ok(f) => f.iter().map(|(_, n)| *n as usize).sum(),
+        Err(e) => return error_page(tr, e.into()),
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut res = render(&Overview {
+        page: page.titled("Quản trị hệ thống", "Administration"),
+        users: users
+            .into_iter()
+            .map(|u| {
+                (
+                    u.username,
+                    u.full_name,
+                    u.role.as_str().to_owned(),
+                    u.agency_code.map(|a| a.to_string()).unwrap_or_default(),
+                )
+            })
+            .collect(),
+        agencies: agencies
+            .into_iter()
+            .map(|a| {
+                (
+                    a.code.to_string(),
+                    a.name,
+                    a.unit_code.unwrap_or_default(),
+                    a.one_stop_point,
+                )
+            })
+            .collect(),
+        procedures,
+        roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        notice,
+        errors,
+    });
+    *res.status_mut() = status;
+    res
+}
+
+async fn overview(State(s): State<AppState>, page: Page, Query(q): Query<NoticeQuery>) -> Response {
+    if let Err(r) = page.require(&[Role::Admin]) {
+        return r;
+    }
+    let notice =
+        q.ok.map(|_| page.tr.t("Đã lưu.", "Saved.").to_owned())
+            .unwrap_or_default();
+    overview_page(&s, page, notice, Vec::new()).await
+}
+
+async fn add_user(State(s): State<AppState>, page: Page, form: Form) -> Response {
+    if let Err(r) = page.require(&[Role::Admin]) {
+        return r;
+    }
+    let agency = match form.get("agency_code").map(AgencyCode::parse).transpose() {
+        Ok(a) => a,
+        Err(e) => {
+            let m = messages(page.tr, &ApiError::from(e));
+            return overview_page(&s, page, String::new(), m).await;
+        }
+    };
+    let role = match Role::parse(&form.text("role")) {
+        Ok(r) => r,
+        Err(e) => {
+            let m = messages(page.tr, &ApiError::from(e));
+            return overview_page(&s, page, String::new(), m).await;
+        }
+    };
+    let new = NewUser {
+        username: form.text("username"),
+        full_name: form.text("full_name"),
+        password: form.text("password"),
+        role,
+        agency_code: agency,
+    };
+    match s.store.create_user(new, s.clock.now()).await {
+        Ok(_) => see_other("/quan-tri?ok=1"),
+        Err(e) => {
+            let m = messages(page.tr, &ApiError::from(e));
+            overview_page(&s, page, String::new(), m).await
+        }
+    }
+}
+
+async fn put_agency(State(s): State<AppState>, page: Page, form: Form) -> Response {
+    if let Err(r) = page.require(&[Role::Admin]) {
+        return r;
+    }
+    let parsed = AgencyCode::parse(&form.text("code")).and_then(|code| {
+        Ok(Agency {
+            code,
+            name: form.text("name"),
+            parent_code: form.get("parent_code").map(AgencyCode::parse).transpose()?,
+            unit_code: form.get("unit_code").map(str::to_owned),
+            one_stop_point: form.get("one_stop_point").is_some(),
+            provenance: None,
+        })
+    });
+    let result = match parsed {
+        Ok(a) => s.store.upsert_agency(a).await.map_err(ApiError::from),
+        Err(e) => Err(ApiError::from(e)),
+    };
+    match result {
+        Ok(_) => {
+            s.refs.clear();
+            see_other("/quan-tri?ok=1")
+        }
+        Err(e) => {
+            let m = messages(page.tr, &e);
+            overview_page(&s, page, String::new(), m).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_json.html")]
+struct JsonEditor {
+    page: Page,
+    action: String,
+    intro: String,
+    key_name: &'static str,
+    key: String,
+    text: String,
+    notice: String,
+    errors: Vec<String>,
+}
+
+fn editor(page: Page, e: JsonEditor) -> Response {
+    let status = if e.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut res = render(&JsonEditor { page, ..e });
+    *res.status_mut() = status;
+    res
+}
+
+#[derive(Deserialize)]
+struct YearQuery {
+    nam: Option<i32>,
+    ok: Option<String>,
+}
+
+async fn calendar(State(s): State<AppState>, page: Page, Query(q): Query<YearQuery>) -> Response {
+    if let Err(r) = page.require(&[Role::Admin]) {
+        return r;
+    }
+    let cal = s.calendar();
+    let year = q.nam.unwrap_or_else(|| cal.local(s.clock.now()).year());
+    let table = YearTable {
+        year,
+        source: cal.table(year).map_or_else(
+            || "computed from the Labour Code rules".to_owned(),
+            |t| t.source.clone(),
+        ),
+        entries: cal.entries(year),
+    };
+    let text = serde_json::to_string_pretty(&table).unwrap_or_default();
+    let page = page.titled("Lịch làm việc theo năm", "Working calendar by year");
+    let tr = page.tr;
+    editor(
+        page.clone(),
+        JsonEditor {
+            page,
+            action: "/quan-tri/lich".into(),
+            intro: tr
+                .t(
+                    "Bảng ngày nghỉ, nghỉ bù, hoán đổi và ngày làm bù của năm. Lưu bảng này thì nó thay cho quy tắc tính sẵn của năm đó.",
+                    "The year's days off, compensatory and swapped days, make-up workdays. A saved table replaces the computed rules for that year.",
+                )
+                .into(),
+            key_name: "nam",
+            key: year.to_string(),
+            text,
+            notice: q.ok.map(|_| tr.t("Đã lưu.", "Saved.").to_owned()).unwrap_or_default(),
+            errors: Vec::new(),
+        },
+    )
+}
+
+async fn put_calendar(State(s): State<AppState>, page: Page, form: Form) -> Response {
+    if let Err(r) = page.require(&[Role::Admin]) {
+        return r;
+    }
+    let text = form.text("text");
+    let result = match serde_json::from_str::<YearTable>(&text) {
+        Ok(t) if (1900..=2100).contains(&t.year) => {
+            s.store.put_calendar_table(t).await.map_err(ApiError::from)
+        }
+        Ok(_) => Err(ApiError::invalid(
+            "year",
+            "Năm phải trong khoảng 1900–2100",
+            "year must be within 1900–2100",
+        )),
+        Err(e) => Err(ApiError::invalid(
+            "text",
+            format!("JSON không hợp lệ: {e}"),
+            format!("invalid JSON: {e}"),
+        )),
+    };
+    let page = page.titled("Lịch làm việc theo năm", "Working calendar by year");
+    match result {
+        Ok(t) => {
+            if let Err(e) = s.reload_calendar().await {
+                return error_page(page.tr, e);
+            }
+            see_other(&format!("/quan-tri/lich?nam={}&ok=1", t.year))
+        }
+        Err(e) => {
+            let tr = page.tr;
+            editor(
+                page.clone(),
+                JsonEditor {
+                    errors: messages(tr, &e),
+                    page,
+                    action: "/quan-tri/lich".into(),
+                    intro: String::new(),
+                    key_name: "nam",
+                    key: form.text("nam"),
+                    text,
+                    notice: String::new(),
+                },
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ProcessQuery {
+    thu_tuc: Option<String>,
+    ok: Option<String>,
+}
+
+async fn process(State(s): State<AppState>, page: Page, Query(q): Query<ProcessQuery>) -> Response {
+    if let Err(r) = page.require(&[Role::Admin]) {
+        return r;
+    }
+    let code = q.thu_tuc.unwrap_or_default();
+    let page = page.titled("Quy trình xử lý của thủ tục", "Process of a procedure");
+    let tr = page.tr;
+    let text = if code.is_empty() {
+        String::new()
+    } else {
+        match s.store.procedure(&code).await {
+            Ok(_) => match s.store.process_for(&code).await {
+                Ok(p) => serde_json::to_string_pretty(&p).unwrap_or_default(),
+                Err(e) => return error_page(tr, e.into()),
+            },
+            Err(e) => return error_page(tr, e.into()),
+        }
+    };
+    editor(
+        page.clone(),
+        JsonEditor {
+            page,
+            action: "/quan-tri/quy-trinh".into(),
+            intro: tr
+                .t(
+                    "Các bước theo thứ tự: vai trò, cơ quan (receiving, competent hoặc {\"code\": mã}), tỷ lệ thời gian (tổng 100), đúng một bước quyết định. Hồ sơ đã nộp giữ quy trình cũ.",
+                    "Ordered steps: role, agency (receiving, competent or {\"code\": id}), share of the time limit (adding up to 100), exactly one deciding step. Dossiers already filed keep their process.",
+                )
+                .into(),
+            key_name: "thu_tuc",
+            key: code,
+            text,
+            notice: q.ok.map(|_| tr.t("Đã lưu.", "Saved.").to_owned()).unwrap_or_default(),
+            errors: Vec::new(),
+        },
+    )
+}
+
+async fn put_process(State(s): State<AppState>, page: Page, form: Form) -> Response {
+    let user = match page.require(&[Role::Admin]) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let code = form.text("thu_tuc");
+    let text = form.text("text");
+    let result = match (
+        s.store.procedure(&code).await,
+        serde_json::from_str::<Process>(&text),
+    ) {
+        (Err(e), _) => Err(ApiError::from(e)),
+        (_, Err(e)) => Err(ApiError::invalid(
+            "text",
+            format!("JSON không hợp lệ: {e}"),
+            format!("invalid JSON: {e}"),
+        )),
+        (Ok(_), Ok(p)) => s
+            .store
+            .put_process(&code, p, &user.username, s.clock.now())
+            .await
+            .map_err(ApiError::from),
+    };
+    let page = page.titled("Quy trình xử lý của thủ tục", "Process of a procedure");
+    match result {
+        Ok(_) => {
+            s.refs.clear();
+            see_other(&format!("/quan-tri/quy-trinh?thu_tuc={code}&ok=1"))
+        }
+        Err(e) => {
+            let tr = page.tr;
+            editor(
+                page.clone(),
+                JsonEditor {
+                    errors: messages(tr, &e),
+                    page,
+                    action: "/quan-tri/quy-trinh".into(),
+                    intro: String::new(),
+                    key_name: "thu_tuc",
+                    key: code,
+                    text,
+                    notice: String::new(),
+                },
+            )
+        }
+    }
+}
+
+async fn import_catalogue(State(s): State<AppState>, page: Page, form: Form) -> Response {
+    if let Err(r) = page.require(&[Role::Admin]) {
+        return r;
+    }
+    let text = form.text("catalogue");
+    let format = CatalogueFormat::detect("", text.as_bytes());
+    let result = match parse_catalogue(format, text.as_bytes()) {
+        Ok(ps) => s.store.import_procedures(ps).await.map_err(ApiError::from),
+        Err(rows) => Err(motcua_store::StoreError::Import(rows).into()),
+    };
+    match result {
+        Ok(_) => {
+            s.refs.clear();
+            see_other("/quan-tri?ok=1")
+        }
+        Err(e) => {
+            let tr = page.tr;
+            let mut m = messages(tr, &e);
+            m.extend(e.rows.iter().map(|r| r.to_string()));
+            overview_page(&s, page, String::new(), m).await
+        }
+    }
+}

@@ -1,0 +1,968 @@
+//! The one-stop counter (receive fast, print the receipt, hand back results), the back office
+//! (work queues by deadline, the dossier page with every action the user may take) — and the
+//! dossier page its owner sees.
+
+use super::portal::{
+    ComponentRow, Row, action_label, one_stop_points, row, status_label, timeliness_label,
+};
+use super::{Form, Page, error_page, messages, render, see_other, when};
+use crate::AppState;
+use crate::api::dossiers::{NewDossier, act_as, can_read, file};
+use crate::error::ApiError;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use motcua_domain::auth::Role;
+use motcua_domain::catalogue::{Channel, Procedure};
+use motcua_domain::codes::AgencyCode;
+use motcua_domain::dossier::{
+    Action, Actor, Applicant, ApplicantKind, Dossier, Snapshot, Status, SubmittedComponent,
+};
+use motcua_store::{DossierQuery, ProcedureQuery, StoredDossier, User};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/mot-cua", get(counter))
+        .route("/mot-cua/tiep-nhan", post(receive))
+        .route("/xu-ly", get(queue))
+        .route("/ho-so/{code}", get(dossier))
+        .route("/ho-so/{code}/hanh-dong", post(action))
+        .route("/ho-so/{code}/bien-nhan", get(receipt))
+}
+
+const OFFICERS: &[Role] = &[
+    Role::Reception,
+    Role::Specialist,
+    Role::Leader,
+    Role::Postal,
+];
+
+// ---------------------------------------------------------------------------------------------
+// The dossier page
+
+pub struct Facts {
+    pub code: String,
+    pub procedure: String,
+    pub procedure_code: String,
+    pub status: String,
+    pub status_code: &'static str,
+    pub channel: String,
+    pub applicant: String,
+    pub applicant_id: String,
+    pub contact: String,
+    pub receiving: String,
+    pub current: String,
+    pub step: String,
+    pub assignee: String,
+    pub submitted: String,
+    pub received: String,
+    pub due: String,
+    pub original_due: String,
+    pub step_due: String,
+    pub overdue: bool,
+    pub timeliness: String,
+    pub postal_tracking: String,
+    pub parent: String,
+    pub children: Vec<String>,
+    pub result: String,
+}
+
+pub struct HistoryRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub status: String,
+    pub step: String,
+    pub agency: String,
+    pub details: String,
+}
+
+#[derive(Template)]
+#[template(path = "dossier.html")]
+struct DossierPage {
+    page: Page,
+    f: Facts,
+    components: Vec<ComponentRow>,
+    history: Vec<HistoryRow>,
+    actions: Vec<(&'static str, String)>,
+    version: i64,
+    officers: Vec<(String, String)>,
+    agencies: Vec<(String, String)>,
+    notice: String,
+    errors: Vec<String>,
+    receipt: bool,
+    citizen: bool,
+}
+
+fn actor_of(u: &User) -> Actor {
+    Actor {
+        name: u.username.clone(),
+        user_id: Some(u.id),
+        role: Some(u.role),
+        agency: u.agency_code.clone(),
+    }
+}
+
+/// The actions `u` may take now: allowed for their role and agency, and by the dossier's state.
+fn possible_actions(s: &AppState, u: &User, d: &Dossier) -> Vec<&'static str> {
+    let now = s.clock.now();
+    let cal = s.calendar();
+    let actor = actor_of(u);
+    let today = cal.local(now).date();
+    let later = d.due_at.map_or(today, |t| cal.local(t).date()).max(today) + chrono::Days::new(10);
+    let other = if d.current_agency.as_str() == "000.00.00.G00" {
+        "000.00.00.G01"
+    } else {
+        "000.00.00.G00"
+    };
+    let Ok(other) = AgencyCode::parse(other) else {
+        return Vec::new();
+    };
+    Action::examples(&other, &u.username, later)
+        .into_iter()
+        .filter(|a| {
+            let a = match a {
+                Action::Extend { reason, .. } => Action::Extend {
+                    reason: reason.clone(),
+                    new_due_date: later,
+                },
+                a => a.clone(),
+            };
+            d.authorise(&a, &actor).is_ok() && d.clone().apply(&a, now, &cal).is_ok()
+        })
+        .map(|a| a.name())
+        .collect()
+}
+
+async fn agency_name(s: &AppState, code: &AgencyCode) -> String {
+    s.agency_name(code).await
+}
+
+async fn dossier_page(
+    s: &AppState,
+    page: Page,
+    stored: StoredDossier,
+    notice: String,
+    errors: Vec<String>,
+) -> Response {
+    let Some(user) = page.user.clone() else {
+        return see_other(&format!("/dang-nhap?next=/ho-so/{}", stored.dossier.code));
+    };
+    let d = stored.dossier;
+    if !can_read(&user, &d) {
+        return error_page(
+            page.tr,
+            ApiError::not_found(
+                format!("Không tìm thấy hồ sơ «{}»", d.code),
+                format!("dossier «{}» not found", d.code),
+            ),
+        );
+    }
+    let tr = page.tr;
+    let trail = match s.store.audit_trail("dossier", &d.code).await {
+        Ok(t) => t,
+        Err(e) => return error_page(tr, e.into()),
+    };
+    let step_name = |key: &str| {
+        d.process
+            .steps
+            .iter()
+            .find(|st| st.key == key)
+            .map_or_else(|| key.to_owned(), |st| st.name.clone())
+    };
+    let mut history = Vec::new();
+    for e in trail {
+        let after: Option<Snapshot> = e
+            .after
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok());
+        let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
+        history.push(HistoryRow {
+            at: when(s, &e.at),
+            actor: e.actor,
+            action: action_label(tr, &e.action),
+            status: after
+                .as_ref()
+                .map(|a| status_label(tr, a.status))
+                .unwrap_or_default(),
+            step: after
+                .as_ref()
+                .map(|a| step_name(&a.step))
+                .unwrap_or_default(),
+            agency: match &after {
+                Some(a) => agency_name(s, &a.agency).await,
+                None => String::new(),
+            },
+            details: details(tr, s, &data),
+        });
+    }
+    let components = d
+        .components
+        .iter()
+        .map(|c| ComponentRow {
+            index: c.index,
+            name: c.name.clone(),
+            required: c.required,
+            warehouse: c.from_warehouse,
+            checked: c.submitted,
+        })
+        .collect();
+    let actions = possible_actions(s, &user, &d)
+        .into_iter()
+        .map(|a| (a, action_label(tr, a)))
+        .collect();
+    let officers = match s.store.users().await {
+        Ok(us) => us
+            .into_iter()
+            .filter(|u| {
+                !u.disabled
+                    && u.agency_code.as_ref() == Some(&d.current_agency)
+                    && matches!(u.role, Role::Reception | Role::Specialist | Role::Leader)
+            })
+            .map(|u| {
+                (
+                    u.username.clone(),
+                    format!("{} ({})", u.full_name, u.username),
+                )
+            })
+            .collect(),
+        Err(e) => return error_page(tr, e.into()),
+    };
+    let agencies = match s.store.agencies(None, None, None, None, Some(500)).await {
+        Ok(p) => p
+            .items
+            .into_iter()
+            .filter(|a| a.code != d.current_agency)
+            .map(|a| (a.code.to_string(), a.name))
+            .collect(),
+        Err(e) => return error_page(tr, e.into()),
+    };
+    let channel = match d.channel {
+        Channel::Online => tr.t("Trực tuyến", "Online"),
+        Channel::Counter => tr.t("Trực tiếp", "At the counter"),
+        Channel::Postal => tr.t("Bưu chính công ích", "By post"),
+    };
+    let result = match (d.result_delivery, d.returned_at) {
+        (Some(m), returned) => {
+            let how = match m {
+                motcua_domain::dossier::Delivery::Electronic => {
+                    tr.t("bản điện tử", "electronically")
+                }
+                motcua_domain::dossier::Delivery::Paper => {
+                    tr.t("bản giấy tại bộ phận một cửa", "on paper at the counter")
+                }
+                motcua_domain::dossier::Delivery::Postal => tr.t("qua bưu chính", "by post"),
+            };
+            match returned {
+                Some(t) => format!("{} {how} ({})", tr.t("Đã trả", "Returned"), when(s, &t)),
+                None => format!(
+                    "{} {how}",
+                    tr.t("Chờ công dân nhận", "Waiting for collection")
+                ),
+            }
+        }
+        _ => String::new(),
+    };
+    let f = Facts {
+        code: d.code.clone(),
+        procedure: d.procedure_name.clone(),
+        procedure_code: d.procedure_code.to_string(),
+        status: status_label(tr, d.status),
+        status_code: d.status.as_str(),
+        channel: channel.to_owned(),
+        applicant: d.applicant.name.clone(),
+        applicant_id: d.applicant.id_number.clone(),
+        contact: [d.applicant.phone.clone(), d.applicant.email.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · "),
+        receiving: agency_name(s, &d.receiving_agency).await,
+        current: agency_name(s, &d.current_agency).await,
+        step: d
+            .process
+            .steps
+            .get(d.step)
+            .map(|st| st.name.clone())
+            .unwrap_or_default(),
+        assignee: d.assignee.clone().unwrap_or_default(),
+        submitted: when(s, &d.submitted_at),
+        received: d.received_at.map(|t| when(s, &t)).unwrap_or_default(),
+        due: d.due_at.map(|t| when(s, &t)).unwrap_or_default(),
+        original_due: match (d.original_due_at, d.due_at) {
+            (Some(o), Some(n)) if o != n => when(s, &o),
+            _ => String::new(),
+        },
+        step_due: d
+            .step_due_at
+            .filter(|_| d.status.is_open())
+            .map(|t| when(s, &t))
+            .unwrap_or_default(),
+        overdue: d.overdue(s.clock.now()),
+        timeliness: timeliness_label(tr, d.timeliness),
+        postal_tracking: d.postal_tracking.clone().unwrap_or_default(),
+        parent: d.parent_code.clone().unwrap_or_default(),
+        children: d.open_children.clone(),
+        result,
+    };
+    let page = Page {
+        title: format!("{} {}", tr.t("Hồ sơ", "Dossier"), d.code),
+        ..page
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut res = render(&DossierPage {
+        receipt: d.received_at.is_some() && user.role != Role::Citizen,
+        citizen: user.role == Role::Citizen,
+        f,
+        components,
+        history,
+        actions,
+        version: stored.version,
+        officers,
+        agencies,
+        notice,
+        errors,
+        page,
+    });
+    *res.status_mut() = status;
+    res
+}
+
+/// The slip data of a history line, in words.
+fn details(tr: super::Tr, s: &AppState, data: &serde_json::Value) -> String {
+    let mut out = Vec::new();
+    if let Some(m) = data.get("missing").and_then(|m| m.as_array()) {
+        let items: Vec<String> = m
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} ({})",
+                    i["item"].as_str().unwrap_or_default(),
+                    i["reason"].as_str().unwrap_or_default()
+                )
+            })
+            .collect();
+        out.push(format!(
+            "{}: {}",
+            tr.t("Cần bổ sung", "Missing"),
+            items.join("; ")
+        ));
+    }
+    if let Some(r) = data.get("reasons").and_then(|m| m.as_array()) {
+        let rs: Vec<&str> = r.iter().filter_map(|x| x.as_str()).collect();
+        out.push(format!("{}: {}", tr.t("Lý do", "Reasons"), rs.join("; ")));
+    }
+    if let Some(r) = data.get("reason").and_then(|r| r.as_str()) {
+        out.push(format!("{}: {r}", tr.t("Lý do", "Reason")));
+    }
+    if let Some(t) = data
+        .get("new_due_at")
+        .and_then(|t| t.as_str())
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    {
+        out.push(format!(
+            "{}: {}",
+            tr.t("Hẹn mới", "New appointment"),
+            when(s, &t.with_timezone(&chrono::Utc))
+        ));
+    }
+    if let Some(c) = data.get("child_code").and_then(|c| c.as_str()) {
+        out.push(c.to_owned());
+    }
+    if let Some(n) = data.get("note").and_then(|n| n.as_str()) {
+        out.push(n.to_owned());
+    }
+    out.join(" · ")
+}
+
+#[derive(Deserialize)]
+struct DossierQueryParams {
+    moi: Option<String>,
+}
+
+async fn dossier(
+    State(s): State<AppState>,
+    page: Page,
+    Path(code): Path<String>,
+    Query(q): Query<DossierQueryParams>,
+) -> Response {
+    if page.user.is_none() {
+        return see_other(&format!("/dang-nhap?next=/ho-so/{code}"));
+    }
+    match s.store.dossier(code.trim()).await {
+        Ok(d) => {
+            let notice = if q.moi.is_some() {
+                page.tr
+                    .t(
+                        "Hồ sơ đã được gửi. Hãy ghi lại mã hồ sơ để tra cứu.",
+                        "Your dossier was sent. Keep its code to track it.",
+                    )
+                    .to_owned()
+            } else {
+                String::new()
+            };
+            dossier_page(&s, page, d, notice, Vec::new()).await
+        }
+        Err(e) => error_page(page.tr, e.into()),
+    }
+}
+
+/// Builds the action a form asks for; the action's own rules check it.
+fn action_from(form: &Form, d: &Dossier) -> Result<Action, ApiError> {
+    let name = form.text("action");
+    let note = form.get("note").map(str::to_owned);
+    let v = match name.as_str() {
+        "assign" => json!({"action": name, "assignee": form.text("assignee"), "note": note}),
+        "transfer" => json!({"action": name, "agency": form.text("agency"), "note": note}),
+        "request_supplement" => {
+            let reason = form.text("reason");
+            let mut items: Vec<String> = form
+                .all("missing")
+                .into_iter()
+                .filter_map(|i| i.parse::<usize>().ok())
+                .filter_map(|i| d.components.get(i).map(|c| c.name.clone()))
+                .collect();
+            if let Some(other) = form.get("other") {
+                items.push(other.to_owned());
+            }
+            let missing: Vec<_> = items
+                .into_iter()
+                .map(|item| json!({"item": item, "reason": reason}))
+                .collect();
+            json!({"action": name, "missing": missing, "note": note})
+        }
+        "pause" | "withdraw" => json!({"action": name, "reason": form.text("reason")}),
+        "extend" => {
+            json!({"action": name, "reason": form.text("reason"), "new_due_date": form.text("new_due_date")})
+        }
+        "refuse" => {
+            // One reason per line (or separated by semicolons).
+            let reasons: Vec<String> = form
+                .text("reasons")
+                .split(['\n', ';'])
+                .map(|l| l.trim().to_owned())
+                .filter(|l| !l.is_empty())
+                .collect();
+            json!({"action": name, "reasons": reasons})
+        }
+        "return_result" => {
+            json!({"action": name, "method": form.get("method").unwrap_or("paper"), "note": note})
+        }
+        _ => json!({"action": name, "note": note}),
+    };
+    serde_json::from_value(v).map_err(|e| {
+        ApiError::invalid(
+            "action",
+            format!("Thao tác không hợp lệ: {e}"),
+            format!("invalid action: {e}"),
+        )
+    })
+}
+
+async fn action(
+    State(s): State<AppState>,
+    page: Page,
+    Path(code): Path<String>,
+    form: Form,
+) -> Response {
+    let user = match page.require(&[
+        Role::Citizen,
+        Role::Reception,
+        Role::Specialist,
+        Role::Leader,
+        Role::Postal,
+    ]) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let current = match s.store.dossier(&code).await {
+        Ok(d) => d,
+        Err(e) => return error_page(page.tr, e.into()),
+    };
+    let version = form.get("version").and_then(|v| v.parse().ok());
+    let result = match action_from(&form, &current.dossier) {
+        Ok(a) => act_as(&s, &user, &code, &a, version).await.map(|d| (d, a)),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok((_, a)) => {
+            if matches!(a, Action::Accept { .. }) {
+                return see_other(&format!("/ho-so/{code}/bien-nhan"));
+            }
+            see_other(&format!("/ho-so/{code}"))
+        }
+        Err(e) => {
+            let msgs = messages(page.tr, &e);
+            match s.store.dossier(&code).await {
+                Ok(d) => dossier_page(&s, page, d, String::new(), msgs).await,
+                Err(e2) => error_page(page.tr, e2.into()),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The receipt (an HTML print view until the PDF slips exist)
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+struct Receipt {
+    page: Page,
+    f: Facts,
+    components: Vec<ComponentRow>,
+    officer: String,
+    limit: String,
+}
+
+async fn receipt(State(s): State<AppState>, page: Page, Path(code): Path<String>) -> Response {
+    let user = match page.require(OFFICERS) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let d = match s.store.dossier(&code).await {
+        Ok(d) if can_read(&user, &d.dossier) => d.dossier,
+        Ok(_) => {
+            return error_page(
+                page.tr,
+                ApiError::not_found("Không tìm thấy hồ sơ", "dossier not found"),
+            );
+        }
+        Err(e) => return error_page(page.tr, e.into()),
+    };
+    let tr = page.tr;
+    let limit = match s.store.procedure(d.procedure_code.as_str()).await {
+        Ok(p) => super::portal::limit_text(tr, &p),
+        Err(_) => String::new(),
+    };
+    let f = Facts {
+        code: d.code.clone(),
+        procedure: d.procedure_name.clone(),
+        procedure_code: d.procedure_code.to_string(),
+        status: status_label(tr, d.status),
+        status_code: d.status.as_str(),
+        channel: String::new(),
+        applicant: d.applicant.name.clone(),
+        applicant_id: d.applicant.id_number.clone(),
+        contact: [d.applicant.phone.clone(), d.applicant.email.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · "),
+        receiving: s.agency_name(&d.receiving_agency).await,
+        current: String::new(),
+        step: String::new(),
+        assignee: String::new(),
+        submitted: when(&s, &d.submitted_at),
+        received: d.received_at.map(|t| when(&s, &t)).unwrap_or_default(),
+        due: d.original_due_at.map(|t| when(&s, &t)).unwrap_or_default(),
+        original_due: String::new(),
+        step_due: String::new(),
+        overdue: false,
+        timeliness: String::new(),
+        postal_tracking: d.postal_tracking.clone().unwrap_or_default(),
+        parent: String::new(),
+        children: Vec::new(),
+        result: String::new(),
+    };
+    let components = d
+        .components
+        .iter()
+        .filter(|c| c.submitted)
+        .map(|c| ComponentRow {
+            index: c.index,
+            name: format!(
+                "{} — {} {}, {} {}{}",
+                c.name,
+                c.originals,
+                tr.t("bản chính", "originals"),
+                c.copies,
+                tr.t("bản sao", "copies"),
+                if c.from_warehouse {
+                    tr.t(", từ kho dữ liệu", ", from the data warehouse")
+                } else {
+                    ""
+                }
+            ),
+            required: c.required,
+            warehouse: c.from_warehouse,
+            checked: true,
+        })
+        .collect();
+    let page = page.titled(
+        "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+        "Receipt and appointment slip",
+    );
+    render(&Receipt {
+        officer: format!("{} ({})", user.full_name, user.username),
+        limit,
+        f,
+        components,
+        page,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The counter
+
+#[derive(Template)]
+#[template(path = "counter.html")]
+struct Counter {
+    page: Page,
+    q: String,
+    found: Vec<super::portal::ProcRow>,
+    procedure: Option<Procedure>,
+    limit: String,
+    components: Vec<ComponentRow>,
+    postal: bool,
+    agencies: Vec<(String, String)>,
+    v: CounterValues,
+    history: Vec<Row>,
+    submitted: Vec<Row>,
+    results: Vec<Row>,
+    errors: Vec<String>,
+}
+
+#[derive(Default, Deserialize)]
+struct CounterValues {
+    /// Procedure search words.
+    #[serde(default)]
+    q: String,
+    /// The chosen procedure.
+    #[serde(default)]
+    thu_tuc: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    unit_code: String,
+    #[serde(default)]
+    agency: String,
+    #[serde(default)]
+    postal_tracking: String,
+}
+
+async fn counter_page(
+    s: &AppState,
+    page: Page,
+    user: &User,
+    v: CounterValues,
+    checked: Option<&Form>,
+    errors: Vec<String>,
+) -> Response {
+    let tr = page.tr;
+    let q = v.q.clone();
+    let procedure_code = Some(v.thu_tuc.clone());
+    let found = if q.trim().is_empty() {
+        Vec::new()
+    } else {
+        match s
+            .store
+            .search_procedures(&ProcedureQuery {
+                q: Some(q.clone()),
+                limit: Some(20),
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(p) => p
+                .items
+                .iter()
+                .map(|p| super::portal::ProcRow {
+                    code: p.code.to_string(),
+                    name: p.name.clone(),
+                    field: p.field.clone(),
+                    limit: super::portal::limit_text(tr, p),
+                })
+                .collect(),
+            Err(e) => return error_page(tr, e.into()),
+        }
+    };
+    let procedure = match procedure_code.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => match s.store.procedure(c).await {
+            Ok(p) => Some(p),
+            Err(e) => return error_page(tr, e.into()),
+        },
+        None => None,
+    };
+    let components = procedure
+        .as_ref()
+        .map(|p| {
+            p.components
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ComponentRow {
+                    index: i,
+                    name: c.name.clone(),
+                    required: c.required,
+                    warehouse: c.warehouse_copy_accepted,
+                    checked: checked.is_some_and(|f| f.get(&format!("c{i}")).is_some()),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mine = user.agency_code.as_ref().map(|a| a.to_string());
+    let list = |statuses: Vec<Status>, applicant: Option<String>| DossierQuery {
+        statuses,
+        receiving_agency: if user.role == Role::Reception {
+            mine.clone()
+        } else {
+            None
+        },
+        applicant_id: applicant,
+        as_of: Some(s.clock.now()),
+        limit: Some(50),
+        ..Default::default()
+    };
+    let rows = |p: motcua_store::Page<StoredDossier>| -> Vec<Row> {
+        p.items.iter().map(|d| row(s, tr, &d.dossier)).collect()
+    };
+    let history = if v.id_number.trim().is_empty() {
+        Vec::new()
+    } else {
+        match s
+            .store
+            .dossiers(&list(Vec::new(), Some(v.id_number.trim().to_owned())))
+            .await
+        {
+            Ok(p) => rows(p),
+            Err(e) => return error_page(tr, e.into()),
+        }
+    };
+    let (submitted, results) = if user.role == Role::Reception {
+        let a = s.store.dossiers(&list(vec![Status::Submitted], None)).await;
+        let b = s.store.dossiers(&list(vec![Status::Resolved], None)).await;
+        match (a, b) {
+            (Ok(a), Ok(b)) => (rows(a), rows(b)),
+            (Err(e), _) | (_, Err(e)) => return error_page(tr, e.into()),
+        }
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let agencies = if user.role == Role::Postal {
+        match one_stop_points(s).await {
+            Ok(a) => a,
+            Err(e) => return error_page(tr, e),
+        }
+    } else {
+        Vec::new()
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut res = render(&Counter {
+        page: page.titled("Bộ phận một cửa", "One-stop counter"),
+        q,
+        found,
+        limit: procedure
+            .as_ref()
+            .map(|p| super::portal::limit_text(tr, p))
+            .unwrap_or_default(),
+        procedure,
+        components,
+        postal: user.role == Role::Postal,
+        agencies,
+        v,
+        history,
+        submitted,
+        results,
+        errors,
+    });
+    *res.status_mut() = status;
+    res
+}
+
+async fn counter(
+    State(s): State<AppState>,
+    page: Page,
+    Query(v): Query<CounterValues>,
+) -> Response {
+    let user = match page.require(&[Role::Reception, Role::Postal]) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    counter_page(&s, page, &user, v, None, Vec::new()).await
+}
+
+async fn receive(State(s): State<AppState>, page: Page, form: Form) -> Response {
+    let user = match page.require(&[Role::Reception, Role::Postal]) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let code = form.text("thu_tuc");
+    let procedure = match s.store.procedure(&code).await {
+        Ok(p) => p,
+        Err(e) => return error_page(page.tr, e.into()),
+    };
+    let count = |name: String| {
+        form.get(&name)
+            .and_then(|v| v.parse::<u16>().ok())
+            .unwrap_or(0)
+    };
+    let components = (0..procedure.components.len())
+        .filter(|i| form.get(&format!("c{i}")).is_some())
+        .map(|i| {
+            let (originals, copies) = (count(format!("o{i}")), count(format!("s{i}")));
+            SubmittedComponent {
+                index: i,
+                // Ticked without counts: one copy handed in.
+                originals,
+                copies: if originals == 0 && copies == 0 {
+                    1
+                } else {
+                    copies
+                },
+                from_warehouse: false,
+            }
+        })
+        .collect();
+    let v = CounterValues {
+        q: String::new(),
+        thu_tuc: code.clone(),
+        kind: form.text("kind"),
+        id_number: form.text("id_number"),
+        name: form.text("name"),
+        phone: form.text("phone"),
+        email: form.text("email"),
+        address: form.text("address"),
+        unit_code: form.text("unit_code"),
+        agency: form.text("agency"),
+        postal_tracking: form.text("postal_tracking"),
+    };
+    let postal = user.role == Role::Postal;
+    let agency = if postal {
+        match AgencyCode::parse(&v.agency) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                let msgs = messages(page.tr, &ApiError::from(e));
+                return counter_page(&s, page, &user, v, Some(&form), msgs).await;
+            }
+        }
+    } else {
+        None
+    };
+    let body = NewDossier {
+        procedure_code: code.clone(),
+        channel: if postal {
+            Channel::Postal
+        } else {
+            Channel::Counter
+        },
+        agency,
+        applicant: Applicant {
+            kind: if v.kind == "organisation" {
+                ApplicantKind::Organisation
+            } else {
+                ApplicantKind::Person
+            },
+            id_number: v.id_number.clone(),
+            name: v.name.clone(),
+            phone: Some(v.phone.clone()).filter(|x| !x.is_empty()),
+            email: Some(v.email.clone()).filter(|x| !x.is_empty()),
+            address: Some(v.address.clone()).filter(|x| !x.is_empty()),
+            unit_code: Some(v.unit_code.clone()).filter(|x| !x.is_empty()),
+        },
+        components,
+        postal_tracking: Some(v.postal_tracking.clone()).filter(|x| !x.is_empty()),
+    };
+    match file(&s, &user, body, None).await {
+        Ok((d, _)) if d.dossier.received_at.is_some() => {
+            see_other(&format!("/ho-so/{}/bien-nhan", d.dossier.code))
+        }
+        Ok((d, _)) => see_other(&format!("/ho-so/{}?moi=1", d.dossier.code)),
+        Err(e) => {
+            let msgs = messages(page.tr, &e);
+            counter_page(&s, page, &user, v, Some(&form), msgs).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The work queue
+
+#[derive(Template)]
+#[template(path = "queue.html")]
+struct Queue {
+    page: Page,
+    filter: String,
+    rows: Vec<Row>,
+    next: String,
+}
+
+#[derive(Deserialize)]
+struct QueueQuery {
+    loc: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn queue(State(s): State<AppState>, page: Page, Query(q): Query<QueueQuery>) -> Response {
+    let user = match page.require(OFFICERS) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let filter = q.loc.unwrap_or_else(|| "all".into());
+    let mut query = DossierQuery {
+        statuses: vec![
+            Status::Received,
+            Status::Processing,
+            Status::AwaitingSupplement,
+            Status::AwaitingPayment,
+            Status::WithdrawalRequested,
+            Status::Resolved,
+        ],
+        agency: user.agency_code.as_ref().map(|a| a.to_string()),
+        as_of: Some(s.clock.now()),
+        cursor: q.cursor,
+        limit: Some(100),
+        ..Default::default()
+    };
+    match filter.as_str() {
+        "mine" => query.assignee = Some(user.username.clone()),
+        "overdue" => query.overdue = Some(true),
+        "approval" => query.statuses = vec![Status::Processing],
+        _ => {}
+    }
+    let page_ = match s.store.dossiers(&query).await {
+        Ok(p) => p,
+        Err(e) => return error_page(page.tr, e.into()),
+    };
+    let tr = page.tr;
+    let rows = page_
+        .items
+        .iter()
+        .filter(|d| {
+            filter != "approval"
+                || d.dossier
+                    .process
+                    .steps
+                    .get(d.dossier.step)
+                    .is_some_and(|st| st.decides)
+        })
+        .map(|d| row(&s, tr, &d.dossier))
+        .collect();
+    render(&Queue {
+        page: page.titled("Hồ sơ cần xử lý", "Work queue"),
+        next: page_.next_cursor.unwrap_or_default(),
+        filter,
+        rows,
+    })
+}

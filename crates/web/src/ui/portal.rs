@@ -1,0 +1,761 @@
+//! The citizen portal: catalogue search, a procedure's requirements, registration and login,
+//! online filing, "my dossiers", public tracking.
+
+use super::{Form, Page, Tr, error_page, messages, render, see_other, session_cookie, when};
+use crate::AppState;
+use crate::api::dossiers::{NewDossier, Tracking, file, tracking_view};
+use crate::error::ApiError;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::Response;
+use axum::routing::{get, post};
+use motcua_domain::auth::Role;
+use motcua_domain::calendar::TimeUnit;
+use motcua_domain::catalogue::{Channel, ImplLevel, OnlineLevel, Procedure};
+use motcua_domain::codes::AgencyCode;
+use motcua_domain::dossier::{Applicant, ApplicantKind, SubmittedComponent};
+use motcua_store::{DossierQuery, ProcedureQuery};
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/thu-tuc/{code}", get(procedure))
+        .route("/tra-cuu", get(tracking))
+        .route("/dang-nhap", get(login_form).post(login))
+        .route("/dang-xuat", post(logout))
+        .route("/dang-ky", get(register_form).post(register))
+        .route("/ngon-ngu", get(language))
+        .route("/nop/{code}", get(file_form).post(file_online))
+        .route("/ho-so", get(my_dossiers))
+}
+
+/// A time limit in words.
+pub fn limit_text(tr: Tr, p: &Procedure) -> String {
+    match p.time_limit {
+        None => p
+            .time_limit_text
+            .clone()
+            .unwrap_or_else(|| tr.t("Chưa công bố", "Not published").into()),
+        Some(t) => {
+            let unit = match t.unit {
+                TimeUnit::WorkingDays => tr.t("ngày làm việc", "working days"),
+                TimeUnit::CalendarDays => tr.t("ngày", "days"),
+                TimeUnit::WorkingHours => tr.t("giờ làm việc", "working hours"),
+                TimeUnit::SameDay => tr.t("trong ngày", "the same day"),
+                TimeUnit::Months => tr.t("tháng", "months"),
+            };
+            if t.unit == TimeUnit::SameDay {
+                unit.into()
+            } else {
+                format!("{} {unit}", t.value)
+            }
+        }
+    }
+}
+
+pub struct ProcRow {
+    pub code: String,
+    pub name: String,
+    pub field: String,
+    pub limit: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home {
+    page: Page,
+    q: String,
+    items: Vec<ProcRow>,
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+}
+
+async fn home(State(s): State<AppState>, page: Page, Query(q): Query<SearchQuery>) -> Response {
+    let page = page.titled("Thủ tục hành chính", "Administrative procedures");
+    let q =
+        q.q.unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect::<String>();
+    let found = s
+        .store
+        .search_procedures(&ProcedureQuery {
+            q: Some(q.clone()).filter(|q| !q.trim().is_empty()),
+            limit: Some(if q.trim().is_empty() { 10 } else { 30 }),
+            ..Default::default()
+        })
+        .await;
+    match found {
+        Ok(p) => render(&Home {
+            items: p
+                .items
+                .iter()
+                .map(|p| ProcRow {
+                    code: p.code.to_string(),
+                    name: p.name.clone(),
+                    field: p.field.clone(),
+                    limit: limit_text(page.tr, p),
+                })
+                .collect(),
+            page,
+            q,
+        }),
+        Err(e) => error_page(page.tr, e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "procedure.html")]
+struct ProcedurePage {
+    page: Page,
+    p: Procedure,
+    levels: String,
+    online: String,
+    limit: String,
+    fees: String,
+    online_filing: bool,
+}
+
+async fn procedure(State(s): State<AppState>, page: Page, Path(code): Path<String>) -> Response {
+    let p = match s.store.procedure(&code).await {
+        Ok(p) if p.published => p,
+        Ok(_) => {
+            return error_page(
+                page.tr,
+                ApiError::not_found("Thủ tục chưa công bố", "procedure not published"),
+            );
+        }
+        Err(e) => return error_page(page.tr, e.into()),
+    };
+    let tr = page.tr;
+    let levels = p
+        .levels
+        .iter()
+        .map(|l| match l {
+            ImplLevel::Ministry => tr.t("Cấp bộ", "Ministry"),
+            ImplLevel::Province => tr.t("Cấp tỉnh", "Province"),
+            ImplLevel::Commune => tr.t("Cấp xã", "Commune"),
+            ImplLevel::Other => tr.t("Cơ quan khác", "Other"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let online = match p.online_level {
+        OnlineLevel::Full => tr.t("Toàn trình", "Full (entirely online)"),
+        OnlineLevel::Partial => tr.t("Một phần", "Partial"),
+        OnlineLevel::Information => tr.t("Cung cấp thông tin", "Information only"),
+    }
+    .to_owned();
+    let fees = if p.fees.is_empty() {
+        p.fee_text
+            .clone()
+            .unwrap_or_else(|| tr.t("Không", "None").into())
+    } else {
+        p.fees
+            .iter()
+            .map(|f| format!("{}: {} {}", f.name, f.amount, f.currency))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let page = Page {
+        title: p.name.clone(),
+        ..page
+    };
+    render(&ProcedurePage {
+        limit: limit_text(tr, &p),
+        online_filing: p.channels.contains(&Channel::Online)
+            && p.online_level != OnlineLevel::Information,
+        levels,
+        online,
+        fees,
+        p,
+        page,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "tracking.html")]
+struct TrackingPage {
+    page: Page,
+    code: String,
+    t: Option<TrackingInfo>,
+    errors: Vec<String>,
+}
+
+pub struct TrackingInfo {
+    pub code: String,
+    pub procedure: String,
+    pub status: String,
+    pub agency: String,
+    pub received: String,
+    pub due: String,
+    pub overdue: bool,
+    pub timeliness: String,
+    pub steps: Vec<(String, String, String, String)>,
+}
+
+pub fn timeliness_label(tr: Tr, t: Option<motcua_domain::dossier::Timeliness>) -> String {
+    use motcua_domain::dossier::Timeliness as T;
+    match t {
+        Some(T::Early) => tr.t("Trước hạn", "Early"),
+        Some(T::OnTime) => tr.t("Đúng hạn", "On time"),
+        Some(T::Late) => tr.t("Quá hạn", "Late"),
+        None => "",
+    }
+    .to_owned()
+}
+
+pub fn status_label(tr: Tr, s: motcua_domain::dossier::Status) -> String {
+    use motcua_domain::dossier::Status as S;
+    match tr.0 {
+        super::Lang::Vi => s.label().to_owned(),
+        super::Lang::En => match s {
+            S::Submitted => "Submitted, awaiting acceptance",
+            S::Received => "Received",
+            S::Rejected => "Not accepted",
+            S::Processing => "Being processed",
+            S::AwaitingSupplement => "Awaiting a supplement",
+            S::AwaitingPayment => "Awaiting payment",
+            S::WithdrawalRequested => "Withdrawal requested",
+            S::Stopped => "Stopped",
+            S::Resolved => "Result ready",
+            S::Returned => "Result returned",
+        }
+        .to_owned(),
+    }
+}
+
+pub fn action_label(tr: Tr, a: &str) -> String {
+    let (vi, en) = match a {
+        "submit" => ("Nộp hồ sơ", "Filed"),
+        "receive" | "accept" => ("Tiếp nhận hồ sơ", "Received"),
+        "assign" => ("Phân công xử lý", "Assigned"),
+        "forward" => ("Chuyển bước tiếp theo", "Forwarded to the next step"),
+        "transfer" => ("Chuyển liên thông", "Sent to another agency"),
+        "child_created" => ("Mở hồ sơ liên thông", "Inter-agency case opened"),
+        "child_resolved" => ("Cơ quan liên thông đã xử lý xong", "Inter-agency case done"),
+        "request_supplement" => ("Yêu cầu bổ sung hồ sơ", "Supplement requested"),
+        "supplement_received" => ("Đã nhận hồ sơ bổ sung", "Supplement received"),
+        "pause" => ("Tạm dừng chờ nghĩa vụ tài chính", "Paused for payment"),
+        "resume" => ("Tiếp tục xử lý", "Resumed"),
+        "extend" => (
+            "Gia hạn, phiếu xin lỗi và hẹn lại",
+            "Extended with an apology slip",
+        ),
+        "refuse" => ("Từ chối", "Refused"),
+        "withdraw" => ("Xin rút hồ sơ", "Withdrawal requested"),
+        "confirm_withdrawal" => ("Đồng ý rút hồ sơ", "Withdrawal confirmed"),
+        "approve" => ("Phê duyệt", "Approved"),
+        "return_result" => ("Chuyển trả kết quả", "Result sent"),
+        "mark_collected" => ("Công dân đã nhận kết quả", "Result collected"),
+        other => (other, other),
+    };
+    tr.t(vi, en).to_owned()
+}
+
+pub fn tracking_info(s: &AppState, tr: Tr, t: Tracking) -> TrackingInfo {
+    TrackingInfo {
+        status: status_label(tr, t.status),
+        received: t.received_at.map(|x| when(s, &x)).unwrap_or_default(),
+        due: t.due_at.map(|x| when(s, &x)).unwrap_or_default(),
+        overdue: t.overdue,
+        timeliness: timeliness_label(tr, t.timeliness),
+        agency: t.receiving_agency_name,
+        procedure: t.procedure_name,
+        steps: t
+            .history
+            .into_iter()
+            .map(|h| {
+                (
+                    when(s, &h.at),
+                    action_label(tr, &h.action),
+                    h.step,
+                    h.agency_name,
+                )
+            })
+            .collect(),
+        code: t.code,
+    }
+}
+
+#[derive(Deserialize)]
+struct TrackQuery {
+    ma: Option<String>,
+}
+
+async fn tracking(State(s): State<AppState>, page: Page, Query(q): Query<TrackQuery>) -> Response {
+    let page = page.titled("Tra cứu hồ sơ", "Track a dossier");
+    let code = q.ma.unwrap_or_default().trim().to_owned();
+    if code.is_empty() {
+        return render(&TrackingPage {
+            page,
+            code,
+            t: None,
+            errors: Vec::new(),
+        });
+    }
+    match tracking_view(&s, &code).await {
+        Ok(t) => render(&TrackingPage {
+            t: Some(tracking_info(&s, page.tr, t)),
+            page,
+            code,
+            errors: Vec::new(),
+        }),
+        Err(e) => {
+            let mut res = render(&TrackingPage {
+                errors: messages(page.tr, &e),
+                page,
+                code,
+                t: None,
+            });
+            *res.status_mut() = e.status;
+            res
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct Login {
+    page: Page,
+    next: String,
+    username: String,
+    errors: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only paths of this site (never `//host` or `https://…`).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => String::new(),
+    }
+}
+
+async fn login_form(page: Page, Query(q): Query<NextQuery>) -> Response {
+    render(&Login {
+        page: page.titled("Đăng nhập", "Log in"),
+        next: safe_next(q.next.as_deref()),
+        username: String::new(),
+        errors: Vec::new(),
+    })
+}
+
+fn home_of(role: Role) -> &'static str {
+    match role {
+        Role::Citizen => "/ho-so",
+        Role::Reception | Role::Postal => "/mot-cua",
+        Role::Specialist | Role::Leader => "/xu-ly",
+        Role::Admin => "/quan-tri",
+        Role::Viewer => "/",
+    }
+}
+
+async fn login(State(s): State<AppState>, page: Page, form: Form) -> Response {
+    let page = page.titled("Đăng nhập", "Log in");
+    let username = form.text("username");
+    let next = safe_next(form.get("next"));
+    let user = match s
+        .store
+        .authenticate(username.trim(), form.get("password").unwrap_or_default())
+        .await
+    {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            metrics::counter!("motcua_login_failures_total").increment(1);
+            let mut res = render(&Login {
+                errors: vec![
+                    page.tr
+                        .t(
+                            "Sai tên đăng nhập hoặc mật khẩu.",
+                            "Wrong username or password.",
+                        )
+                        .to_owned(),
+                ],
+                page,
+                next,
+                username,
+            });
+            *res.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+            return res;
+        }
+        Err(e) => return error_page(page.tr, e.into()),
+    };
+    start_session(
+        &s,
+        &page,
+        &user,
+        if next.is_empty() {
+            home_of(user.role)
+        } else {
+            &next
+        },
+    )
+    .await
+}
+
+async fn start_session(s: &AppState, page: &Page, user: &motcua_store::User, to: &str) -> Response {
+    match s.store.issue_token(user, s.clock.now(), s.token_ttl).await {
+        Ok((token, _)) => {
+            let mut res = see_other(to);
+            res.headers_mut().append(
+                header::SET_COOKIE,
+                session_cookie(&token, page.secure_cookies, s.token_ttl.num_seconds()),
+            );
+            res
+        }
+        Err(e) => error_page(page.tr, e.into()),
+    }
+}
+
+async fn logout(
+    State(s): State<AppState>,
+    page: Page,
+    headers: axum::http::HeaderMap,
+    _form: Form,
+) -> Response {
+    if let Some(token) = super::cookie(&headers, super::SESSION_COOKIE)
+        && let Err(e) = s.store.revoke_token(token).await
+    {
+        return error_page(page.tr, e.into());
+    }
+    let mut res = see_other("/");
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        session_cookie("", page.secure_cookies, 0),
+    );
+    res
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct Register {
+    page: Page,
+    id_number: String,
+    name: String,
+    phone: String,
+    email: String,
+    errors: Vec<String>,
+}
+
+async fn register_form(page: Page) -> Response {
+    render(&Register {
+        page: page.titled("Đăng ký tài khoản", "Register"),
+        id_number: String::new(),
+        name: String::new(),
+        phone: String::new(),
+        email: String::new(),
+        errors: Vec::new(),
+    })
+}
+
+async fn register(State(s): State<AppState>, page: Page, form: Form) -> Response {
+    let page = page.titled("Đăng ký tài khoản", "Register");
+    let applicant = Applicant {
+        kind: ApplicantKind::Person,
+        id_number: form.text("id_number"),
+        name: form.text("name"),
+        phone: form.get("phone").map(str::to_owned),
+        email: form.get("email").map(str::to_owned),
+        address: None,
+        unit_code: None,
+    };
+    match s
+        .store
+        .register_citizen(applicant, form.text("password"), s.clock.now())
+        .await
+    {
+        Ok(user) => start_session(&s, &page, &user, "/ho-so").await,
+        Err(e) => {
+            let e = ApiError::from(e);
+            let mut res = render(&Register {
+                errors: messages(page.tr, &e),
+                id_number: form.text("id_number"),
+                name: form.text("name"),
+                phone: form.text("phone"),
+                email: form.text("email"),
+                page,
+            });
+            *res.status_mut() = e.status;
+            res
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    l: Option<String>,
+    next: Option<String>,
+}
+
+async fn language(page: Page, Query(q): Query<LangQuery>) -> Response {
+    let lang = if q.l.as_deref() == Some("en") {
+        "en"
+    } else {
+        "vi"
+    };
+    let next = safe_next(q.next.as_deref());
+    let mut res = see_other(if next.is_empty() { "/" } else { &next });
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+        "{}={lang}; Path=/; Max-Age=31536000; SameSite=Lax{}",
+        super::LANG_COOKIE,
+        if page.secure_cookies { "; Secure" } else { "" }
+    )) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+pub struct ComponentRow {
+    pub index: usize,
+    pub name: String,
+    pub required: bool,
+    pub warehouse: bool,
+    pub checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "file.html")]
+struct FilePage {
+    page: Page,
+    p: Procedure,
+    limit: String,
+    agencies: Vec<(String, String)>,
+    agency: String,
+    name: String,
+    id_number: String,
+    phone: String,
+    email: String,
+    address: String,
+    unit_code: String,
+    components: Vec<ComponentRow>,
+    errors: Vec<String>,
+}
+
+/// One-stop points a citizen may file at.
+pub async fn one_stop_points(s: &AppState) -> Result<Vec<(String, String)>, ApiError> {
+    let page = s.store.agencies(None, None, None, None, Some(500)).await?;
+    Ok(page
+        .items
+        .into_iter()
+        .filter(|a| a.one_stop_point)
+        .map(|a| (a.code.to_string(), a.name))
+        .collect())
+}
+
+async fn file_page(
+    s: &AppState,
+    page: Page,
+    code: &str,
+    form: Option<&Form>,
+    errors: Vec<String>,
+) -> Response {
+    let Some(user) = page.user.clone() else {
+        return see_other(&format!("/dang-nhap?next=/nop/{code}"));
+    };
+    let p = match s.store.procedure(code).await {
+        Ok(p) => p,
+        Err(e) => return error_page(page.tr, e.into()),
+    };
+    let agencies = match one_stop_points(s).await {
+        Ok(a) => a,
+        Err(e) => return error_page(page.tr, e),
+    };
+    let (phone, email) = s.store.user_contact(user.id).await.unwrap_or_default();
+    let field = |name: &str, default: String| form.map_or(default, |f| f.text(name));
+    let components = p
+        .components
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ComponentRow {
+            index: i,
+            name: c.name.clone(),
+            required: c.required,
+            warehouse: c.warehouse_copy_accepted,
+            checked: form.is_none_or(|f| f.get(&format!("c{i}")).is_some()),
+        })
+        .collect();
+    let page = Page {
+        title: format!("{}: {}", page.tr.t("Nộp hồ sơ", "File"), p.name),
+        ..page
+    };
+    let mut res = render(&FilePage {
+        limit: limit_text(page.tr, &p),
+        agency: field("agency", String::new()),
+        name: field("name", user.full_name.clone()),
+        id_number: field("id_number", user.username.clone()),
+        phone: field("phone", phone.unwrap_or_default()),
+        email: field("email", email.unwrap_or_default()),
+        address: field("address", String::new()),
+        unit_code: field("unit_code", String::new()),
+        components,
+        agencies,
+        p,
+        errors: errors.clone(),
+        page,
+    });
+    if !errors.is_empty() {
+        *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    res
+}
+
+async fn file_form(State(s): State<AppState>, page: Page, Path(code): Path<String>) -> Response {
+    if let Err(r) = page.require(&[Role::Citizen]) {
+        return r;
+    }
+    file_page(&s, page, &code, None, Vec::new()).await
+}
+
+async fn file_online(
+    State(s): State<AppState>,
+    page: Page,
+    Path(code): Path<String>,
+    form: Form,
+) -> Response {
+    let user = match page.require(&[Role::Citizen]) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let procedure = match s.store.procedure(&code).await {
+        Ok(p) => p,
+        Err(e) => return error_page(page.tr, e.into()),
+    };
+    let components = (0..procedure.components.len())
+        .filter(|i| form.get(&format!("c{i}")).is_some())
+        .map(|i| {
+            let warehouse = form.get(&format!("w{i}")).is_some();
+            SubmittedComponent {
+                index: i,
+                originals: 0,
+                copies: u16::from(!warehouse),
+                from_warehouse: warehouse,
+            }
+        })
+        .collect();
+    let agency = match form.get("agency").map(AgencyCode::parse) {
+        Some(Ok(a)) => Some(a),
+        Some(Err(e)) => {
+            let msgs = messages(page.tr, &ApiError::from(e));
+            return file_page(&s, page, &code, Some(&form), msgs).await;
+        }
+        None => None,
+    };
+    let body = NewDossier {
+        procedure_code: code.clone(),
+        channel: Channel::Online,
+        agency,
+        applicant: Applicant {
+            kind: ApplicantKind::Person,
+            id_number: form.text("id_number"),
+            name: form.text("name"),
+            phone: form.get("phone").map(str::to_owned),
+            email: form.get("email").map(str::to_owned),
+            address: form.get("address").map(str::to_owned),
+            unit_code: form.get("unit_code").map(str::to_owned),
+        },
+        components,
+        postal_tracking: None,
+    };
+    match file(&s, &user, body, None).await {
+        Ok((d, _)) => see_other(&format!("/ho-so/{}?moi=1", d.dossier.code)),
+        Err(e) => {
+            let msgs = messages(page.tr, &e);
+            file_page(&s, page, &code, Some(&form), msgs).await
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Row {
+    pub code: String,
+    pub procedure: String,
+    pub applicant: String,
+    pub status: String,
+    pub step: String,
+    pub due: String,
+    pub urgency: &'static str,
+    pub assignee: String,
+}
+
+/// A list row, with its urgency: `overdue`, `soon` (due within a working day) or none.
+pub fn row(s: &AppState, tr: Tr, d: &motcua_domain::dossier::Dossier) -> Row {
+    let now = s.clock.now();
+    let urgency = if d.overdue(now) {
+        "overdue"
+    } else if d.status.is_open()
+        && d.paused_at.is_none()
+        && d.due_at.is_some_and(|due| {
+            s.calendar().working_minutes_between(now, due)
+                <= s.calendar()
+                    .hours()
+                    .sessions
+                    .iter()
+                    .map(|(a, b)| (*b - *a).num_minutes())
+                    .sum::<i64>()
+        })
+    {
+        "soon"
+    } else {
+        ""
+    };
+    Row {
+        code: d.code.clone(),
+        procedure: d.procedure_name.clone(),
+        applicant: d.applicant.name.clone(),
+        status: status_label(tr, d.status),
+        step: d
+            .process
+            .steps
+            .get(d.step)
+            .map(|st| st.name.clone())
+            .unwrap_or_default(),
+        due: d.due_at.map(|t| when(s, &t)).unwrap_or_default(),
+        urgency,
+        assignee: d.assignee.clone().unwrap_or_default(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "my_dossiers.html")]
+struct MyDossiers {
+    page: Page,
+    rows: Vec<Row>,
+}
+
+async fn my_dossiers(State(s): State<AppState>, page: Page) -> Response {
+    let user = match page.require(&[Role::Citizen]) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let page = page.titled("Hồ sơ của tôi", "My dossiers");
+    match s
+        .store
+        .dossiers(&DossierQuery {
+            owner_id: Some(user.id),
+            as_of: Some(s.clock.now()),
+            limit: Some(200),
+            ..Default::default()
+        })
+        .await
+    {
+        Ok(p) => render(&MyDossiers {
+            rows: p
+                .items
+                .iter()
+                .map(|d| row(&s, page.tr, &d.dossier))
+                .collect(),
+            page,
+        }),
+        Err(e) => error_page(page.tr, e.into()),
+    }
+}
