@@ -25,3 +25,11 @@ fi
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+
+# The web application end to end, in Debian's headless Chromium (playwright-core from npm,
+# no browser download), with axe-core and the page-weight budget. Screenshots go to
+# target/e2e-artifacts/.
+cargo build -p motcua --locked
+(cd e2e && npm ci --no-audit --no-fund --silent)
+MOTCUA_BIN="${CARGO_TARGET_DIR:-target}/debug/motcua" \
+  E2E_ARTIFACTS="${CARGO_TARGET_DIR:-target}/e2e-artifacts" node e2e/run.mjs

@@ -1,0 +1,290 @@
+// End-to-end test of the motcua web application in Debian's headless Chromium (playwright-core
+// with executablePath; no browser download). It starts `motcua serve --demo` on a fresh SQLite
+// folder and drives, as real users would, the whole life of an online dossier and a counter
+// intake; runs axe-core on the main pages (no serious or critical violation allowed); checks
+// each main page at 360 px and prints its first-load weight (budget: 100 KB). Screenshots of
+// every page go to target/e2e-artifacts/.
+//
+//   MOTCUA_BIN=target/debug/motcua CHROMIUM=/usr/bin/chromium node e2e/run.mjs
+
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+const bin = resolve(root, process.env.MOTCUA_BIN ?? 'target/debug/motcua');
+const artifacts = resolve(root, process.env.E2E_ARTIFACTS ?? 'target/e2e-artifacts');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const BUDGET = 100 * 1024;
+const PASSWORD = 'motcua-demo';
+
+mkdirSync(artifacts, { recursive: true });
+const failures = [];
+const check = (ok, what) => {
+  if (!ok) failures.push(what);
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+};
+
+// --- the server ---------------------------------------------------------------------------
+const dataDir = mkdtempSync(join(tmpdir(), 'motcua-e2e-'));
+const server = spawn(bin, ['serve', '--demo', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], {
+  env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'warn,motcua=info' },
+  stdio: ['ignore', 'ignore', 'pipe'],
+});
+const base = await new Promise((res, rej) => {
+  let log = '';
+  const timer = setTimeout(() => rej(new Error(`server did not start:\n${log}`)), 120_000);
+  server.stderr.on('data', (b) => {
+    log += b.toString();
+    const m = log.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    if (m) { clearTimeout(timer); res(m[1]); }
+  });
+  server.on('exit', (code) => rej(new Error(`server exited (${code}):\n${log}`)));
+});
+console.log(`server at ${base}`);
+
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+let shot = 0;
+async function snap(page, name) {
+  shot += 1;
+  await page.screenshot({ path: join(artifacts, `${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+
+/** A signed-in browser context of one user (360 px wide for citizens, desktop for officers). */
+async function session(username, { mobile = false } = {}) {
+  const ctx = await browser.newContext(mobile
+    ? { viewport: { width: 360, height: 740 }, deviceScaleFactor: 1, locale: 'vi-VN' }
+    : { viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => failures.push(`${username}: page error ${e.message}`));
+  if (username) {
+    await page.goto(`${base}/dang-nhap`);
+    await page.getByLabel('Tên đăng nhập hoặc số định danh cá nhân').fill(username);
+    await page.getByLabel('Mật khẩu').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    await page.waitForLoadState('load');
+  }
+  return page;
+}
+
+async function act(page, action, fill = async () => {}) {
+  const form = page.locator(`#form-${action}`);
+  await fill(form);
+  await form.getByRole('button').click();
+  await page.waitForLoadState('load');
+}
+
+async function statusOf(page) {
+  return page.locator('#status').getAttribute('data-status');
+}
+
+const audited = [];
+async function audit(page, name) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
+  });
+  const serious = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  audited.push({ name, violations: result });
+  check(serious.length === 0, `axe: no serious violation on ${name}${serious.length ? ' — ' + JSON.stringify(serious) : ''}`);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  const viewport = page.viewportSize().width;
+  if (viewport <= 360) check(width <= viewport, `${name} fits 360 px (content width ${width})`);
+}
+
+try {
+  // --- 1. A citizen registers on a phone and files online --------------------------------
+  const citizen = await session(null, { mobile: true });
+  await citizen.goto(`${base}/`);
+  await audit(citizen, 'home');
+  await snap(citizen, 'home');
+  await citizen.goto(`${base}/dang-ky`);
+  await citizen.getByLabel('Số định danh cá nhân (12 số)').fill('008195001234');
+  await citizen.getByLabel('Họ và tên').fill('Hoàng Thị Mai');
+  await citizen.getByLabel('Số điện thoại').fill('0987 654 321');
+  await citizen.getByLabel('Mật khẩu (ít nhất 8 ký tự)').fill('mat-khau-cua-mai');
+  await audit(citizen, 'register');
+  await citizen.getByRole('button', { name: 'Đăng ký' }).click();
+  await citizen.waitForLoadState('load');
+  check(citizen.url().endsWith('/ho-so'), 'registration signs the citizen in');
+
+  await citizen.goto(`${base}/`);
+  await citizen.getByLabel('Tìm thủ tục (có dấu hoặc không dấu)').fill('dang ky lai khai sinh');
+  await citizen.getByRole('button', { name: 'Tìm' }).click();
+  await citizen.waitForLoadState('load');
+  await citizen.getByRole('link', { name: 'Thủ tục đăng ký lại khai sinh' }).first().click();
+  await citizen.waitForLoadState('load');
+  await audit(citizen, 'procedure');
+  await snap(citizen, 'procedure');
+  await citizen.getByRole('link', { name: 'Nộp hồ sơ trực tuyến' }).click();
+  await citizen.waitForLoadState('load');
+  await citizen.getByLabel('Nộp tại').selectOption('000.01.31.H58');
+  await citizen.getByLabel('Mã xã/phường nơi cư trú (5 số, nếu biết)').fill('02215');
+  await audit(citizen, 'file-online');
+  await snap(citizen, 'file-online');
+  await citizen.getByRole('button', { name: 'Nộp hồ sơ' }).click();
+  await citizen.waitForLoadState('load');
+  const code = (await citizen.locator('h1').innerText()).replace('Hồ sơ ', '').trim();
+  check(/^000\.01\.31\.H58-\d{6}-\d{4}$/.test(code), `online dossier filed: ${code}`);
+  check(await statusOf(citizen) === 'submitted', 'status submitted');
+  await audit(citizen, 'dossier-citizen');
+  await snap(citizen, 'dossier-submitted');
+
+  // --- 2. The one-stop officer accepts it and prints the receipt ---------------------------
+  const reception = await session('tiepnhan.minhxuan');
+  await reception.goto(`${base}/mot-cua`);
+  await audit(reception, 'counter');
+  await reception.getByRole('link', { name: code }).click();
+  await reception.waitForLoadState('load');
+  await audit(reception, 'dossier-officer');
+  await act(reception, 'accept');
+  check(reception.url().endsWith(`/ho-so/${code}/bien-nhan`), 'accepting opens the receipt');
+  check((await reception.locator('#receipt-code').innerText()) === code, 'the receipt shows the code');
+  await audit(reception, 'receipt');
+  await snap(reception, 'receipt-online');
+  await reception.goto(`${base}/ho-so/${code}`);
+  await act(reception, 'forward');
+  check(await statusOf(reception) === 'processing', 'forwarded to the specialist');
+
+  // --- 3. The specialist asks for a supplement ---------------------------------------------
+  const specialist = await session('chuyenvien.minhxuan');
+  await specialist.goto(`${base}/xu-ly`);
+  await audit(specialist, 'queue');
+  await snap(specialist, 'queue');
+  await specialist.getByRole('link', { name: code }).click();
+  await specialist.waitForLoadState('load');
+  await act(specialist, 'request_supplement', async (f) => {
+    await f.locator('input[name=missing]').first().check();
+    await f.getByLabel('Lý do').fill('Bản chụp không rõ');
+  });
+  check(await statusOf(specialist) === 'awaiting_supplement', 'supplement requested');
+  await snap(specialist, 'supplement-requested');
+
+  // --- 4. The citizen supplements ----------------------------------------------------------
+  await citizen.goto(`${base}/ho-so`);
+  await audit(citizen, 'my-dossiers');
+  await citizen.getByRole('link', { name: code }).click();
+  await citizen.waitForLoadState('load');
+  check((await citizen.content()).includes('Bản chụp không rõ'), 'the citizen sees what is missing');
+  await act(citizen, 'supplement_received');
+  check(await statusOf(citizen) === 'processing', 'supplement received, processing again');
+  await snap(citizen, 'supplemented');
+
+  // --- 5. The specialist forwards, the leader approves, the result is returned --------------
+  await specialist.goto(`${base}/ho-so/${code}`);
+  await act(specialist, 'forward');
+  const leader = await session('lanhdao.minhxuan');
+  await leader.goto(`${base}/xu-ly?loc=approval`);
+  await snap(leader, 'approval-queue');
+  await leader.getByRole('link', { name: code }).click();
+  await leader.waitForLoadState('load');
+  await act(leader, 'approve');
+  check(await statusOf(leader) === 'resolved', 'approved');
+  await reception.goto(`${base}/ho-so/${code}`);
+  await act(reception, 'return_result', async (f) => { await f.getByLabel('Bản điện tử').check(); });
+  check(await statusOf(reception) === 'returned', 'result returned electronically');
+
+  await citizen.goto(`${base}/ho-so/${code}`);
+  check(await statusOf(citizen) === 'returned', 'the citizen sees the result returned');
+  check((await citizen.content()).includes('Đã trả kết quả'), 'in words');
+  await snap(citizen, 'returned');
+
+  // Public tracking, no login, no personal data.
+  const anon = await session(null, { mobile: true });
+  await anon.goto(`${base}/tra-cuu?ma=${code}`);
+  await audit(anon, 'tracking');
+  await snap(anon, 'tracking');
+  const tracked = await anon.content();
+  check(tracked.includes('Đã trả kết quả') && !tracked.includes('Hoàng Thị Mai'), 'tracking shows status, not the name');
+
+  // --- 6. A counter intake that prints a receipt ------------------------------------------
+  await reception.goto(`${base}/mot-cua`);
+  await reception.getByLabel('Tên hoặc mã thủ tục').fill('tam tru');
+  await reception.getByRole('button', { name: 'Tìm' }).click();
+  await reception.waitForLoadState('load');
+  await reception.getByRole('link', { name: 'Đăng ký tạm trú', exact: true }).click();
+  await reception.waitForLoadState('load');
+  await reception.getByLabel('Số định danh cá nhân / mã số doanh nghiệp').fill('008190001234');
+  await reception.getByLabel('Họ tên / tên tổ chức').fill('Nguyễn Văn An');
+  await reception.getByLabel('Số điện thoại').fill('0912345678');
+  for (const box of await reception.locator('input[type=checkbox][name^=c]').all()) await box.check();
+  await audit(reception, 'counter-form');
+  await snap(reception, 'counter-form');
+  await reception.getByRole('button', { name: 'Tiếp nhận và in giấy hẹn' }).click();
+  await reception.waitForLoadState('load');
+  const counterCode = await reception.locator('#receipt-code').innerText();
+  check(/^000\.01\.31\.H58-\d{6}-\d{4}$/.test(counterCode), `counter intake printed receipt ${counterCode}`);
+  check((await reception.locator('#receipt-due').innerText()).length > 0, 'the receipt shows the appointment');
+  await snap(reception, 'receipt-counter');
+
+  // A bad form shows its errors in the page.
+  await reception.goto(`${base}/mot-cua?thu_tuc=1.004194`);
+  await reception.getByLabel('Số định danh cá nhân / mã số doanh nghiệp').fill('123');
+  await reception.getByLabel('Họ tên / tên tổ chức').fill('X');
+  await reception.getByRole('button', { name: 'Tiếp nhận và in giấy hẹn' }).click();
+  await reception.waitForLoadState('load');
+  check(await reception.locator('#form-errors').isVisible(), 'form errors are shown in the page');
+  await snap(reception, 'counter-errors');
+
+  // --- 7. Admin -------------------------------------------------------------------------
+  const admin = await session('admin');
+  await admin.goto(`${base}/quan-tri`);
+  await audit(admin, 'admin');
+  await snap(admin, 'admin');
+
+  // --- 8. English, and core flows with JavaScript off --------------------------------------
+  await anon.goto(`${base}/ngon-ngu?l=en&next=/tra-cuu`);
+  check((await anon.content()).includes('Track a dossier'), 'English is available');
+  const noJs = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 360, height: 740 } });
+  const plain = await noJs.newPage();
+  await plain.goto(`${base}/?q=khai+sinh`);
+  check(await plain.getByRole('link', { name: 'Thủ tục đăng ký khai sinh' }).first().isVisible(), 'search works without JavaScript');
+  await plain.goto(`${base}/tra-cuu?ma=${encodeURIComponent(code)}`);
+  check((await plain.content()).includes(code), 'tracking works without JavaScript');
+
+  // --- 9. First-load weight of the main pages ----------------------------------------------
+  console.log('\npage weight (first load, empty cache, bytes on the wire incl. headers):');
+  const weigh = [['home', '/'], ['procedure', '/thu-tuc/1.004884'], ['tracking', `/tra-cuu?ma=${code}`],
+    ['login', '/dang-nhap'], ['register', '/dang-ky']];
+  for (const [name, path] of weigh) {
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    await p.goto(`${base}${path}`, { waitUntil: 'load' });
+    const bytes = await p.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      return nav.transferSize + performance.getEntriesByType('resource').reduce((s, r) => s + r.transferSize, 0);
+    });
+    console.log(`  ${name.padEnd(10)} ${String(bytes).padStart(7)} B`);
+    check(bytes > 0 && bytes < BUDGET, `${name} first load under 100 KB (${bytes} B)`);
+    await ctx.close();
+  }
+} catch (e) {
+  failures.push(`exception: ${e.stack ?? e}`);
+  console.error(e);
+} finally {
+  console.log(`\naxe-core checked ${audited.length} pages; minor/moderate findings: ${
+    audited.flatMap((a) => a.violations.filter((v) => v.impact !== 'serious' && v.impact !== 'critical').map((v) => `${a.name}:${v.id}`)).join(', ') || 'none'}`);
+  await browser.close();
+  server.kill('SIGTERM');
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+if (failures.length) {
+  console.error(`\n${failures.length} failure(s):\n- ${failures.join('\n- ')}`);
+  process.exit(1);
+}
+console.log(`\ne2e: all checks passed; screenshots in ${artifacts}`);
