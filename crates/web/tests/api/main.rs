@@ -144,6 +144,7 @@ macro_rules! on_both {
 }
 
 mod dossiers;
+mod ui;
 
 on_both!(
     calendar_endpoints,

@@ -1,0 +1,213 @@
+//! The web application's security and error handling, without a browser (the browser test is
+//! e2e/run.mjs): anti-forgery tokens, cookie flags, login redirects, errors shown in the page.
+
+use super::{Backend, PASSWORD, TestApp};
+use reqwest::StatusCode;
+use reqwest::header::{LOCATION, SET_COOKIE};
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn cookie_value(set: &str) -> String {
+    set.split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned()
+}
+
+fn set_cookies(r: &reqwest::Response) -> Vec<String> {
+    r.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+pub(super) async fn forms_need_the_anti_forgery_token(app: &TestApp) {
+    let http = no_redirects();
+    let r = http.get(app.url("/dang-nhap")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookies = set_cookies(&r);
+    let csrf = cookies
+        .iter()
+        .find(|c| c.starts_with("motcua_csrf="))
+        .expect("csrf cookie");
+    for flag in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(csrf.contains(flag), "{csrf} lacks {flag}");
+    }
+    let token = cookie_value(csrf);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&format!("name=\"_csrf\" value=\"{token}\"")));
+
+    // Without the token (a cross-site post): refused, in the page, in Vietnamese.
+    let r = http
+        .post(app.url("/dang-nhap"))
+        .form(&[("username", "admin"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("Biểu mẫu đã hết hạn"));
+    // A token that does not match the cookie: refused too.
+    let r = http
+        .post(app.url("/dang-nhap"))
+        .header("cookie", format!("motcua_csrf={token}"))
+        .form(&[
+            ("_csrf", "0".repeat(32).as_str()),
+            ("username", "admin"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Wrong password: the form again, with the error in it.
+    let r = http
+        .post(app.url("/dang-nhap"))
+        .header("cookie", format!("motcua_csrf={token}"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("username", "admin"),
+            ("password", "sai-mat-khau"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Sai tên đăng nhập hoặc mật khẩu")
+    );
+
+    // Right password: a session cookie, HttpOnly, Lax, Secure; off to the user's home screen.
+    let r = http
+        .post(app.url("/dang-nhap"))
+        .header("cookie", format!("motcua_csrf={token}"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("username", "admin"),
+            ("password", PASSWORD),
+            ("next", "//evil.example/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()[LOCATION],
+        "/quan-tri",
+        "an outside `next` is ignored"
+    );
+    let session = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("motcua_session="))
+        .expect("session cookie");
+    for flag in ["HttpOnly", "SameSite=Lax", "Secure"] {
+        assert!(session.contains(flag), "{session} lacks {flag}");
+    }
+    let sid = cookie_value(&session);
+    let both = format!("motcua_csrf={token}; motcua_session={sid}");
+    let r = http
+        .get(app.url("/quan-tri"))
+        .header("cookie", &both)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Logging out ends the session on the server, not only in the browser.
+    let r = http
+        .post(app.url("/dang-xuat"))
+        .header("cookie", &both)
+        .form(&[("_csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = http
+        .get(app.url("/quan-tri"))
+        .header("cookie", &both)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/dang-nhap?next=/quan-tri");
+}
+
+pub(super) async fn pages_by_role_and_language(app: &TestApp) {
+    let http = no_redirects();
+    // Officers' screens send visitors to the login page, with the way back.
+    let r = http.get(app.url("/xu-ly?loc=mine")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/dang-nhap?next=/xu-ly%3Floc%3Dmine");
+    // A specialist is not an administrator: 403, explained in the page.
+    let (token, _) = {
+        let u = app
+            .db
+            .store
+            .user_by_name("chuyenvien")
+            .await
+            .unwrap()
+            .unwrap();
+        app.db
+            .store
+            .issue_token(
+                &u,
+                super::NowUtc::now_utc(&*app.clock),
+                chrono::Duration::hours(1),
+            )
+            .await
+            .unwrap()
+    };
+    let r = http
+        .get(app.url("/quan-tri"))
+        .header("cookie", format!("motcua_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("Bạn không có quyền"));
+    // English on request; unknown pages and dossiers say so in the page.
+    let r = http
+        .get(app.url("/tra-cuu?ma=000.01.31.H58-250124-0001"))
+        .header("cookie", "motcua_lang=en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("<html lang=\"en\">") && html.contains("not found"),
+        "{html}"
+    );
+    let r = http
+        .get(app.url("/ngon-ngu?l=en&next=https://evil.example/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()[LOCATION], "/");
+    // Static files are cached; pages are small.
+    let r = http.get(app.url("/static/site.css")).send().await.unwrap();
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    let _ = Backend::Sqlite;
+}
+
+on_both!(
+    forms_need_the_anti_forgery_token,
+    pages_by_role_and_language
+);
