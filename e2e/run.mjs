@@ -69,6 +69,10 @@ async function session(username, { mobile = false } = {}) {
     : { viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
   const page = await ctx.newPage();
   page.on('pageerror', (e) => failures.push(`${username}: page error ${e.message}`));
+  // Nothing may come from anywhere but this server (htmx and styles are vendored).
+  page.on('request', (r) => {
+    if (!r.url().startsWith(base) && !r.url().startsWith('data:')) failures.push(`external request: ${r.url()}`);
+  });
   if (username) {
     await page.goto(`${base}/dang-nhap`);
     await page.getByLabel('Tên đăng nhập hoặc số định danh cá nhân').fill(username);
@@ -245,6 +249,12 @@ try {
   await admin.goto(`${base}/quan-tri`);
   await audit(admin, 'admin');
   await snap(admin, 'admin');
+  await admin.goto(`${base}/quan-tri/don-vi?q=${encodeURIComponent('Tân Quang')}`);
+  check((await admin.content()).includes('Phường Minh Xuân'), 'an old ward shows the unit it merged into');
+  await audit(admin, 'admin-units');
+  await admin.goto(`${base}/quan-tri/quy-trinh?thu_tuc=1.004884`);
+  await audit(admin, 'admin-process');
+  await snap(admin, 'admin-process');
 
   // --- 8. English, and core flows with JavaScript off --------------------------------------
   await anon.goto(`${base}/ngon-ngu?l=en&next=/tra-cuu`);

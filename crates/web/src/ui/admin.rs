@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/quan-tri/lich", get(calendar).post(put_calendar))
         .route("/quan-tri/quy-trinh", get(process).post(put_process))
         .route("/quan-tri/thu-tuc", post(import_catalogue))
+        .route("/quan-tri/don-vi", get(units))
 }
 
 #[derive(Template)]
@@ -402,4 +403,80 @@ async fn import_catalogue(State(s): State<AppState>, page: Page, form: Form) -> 
             overview_page(&s, page, String::new(), m).await
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "admin_units.html")]
+struct Units {
+    page: Page,
+    q: String,
+    rows: Vec<UnitRow>,
+}
+
+struct UnitRow {
+    level: String,
+    code: String,
+    name: String,
+    validity: String,
+    successors: String,
+}
+
+#[derive(Deserialize)]
+struct UnitsQuery {
+    q: Option<String>,
+}
+
+/// Administrative units, current and historical, with what replaced the old ones.
+async fn units(State(s): State<AppState>, page: Page, Query(q): Query<UnitsQuery>) -> Response {
+    if let Err(r) = page.require(&[Role::Admin]) {
+        return r;
+    }
+    let page = page.titled("Đơn vị hành chính", "Administrative units");
+    let text = q.q.unwrap_or_default();
+    let mut rows = Vec::new();
+    if !text.trim().is_empty() {
+        let found = match s
+            .store
+            .units(&motcua_store::UnitQuery {
+                q: Some(text.clone()),
+                limit: Some(50),
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(p) => p.items,
+            Err(e) => return error_page(page.tr, e.into()),
+        };
+        for u in found {
+            let full = match s.store.unit(u.id).await {
+                Ok(f) => f,
+                Err(e) => return error_page(page.tr, e.into()),
+            };
+            rows.push(UnitRow {
+                level: u.level.as_str().to_owned(),
+                code: u.code,
+                name: u.name,
+                validity: match (u.valid_from, u.valid_to) {
+                    (_, Some(to)) => {
+                        format!("{} {}", page.tr.t("đến", "until"), to.format("%d/%m/%Y"))
+                    }
+                    (Some(from), None) => {
+                        format!("{} {}", page.tr.t("từ", "since"), from.format("%d/%m/%Y"))
+                    }
+                    (None, None) => String::new(),
+                },
+                successors: full
+                    .successors
+                    .iter()
+                    .map(|x| format!("{} {} ({})", x.code, x.name, x.note))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        }
+    }
+    render(&Units {
+        page,
+        q: text,
+        rows,
+    })
 }
