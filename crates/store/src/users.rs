@@ -207,6 +207,25 @@ impl Store {
         Ok(user)
     }
 
+    /// Disables (or enables again) an account; a disabled account's tokens stop working at once.
+    pub async fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<()> {
+        let n = on_db!(self, p => {
+            sqlx::query("UPDATE users SET disabled = $1 WHERE username = $2")
+                .bind(disabled)
+                .bind(username)
+                .execute(p)
+                .await?
+                .rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(Msg::new(
+                format!("Không có người dùng «{username}»"),
+                format!("no user «{username}»"),
+            )));
+        }
+        Ok(())
+    }
+
     /// A user's phone and email.
     pub async fn user_contact(&self, id: i64) -> Result<(Option<String>, Option<String>)> {
         let row: Option<(Option<String>, Option<String>)> = on_db!(self, p => {

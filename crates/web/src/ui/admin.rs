@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/quan-tri", get(overview))
         .route("/quan-tri/nguoi-dung", post(add_user))
+        .route("/quan-tri/khoa", post(lock_user))
         .route("/quan-tri/co-quan", post(put_agency))
         .route("/quan-tri/lich", get(calendar).post(put_calendar))
         .route("/quan-tri/quy-trinh", get(process).post(put_process))
@@ -36,7 +37,7 @@ pub fn router() -> Router<AppState> {
 #[template(path = "admin.html")]
 struct Overview {
     page: Page,
-    users: Vec<(String, String, String, String)>,
+    users: Vec<(String, String, String, String, bool)>,
     agencies: Vec<(String, String, String, bool)>,
     procedures: usize,
     roles: Vec<&'static str>,
@@ -78,6 +79,7 @@ async fn overview_page(s: &AppState, page: Page, notice: String, errors: Vec<Str
                     u.full_name,
                     u.role.as_str().to_owned(),
                     u.agency_code.map(|a| a.to_string()).unwrap_or_default(),
+                    u.disabled,
                 )
             })
             .collect(),
@@ -138,6 +140,36 @@ async fn add_user(State(s): State<AppState>, page: Page, form: Form) -> Response
     };
     match s.store.create_user(new, s.clock.now()).await {
         Ok(_) => see_other("/quan-tri?ok=1"),
+        Err(e) => {
+            let m = messages(page.tr, &ApiError::from(e));
+            overview_page(&s, page, String::new(), m).await
+        }
+    }
+}
+
+async fn lock_user(State(s): State<AppState>, page: Page, form: Form) -> Response {
+    let me = match page.require(&[Role::Admin]) {
+        Ok(u) => u.username.clone(),
+        Err(r) => return r,
+    };
+    let username = form.text("username");
+    if username == me {
+        let m = vec![
+            page.tr
+                .t(
+                    "Không thể tự khóa tài khoản của mình.",
+                    "You cannot lock your own account.",
+                )
+                .to_owned(),
+        ];
+        return overview_page(&s, page, String::new(), m).await;
+    }
+    let disabled = form.get("disabled") == Some("1");
+    match s.store.set_user_disabled(&username, disabled).await {
+        Ok(()) => {
+            tracing::info!(by = %me, user = %username, disabled, "account locked or unlocked");
+            see_other("/quan-tri?ok=1#users")
+        }
         Err(e) => {
             let m = messages(page.tr, &ApiError::from(e));
             overview_page(&s, page, String::new(), m).await

@@ -207,7 +207,62 @@ pub(super) async fn pages_by_role_and_language(app: &TestApp) {
     let _ = Backend::Sqlite;
 }
 
+pub(super) async fn admin_locks_an_account(app: &TestApp) {
+    let http = no_redirects();
+    let now = super::NowUtc::now_utc(&*app.clock);
+    let store = &app.db.store;
+    let admin_user = store.user_by_name("admin").await.unwrap().unwrap();
+    let officer_user = store.user_by_name("chuyenvien").await.unwrap().unwrap();
+    let (admin, _) = store
+        .issue_token(&admin_user, now, chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    let (officer, _) = store
+        .issue_token(&officer_user, now, chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    let csrf = "ab".repeat(16);
+    let lock = |who: &'static str, disabled: &'static str| {
+        http.post(app.url("/quan-tri/khoa"))
+            .header(
+                "cookie",
+                format!("motcua_csrf={csrf}; motcua_session={admin}"),
+            )
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("username", who),
+                ("disabled", disabled),
+            ])
+            .send()
+    };
+    let queue = || {
+        http.get(app.url("/xu-ly"))
+            .header("cookie", format!("motcua_session={officer}"))
+            .send()
+    };
+    assert_eq!(
+        lock("chuyenvien", "1").await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        queue().await.unwrap().status(),
+        StatusCode::SEE_OTHER,
+        "a locked account's session ends at once"
+    );
+    assert_eq!(
+        lock("admin", "1").await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no locking oneself out"
+    );
+    assert_eq!(
+        lock("chuyenvien", "0").await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(queue().await.unwrap().status(), StatusCode::OK);
+}
+
 on_both!(
     forms_need_the_anti_forgery_token,
-    pages_by_role_and_language
+    pages_by_role_and_language,
+    admin_locks_an_account,
 );
