@@ -5,7 +5,7 @@
 // each main page at 360 px and prints its first-load weight (budget: 100 KB). Screenshots of
 // every page go to target/e2e-artifacts/.
 //
-//   MOTCUA_BIN=target/debug/motcua CHROMIUM=/usr/bin/chromium node e2e/run.mjs
+//   E2E_MOTCUA_BIN=target/debug/motcua CHROMIUM=/usr/bin/chromium node e2e/run.mjs
 
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
-const bin = resolve(root, process.env.MOTCUA_BIN ?? 'target/debug/motcua');
+const bin = resolve(root, process.env.E2E_MOTCUA_BIN ?? 'target/debug/motcua');
 const artifacts = resolve(root, process.env.E2E_ARTIFACTS ?? 'target/e2e-artifacts');
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');

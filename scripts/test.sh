@@ -31,5 +31,5 @@ cargo test --workspace --locked
 # target/e2e-artifacts/.
 cargo build -p motcua --locked
 (cd e2e && npm ci --no-audit --no-fund --silent)
-MOTCUA_BIN="${CARGO_TARGET_DIR:-target}/debug/motcua" \
+E2E_MOTCUA_BIN="${CARGO_TARGET_DIR:-target}/debug/motcua" \
   E2E_ARTIFACTS="${CARGO_TARGET_DIR:-target}/e2e-artifacts" node e2e/run.mjs
