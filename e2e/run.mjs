@@ -235,6 +235,14 @@ try {
   check((await reception.locator('#receipt-due').innerText()).length > 0, 'the receipt shows the appointment');
   await snap(reception, 'receipt-counter');
 
+  // A returning applicant: looked up by ID, the form comes filled from their last dossier.
+  await reception.goto(`${base}/mot-cua?thu_tuc=1.004194`);
+  await reception.getByLabel('Tra cứu người nộp theo số định danh / mã số thuế').fill('008190001234');
+  await reception.getByRole('button', { name: 'Tra cứu' }).click();
+  await reception.waitForLoadState('load');
+  check(await reception.getByLabel('Họ tên / tên tổ chức').inputValue() === 'Nguyễn Văn An', 'a returning applicant is filled in');
+  check(await reception.getByRole('link', { name: counterCode }).isVisible(), 'with their earlier dossiers');
+
   // A bad form shows its errors in the page.
   await reception.goto(`${base}/mot-cua?thu_tuc=1.004194`);
   await reception.getByLabel('Số định danh cá nhân / mã số doanh nghiệp').fill('123');

@@ -663,7 +663,7 @@ async fn counter_page(
     s: &AppState,
     page: Page,
     user: &User,
-    v: CounterValues,
+    mut v: CounterValues,
     checked: Option<&Form>,
     errors: Vec<String>,
 ) -> Response {
@@ -742,7 +742,25 @@ async fn counter_page(
             .dossiers(&list(Vec::new(), Some(v.id_number.trim().to_owned())))
             .await
         {
-            Ok(p) => rows(p),
+            Ok(p) => {
+                // Known applicant: fill the form from their latest dossier (the officer checks it).
+                if v.name.is_empty()
+                    && let Some(last) = p.items.iter().max_by_key(|d| d.dossier.submitted_at)
+                {
+                    let a = &last.dossier.applicant;
+                    v.kind = if a.kind == ApplicantKind::Organisation {
+                        "organisation".into()
+                    } else {
+                        "person".into()
+                    };
+                    v.name = a.name.clone();
+                    v.phone = a.phone.clone().unwrap_or_default();
+                    v.email = a.email.clone().unwrap_or_default();
+                    v.address = a.address.clone().unwrap_or_default();
+                    v.unit_code = a.unit_code.clone().unwrap_or_default();
+                }
+                rows(p)
+            }
             Err(e) => return error_page(tr, e.into()),
         }
     };
