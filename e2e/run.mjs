@@ -260,6 +260,15 @@ try {
   await admin.goto(`${base}/quan-tri/don-vi?q=${encodeURIComponent('Tân Quang')}`);
   check((await admin.content()).includes('Phường Minh Xuân'), 'an old ward shows the unit it merged into');
   await audit(admin, 'admin-units');
+  await admin.goto(`${base}/quan-tri/mot-thu-tuc?ma=1.004884`);
+  const json = JSON.parse(await admin.locator('#text').inputValue());
+  json.time_limit = { value: 4, unit: 'working_days' };
+  await admin.locator('#text').fill(JSON.stringify(json, null, 2));
+  await admin.getByRole('button', { name: 'Lưu' }).click();
+  await admin.waitForLoadState('load');
+  check((await admin.content()).includes('Đã lưu.'), 'an admin edits a procedure');
+  await admin.goto(`${base}/thu-tuc/1.004884`);
+  check((await admin.content()).includes('4 ngày làm việc'), 'the catalogue shows the edit at once');
   await admin.goto(`${base}/quan-tri/quy-trinh?thu_tuc=1.004884`);
   await audit(admin, 'admin-process');
   await snap(admin, 'admin-process');

@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/quan-tri/lich", get(calendar).post(put_calendar))
         .route("/quan-tri/quy-trinh", get(process).post(put_process))
         .route("/quan-tri/thu-tuc", post(import_catalogue))
+        .route("/quan-tri/mot-thu-tuc", get(procedure).post(put_procedure))
         .route("/quan-tri/don-vi", get(units))
 }
 
@@ -511,4 +512,88 @@ async fn units(State(s): State<AppState>, page: Page, Query(q): Query<UnitsQuery
         q: text,
         rows,
     })
+}
+
+#[derive(Deserialize)]
+struct ProcedureQuery {
+    ma: Option<String>,
+    ok: Option<String>,
+}
+
+fn procedure_editor(
+    page: Page,
+    key: String,
+    text: String,
+    notice: String,
+    errors: Vec<String>,
+) -> Response {
+    let tr = page.tr;
+    editor(
+        page.clone(),
+        JsonEditor {
+            page,
+            action: "/quan-tri/mot-thu-tuc".into(),
+            intro: tr
+                .t(
+                    "Một thủ tục của danh mục, dạng JSON như khi nhập danh mục. Nhập mã để mở thủ tục có sẵn.",
+                    "One procedure of the catalogue, as JSON like a catalogue import. Give a code to open an existing one.",
+                )
+                .into(),
+            key_name: "ma",
+            key,
+            text,
+            notice,
+            errors,
+        },
+    )
+}
+
+async fn procedure(
+    State(s): State<AppState>,
+    page: Page,
+    Query(q): Query<ProcedureQuery>,
+) -> Response {
+    if let Err(r) = page.require(&[Role::Admin]) {
+        return r;
+    }
+    let page = page.titled("Sửa một thủ tục", "Edit a procedure");
+    let code = q.ma.unwrap_or_default();
+    let text = if code.is_empty() {
+        String::new()
+    } else {
+        match s.store.procedure(&code).await {
+            Ok(p) => serde_json::to_string_pretty(&p).unwrap_or_default(),
+            Err(e) => return error_page(page.tr, e.into()),
+        }
+    };
+    let notice =
+        q.ok.map(|_| page.tr.t("Đã lưu.", "Saved.").to_owned())
+            .unwrap_or_default();
+    procedure_editor(page, code, text, notice, Vec::new())
+}
+
+async fn put_procedure(State(s): State<AppState>, page: Page, form: Form) -> Response {
+    if let Err(r) = page.require(&[Role::Admin]) {
+        return r;
+    }
+    let page = page.titled("Sửa một thủ tục", "Edit a procedure");
+    let text = form.text("text");
+    let result = match serde_json::from_str::<motcua_domain::catalogue::Procedure>(&text) {
+        Ok(p) => s.store.upsert_procedure(p).await.map_err(ApiError::from),
+        Err(e) => Err(ApiError::invalid(
+            "text",
+            format!("JSON không hợp lệ: {e}"),
+            format!("invalid JSON: {e}"),
+        )),
+    };
+    match result {
+        Ok((p, _)) => {
+            s.refs.clear();
+            see_other(&format!("/quan-tri/mot-thu-tuc?ma={}&ok=1", p.code))
+        }
+        Err(e) => {
+            let m = messages(page.tr, &e);
+            procedure_editor(page, form.text("ma"), text, String::new(), m)
+        }
+    }
 }
