@@ -24,6 +24,7 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
 const BUDGET = 100 * 1024;
 const PASSWORD = 'motcua-demo';
 
+rmSync(artifacts, { recursive: true, force: true });
 mkdirSync(artifacts, { recursive: true });
 const failures = [];
 const check = (ok, what) => {
@@ -177,13 +178,18 @@ try {
   });
   check(await statusOf(specialist) === 'awaiting_supplement', 'supplement requested');
   await snap(specialist, 'supplement-requested');
+  await specialist.getByRole('link', { name: 'Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ' }).click();
+  await specialist.waitForLoadState('load');
+  check((await specialist.locator('#slip-items').innerText()).includes('Bản chụp không rõ'), 'the supplement request slip lists what is missing');
+  await audit(specialist, 'slip-supplement');
+  await snap(specialist, 'slip-supplement');
 
   // --- 4. The citizen supplements ----------------------------------------------------------
   await citizen.goto(`${base}/ho-so`);
   await audit(citizen, 'my-dossiers');
   await citizen.getByRole('link', { name: code }).click();
   await citizen.waitForLoadState('load');
-  check((await citizen.content()).includes('Bản chụp không rõ'), 'the citizen sees what is missing');
+  check((await citizen.locator('#missing').innerText()).includes('Bản chụp không rõ'), 'the citizen sees what is missing, at the top');
   await act(citizen, 'supplement_received');
   check(await statusOf(citizen) === 'processing', 'supplement received, processing again');
   await snap(citizen, 'supplemented');
@@ -204,6 +210,12 @@ try {
 
   await citizen.goto(`${base}/ho-so/${code}`);
   check(await statusOf(citizen) === 'returned', 'the citizen sees the result returned');
+  await citizen.getByRole('link', { name: 'Phiếu kiểm soát quá trình giải quyết hồ sơ' }).click();
+  await citizen.waitForLoadState('load');
+  check((await citizen.locator('tbody tr').count()) >= 8, 'the control slip lists every hand-off');
+  await audit(citizen, 'slip-control');
+  await snap(citizen, 'slip-control');
+  await citizen.goto(`${base}/ho-so/${code}`);
   check((await citizen.content()).includes('Đã trả kết quả'), 'in words');
   await snap(citizen, 'returned');
 

@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/ho-so/{code}", get(dossier))
         .route("/ho-so/{code}/hanh-dong", post(action))
         .route("/ho-so/{code}/bien-nhan", get(receipt))
+        .route("/ho-so/{code}/phieu/{kind}", get(slip))
 }
 
 const OFFICERS: &[Role] = &[
@@ -97,6 +98,10 @@ struct DossierPage {
     errors: Vec<String>,
     receipt: bool,
     citizen: bool,
+    /// What the applicant must still hand in (awaiting a supplement).
+    missing: Vec<String>,
+    /// Printable slips of this dossier: (kind, title).
+    slips: Vec<(&'static str, String)>,
 }
 
 fn actor_of(u: &User) -> Actor {
@@ -176,6 +181,36 @@ async fn dossier_page(
             .map_or_else(|| key.to_owned(), |st| st.name.clone())
     };
     let mut history = Vec::new();
+    let mut slips: Vec<(&'static str, String)> = Vec::new();
+    let mut missing = Vec::new();
+    for e in &trail {
+        if let Some(kind) = slip_kind(&e.action)
+            && !slips.iter().any(|(k, _)| *k == kind)
+        {
+            slips.push((kind, slip_title(tr, kind).to_owned()));
+        }
+        if e.action == "request_supplement" {
+            let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
+            missing = data["missing"]
+                .as_array()
+                .map(|m| {
+                    m.iter()
+                        .map(|i| {
+                            format!(
+                                "{} — {}",
+                                i["item"].as_str().unwrap_or_default(),
+                                i["reason"].as_str().unwrap_or_default()
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
+    }
+    if d.status != Status::AwaitingSupplement {
+        missing.clear();
+    }
+    slips.push(("kiem-soat", slip_title(tr, "kiem-soat").to_owned()));
     for e in trail {
         let after: Option<Snapshot> = e
             .after
@@ -320,7 +355,9 @@ async fn dossier_page(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let mut res = render(&DossierPage {
-        receipt: d.received_at.is_some() && user.role != Role::Citizen,
+        receipt: d.received_at.is_some(),
+        missing,
+        slips,
         citizen: user.role == Role::Citizen,
         f,
         components,
@@ -524,7 +561,7 @@ struct Receipt {
 }
 
 async fn receipt(State(s): State<AppState>, page: Page, Path(code): Path<String>) -> Response {
-    let user = match page.require(OFFICERS) {
+    let user = match page.require(&Role::ALL) {
         Ok(u) => u.clone(),
         Err(r) => return r,
     };
@@ -597,12 +634,25 @@ async fn receipt(State(s): State<AppState>, page: Page, Path(code): Path<String>
             checked: true,
         })
         .collect();
+    // The officer who received it (not whoever prints the slip).
+    let receiver = match s.store.audit_trail("dossier", &d.code).await {
+        Ok(t) => t
+            .into_iter()
+            .find(|e| e.action == "receive" || e.action == "accept")
+            .map(|e| e.actor)
+            .unwrap_or_default(),
+        Err(e) => return error_page(tr, e.into()),
+    };
+    let receiver = match s.store.user_by_name(&receiver).await {
+        Ok(Some(u)) => format!("{} ({})", u.full_name, u.username),
+        _ => receiver,
+    };
     let page = page.titled(
         "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
         "Receipt and appointment slip",
     );
     render(&Receipt {
-        officer: format!("{} ({})", user.full_name, user.username),
+        officer: receiver,
         limit,
         f,
         components,
@@ -982,5 +1032,221 @@ async fn queue(State(s): State<AppState>, page: Page, Query(q): Query<QueueQuery
         next: page_.next_cursor.unwrap_or_default(),
         filter,
         rows,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slips (HTML print views until the PDF slips exist)
+
+/// The slip an event of the history gives rise to.
+fn slip_kind(action: &str) -> Option<&'static str> {
+    match action {
+        "request_supplement" => Some("bo-sung"),
+        "refuse" => Some("tu-choi"),
+        "extend" => Some("xin-loi"),
+        "confirm_withdrawal" => Some("dung"),
+        _ => None,
+    }
+}
+
+fn slip_title(tr: super::Tr, kind: &str) -> &'static str {
+    match kind {
+        "bo-sung" => tr.t(
+            "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
+            "Supplement request slip",
+        ),
+        "tu-choi" => tr.t("Phiếu từ chối giải quyết hồ sơ", "Refusal slip"),
+        "xin-loi" => tr.t(
+            "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
+            "Apology and new appointment slip",
+        ),
+        "dung" => tr.t("Thông báo dừng xử lý hồ sơ", "Notice of stopping"),
+        _ => tr.t("Phiếu kiểm soát quá trình giải quyết hồ sơ", "Control slip"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "slip.html")]
+struct SlipPage {
+    page: Page,
+    code: String,
+    agency: String,
+    applicant: String,
+    procedure: String,
+    facts: Vec<(String, String)>,
+    items_title: String,
+    items: Vec<String>,
+    rows: Vec<HistoryRow>,
+    signer: String,
+}
+
+async fn slip(
+    State(s): State<AppState>,
+    page: Page,
+    Path((code, kind)): Path<(String, String)>,
+) -> Response {
+    let Some(user) = page.user.clone() else {
+        return see_other(&format!("/dang-nhap?next=/ho-so/{code}/phieu/{kind}"));
+    };
+    let tr = page.tr;
+    let not_found = || {
+        error_page(
+            tr,
+            ApiError::not_found("Không có phiếu này", "no such slip"),
+        )
+    };
+    let d = match s.store.dossier(&code).await {
+        Ok(d) if can_read(&user, &d.dossier) => d.dossier,
+        Ok(_) => return not_found(),
+        Err(e) => return error_page(tr, e.into()),
+    };
+    let trail = match s.store.audit_trail("dossier", &d.code).await {
+        Ok(t) => t,
+        Err(e) => return error_page(tr, e.into()),
+    };
+    let title = slip_title(tr, &kind);
+    let mut facts = Vec::new();
+    let mut items = Vec::new();
+    let mut items_title = String::new();
+    let mut rows = Vec::new();
+    let mut signer = String::new();
+    if kind == "kiem-soat" {
+        for e in &trail {
+            let after: Option<Snapshot> = e
+                .after
+                .as_deref()
+                .and_then(|a| serde_json::from_str(a).ok());
+            let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
+            rows.push(HistoryRow {
+                at: when(&s, &e.at),
+                actor: e.actor.clone(),
+                action: action_label(tr, &e.action),
+                status: after
+                    .as_ref()
+                    .map(|a| status_label(tr, a.status))
+                    .unwrap_or_default(),
+                step: after
+                    .as_ref()
+                    .and_then(|a| d.process.steps.iter().find(|st| st.key == a.step))
+                    .map(|st| st.name.clone())
+                    .unwrap_or_default(),
+                agency: match &after {
+                    Some(a) => s.agency_name(&a.agency).await,
+                    None => String::new(),
+                },
+                details: [
+                    after
+                        .as_ref()
+                        .and_then(|a| a.step_due_at)
+                        .map(|t| format!("{} {}", tr.t("hạn bước", "step due"), when(&s, &t)))
+                        .unwrap_or_default(),
+                    details(tr, &s, &data),
+                ]
+                .into_iter()
+                .filter(|x| !x.is_empty())
+                .collect::<Vec<_>>()
+                .join(" · "),
+            });
+        }
+    } else {
+        let Some(e) = trail
+            .iter()
+            .rev()
+            .find(|e| slip_kind(&e.action) == Some(kind.as_str()))
+        else {
+            return not_found();
+        };
+        let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
+        signer = e.actor.clone();
+        facts.push((tr.t("Ngày lập", "Issued").to_owned(), when(&s, &e.at)));
+        match kind.as_str() {
+            "bo-sung" => {
+                items_title = tr
+                    .t(
+                        "Đề nghị bổ sung, hoàn thiện các nội dung sau",
+                        "Please hand in the following",
+                    )
+                    .to_owned();
+                items = data["missing"]
+                    .as_array()
+                    .map(|m| {
+                        m.iter()
+                            .map(|i| {
+                                format!(
+                                    "{} — {}",
+                                    i["item"].as_str().unwrap_or_default(),
+                                    i["reason"].as_str().unwrap_or_default()
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                facts.push((
+                    tr.t("Lần yêu cầu", "Request number").to_owned(),
+                    data["request_no"].as_u64().unwrap_or(1).to_string(),
+                ));
+            }
+            "tu-choi" | "dung" => {
+                items_title = tr.t("Lý do", "Reasons").to_owned();
+                items = data["reasons"]
+                    .as_array()
+                    .map(|m| {
+                        m.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if let Some(n) = data["note"].as_str() {
+                    items.push(n.to_owned());
+                }
+            }
+            "xin-loi" => {
+                let at = |k: &str| {
+                    data[k]
+                        .as_str()
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                        .map(|t| when(&s, &t.with_timezone(&chrono::Utc)))
+                        .unwrap_or_default()
+                };
+                let agency = match data["agency"].as_str().map(AgencyCode::parse) {
+                    Some(Ok(a)) => s.agency_name(&a).await,
+                    _ => String::new(),
+                };
+                facts.push((
+                    tr.t("Cơ quan chậm giải quyết", "Agency at fault")
+                        .to_owned(),
+                    agency,
+                ));
+                facts.push((
+                    tr.t("Lý do", "Reason").to_owned(),
+                    data["reason"].as_str().unwrap_or_default().to_owned(),
+                ));
+                facts.push((
+                    tr.t("Ngày hẹn cũ", "Former appointment").to_owned(),
+                    at("old_due_at"),
+                ));
+                facts.push((
+                    tr.t("Ngày hẹn mới", "New appointment").to_owned(),
+                    at("new_due_at"),
+                ));
+            }
+            _ => return not_found(),
+        }
+    }
+    let page = Page {
+        title: title.to_owned(),
+        ..page
+    };
+    render(&SlipPage {
+        code: d.code.clone(),
+        agency: s.agency_name(&d.receiving_agency).await,
+        applicant: format!("{} ({})", d.applicant.name, d.applicant.id_number),
+        procedure: format!("{} ({})", d.procedure_name, d.procedure_code),
+        facts,
+        items_title,
+        items,
+        rows,
+        signer,
+        page,
     })
 }
