@@ -2,7 +2,7 @@
 
 use crate::catalogue::enum_text;
 use crate::{Result, Store, StoreError, on_db};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use motcua_domain::calendar::{CalendarEntry, HolidayKey, YearTable, official_tables};
 
 #[derive(sqlx::FromRow)]
@@ -65,12 +65,33 @@ impl Store {
         Ok(table)
     }
 
+    /// Audit record of a year's table being replaced or removed.
+    fn calendar_record(
+        &self,
+        year: i32,
+        action: &str,
+        after: Option<&YearTable>,
+    ) -> crate::audit::AuditRecord {
+        self.change_record(
+            "calendar_year",
+            &year.to_string(),
+            action,
+            None,
+            after.and_then(|t| serde_json::to_string(t).ok()),
+            serde_json::json!({}),
+        )
+    }
+
     /// Removes a year's table: the computed rules apply to it again.
     pub async fn delete_calendar_table(&self, year: i32) -> Result<bool> {
         let n = on_db!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query("DELETE FROM calendar_entries WHERE year = $1").bind(year).execute(&mut *tx).await?;
             let n = sqlx::query("DELETE FROM calendar_years WHERE year = $1").bind(year).execute(&mut *tx).await?.rows_affected();
+            if n > 0 {
+                let record = self.calendar_record(year, "delete", None);
+                crate::audit::append_audit!(tx, record)?;
+            }
             tx.commit().await?;
             n
         });
@@ -78,7 +99,7 @@ impl Store {
     }
 
     async fn write_calendar_table(&self, t: &YearTable, replace: bool) -> Result<bool> {
-        let now = Utc::now();
+        let now = self.change_time();
         let written = on_db!(self, p => {
             let mut tx = p.begin().await?;
             let exists: Option<(i32,)> = sqlx::query_as("SELECT year FROM calendar_years WHERE year = $1")
@@ -107,6 +128,11 @@ impl Store {
                         .bind(&e.note)
                         .execute(&mut *tx)
                         .await?;
+                }
+                // Seeding shipped data at migration is not anybody's change.
+                if replace {
+                    let record = self.calendar_record(t.year, "replace", Some(t));
+                    crate::audit::append_audit!(tx, record)?;
                 }
                 tx.commit().await?;
                 true

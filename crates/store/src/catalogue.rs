@@ -1,7 +1,6 @@
 //! The procedure catalogue and agencies.
 
 use crate::{Page, Result, Store, StoreError, on_db, page_limit};
-use chrono::Utc;
 use motcua_domain::Msg;
 use motcua_domain::catalogue::{ImplLevel, OnlineLevel, Procedure};
 use motcua_domain::codes::AgencyCode;
@@ -78,16 +77,30 @@ impl Store {
     /// Creates or replaces one procedure (validated). Returns it and whether it is new.
     pub async fn upsert_procedure(&self, p: Procedure) -> Result<(Procedure, bool)> {
         let p = p.validate()?;
-        let now = Utc::now();
+        let now = self.change_time();
+        let after = serde_json::to_string(&p).ok();
         let inserted = on_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            let (before,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM procedures WHERE code = $1")
-                .bind(p.code.as_str())
-                .fetch_one(&mut *tx)
-                .await?;
+            let before: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM procedures WHERE code = $1",
+                crate::json_text_column(self.backend(), "data")
+            )))
+            .bind(p.code.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
             upsert_procedure!(&mut *tx, p, now)?;
+            let inserted = before.is_none();
+            let record = self.change_record(
+                "procedure",
+                p.code.as_str(),
+                if inserted { "create" } else { "update" },
+                before.map(|b| b.0),
+                after,
+                serde_json::json!({}),
+            );
+            crate::audit::append_audit!(tx, record)?;
             tx.commit().await?;
-            before == 0
+            inserted
         });
         Ok((p, inserted))
     }
@@ -110,8 +123,9 @@ impl Store {
         if !errors.is_empty() {
             return Err(StoreError::Import(errors));
         }
-        let now = Utc::now();
+        let now = self.change_time();
         let count = "SELECT COUNT(*) FROM procedures";
+        let codes: Vec<&str> = valid.iter().map(|p| p.code.as_str()).collect();
         let (before, after) = on_db!(self, pool => {
             let mut tx = pool.begin().await?;
             let (before,): (i64,) = sqlx::query_as(count).fetch_one(&mut *tx).await?;
@@ -119,6 +133,15 @@ impl Store {
                 upsert_procedure!(&mut *tx, p, now)?;
             }
             let (after,): (i64,) = sqlx::query_as(count).fetch_one(&mut *tx).await?;
+            let record = self.change_record(
+                "procedure",
+                "*",
+                "import",
+                None,
+                None,
+                serde_json::json!({"rows": valid.len(), "inserted": after - before, "codes": codes}),
+            );
+            crate::audit::append_audit!(tx, record)?;
             tx.commit().await?;
             (before, after)
         });
@@ -192,13 +215,17 @@ impl Store {
 
     pub async fn upsert_agency(&self, a: Agency) -> Result<(Agency, bool)> {
         let a = a.validate()?;
-        let now = Utc::now();
+        let now = self.change_time();
+        let after = serde_json::to_string(&a).ok();
         let inserted = on_db!(self, p => {
             let mut tx = p.begin().await?;
-            let (before,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM agencies WHERE code = $1")
-                .bind(a.code.as_str())
-                .fetch_one(&mut *tx)
-                .await?;
+            let old: Option<AgencyRow> = sqlx::query_as(
+                "SELECT code, name, parent_code, unit_code, one_stop_point, provenance FROM agencies WHERE code = $1",
+            )
+            .bind(a.code.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let before = old.map(AgencyRow::into_agency).transpose()?;
             sqlx::query(
                 "INSERT INTO agencies (code, name, parent_code, unit_code, one_stop_point, provenance, search_text, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -216,8 +243,17 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            let record = self.change_record(
+                "agency",
+                a.code.as_str(),
+                if before.is_none() { "create" } else { "update" },
+                before.as_ref().and_then(|b| serde_json::to_string(b).ok()),
+                after,
+                serde_json::json!({}),
+            );
+            crate::audit::append_audit!(tx, record)?;
             tx.commit().await?;
-            before == 0
+            before.is_none()
         });
         Ok((a, inserted))
     }

@@ -110,6 +110,15 @@ pub struct Store {
     /// SQLite has one writer at a time: writers queue here, in the process, instead of
     /// sleeping in SQLite's busy handler.
     pub(crate) writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Who makes the changes through this handle, and when (see [`Store::by`]).
+    pub(crate) by: Option<std::sync::Arc<ChangeBy>>,
+}
+
+/// The author and time of changes made through a [`Store`] handle.
+#[derive(Debug, Clone)]
+pub struct ChangeBy {
+    pub actor: String,
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -134,6 +143,7 @@ impl Store {
                 db: Db::Sqlite(pool),
                 counters: None,
                 writer: Default::default(),
+                by: None,
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Self::connect_postgres(PgConnectOptions::from_str(url)?).await
@@ -157,6 +167,7 @@ impl Store {
             db: Db::Postgres(pool),
             counters: Some(counters),
             writer: Default::default(),
+            by: None,
         })
     }
 
@@ -193,6 +204,49 @@ impl Store {
         }
     }
 
+    /// A handle whose changes of reference data (catalogue, agencies, units, calendar, users)
+    /// are attributed to `actor` at `at` in the audit chain. Without it, they are the
+    /// `system`'s, at the system time (command-line imports, the demo).
+    pub fn by(&self, actor: &str, at: chrono::DateTime<chrono::Utc>) -> Store {
+        Store {
+            by: Some(std::sync::Arc::new(ChangeBy {
+                actor: actor.to_owned(),
+                at,
+            })),
+            ..self.clone()
+        }
+    }
+
+    /// The time of a change made through this handle.
+    pub(crate) fn change_time(&self) -> chrono::DateTime<chrono::Utc> {
+        self.by.as_ref().map_or_else(chrono::Utc::now, |b| b.at)
+    }
+
+    /// The audit record of a change of reference data made through this handle.
+    pub(crate) fn change_record(
+        &self,
+        entity: &'static str,
+        key: &str,
+        action: &str,
+        before: Option<String>,
+        after: Option<String>,
+        data: serde_json::Value,
+    ) -> audit::AuditRecord {
+        audit::AuditRecord {
+            at: self.change_time(),
+            actor: self
+                .by
+                .as_ref()
+                .map_or_else(|| "system".to_owned(), |b| b.actor.clone()),
+            entity,
+            entity_key: key.to_owned(),
+            action: action.to_owned(),
+            before,
+            after,
+            data: data.to_string(),
+        }
+    }
+
     /// On SQLite, waits for this process's turn to write (hold the guard for the transaction).
     pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match self.db {
@@ -223,6 +277,14 @@ impl Store {
             .await?;
         });
         Ok(())
+    }
+}
+
+/// A JSON column read as text on either backend (`jsonb` on PostgreSQL, text on SQLite).
+pub(crate) fn json_text_column(backend: Backend, column: &str) -> String {
+    match backend {
+        Backend::Postgres => format!("{column}::text"),
+        Backend::Sqlite => column.to_owned(),
     }
 }
 

@@ -166,6 +166,15 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            let record = self.change_record(
+                "admin_unit",
+                "*",
+                "import",
+                None,
+                None,
+                serde_json::json!({"units": g.units.len(), "links": g.links.len()}),
+            );
+            crate::audit::append_audit!(tx, record)?;
             tx.commit().await?;
         });
         Ok((g.units.len(), g.links.len()))
@@ -201,6 +210,15 @@ impl Store {
                 _ => None,
             };
             let (id,) = upsert_unit!(&mut *tx, u, parent_id)?;
+            let record = self.change_record(
+                "admin_unit",
+                &u.key().as_text(),
+                "put",
+                None,
+                None,
+                serde_json::json!({"id": id, "name": u.name, "parent_id": parent_id}),
+            );
+            crate::audit::append_audit!(tx, record)?;
             tx.commit().await?;
             id
         });

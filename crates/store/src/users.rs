@@ -124,7 +124,8 @@ impl Store {
         let hash = hash_password(u.password).await?;
         let full_name = motcua_domain::text::clean(&u.full_name);
         let (id,): (i64,) = on_db!(self, p => {
-            sqlx::query_as(
+            let mut tx = p.begin().await?;
+            let row: (i64,) = sqlx::query_as(
                 "INSERT INTO users (username, full_name, password_hash, role, agency_code, disabled, created_at) \
                  VALUES ($1, $2, $3, $4, $5, FALSE, $6) RETURNING id",
             )
@@ -134,7 +135,7 @@ impl Store {
             .bind(u.role.as_str())
             .bind(u.agency_code.as_ref().map(AgencyCode::as_str))
             .bind(now)
-            .fetch_one(p)
+            .fetch_one(&mut *tx)
             .await
             .map_err(|e| match StoreError::from(e) {
                 StoreError::Conflict(_) => StoreError::Conflict(Msg::new(
@@ -142,7 +143,18 @@ impl Store {
                     format!("username {} is taken", u.username),
                 )),
                 e => e,
-            })?
+            })?;
+            let record = self.change_record(
+                "user",
+                &u.username,
+                "create",
+                None,
+                None,
+                serde_json::json!({"role": u.role, "agency_code": u.agency_code, "full_name": full_name}),
+            );
+            crate::audit::append_audit!(tx, record)?;
+            tx.commit().await?;
+            row
         });
         Ok(User {
             id,
@@ -210,12 +222,26 @@ impl Store {
     /// Disables (or enables again) an account; a disabled account's tokens stop working at once.
     pub async fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<()> {
         let n = on_db!(self, p => {
-            sqlx::query("UPDATE users SET disabled = $1 WHERE username = $2")
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE users SET disabled = $1 WHERE username = $2")
                 .bind(disabled)
                 .bind(username)
-                .execute(p)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if n > 0 {
+                let record = self.change_record(
+                    "user",
+                    username,
+                    if disabled { "lock" } else { "unlock" },
+                    None,
+                    None,
+                    serde_json::json!({}),
+                );
+                crate::audit::append_audit!(tx, record)?;
+            }
+            tx.commit().await?;
+            n
         });
         if n == 0 {
             return Err(StoreError::NotFound(Msg::new(

@@ -77,6 +77,11 @@ impl AppState {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
+    /// The store, with changes attributed to `username` now (for the audit chain).
+    pub fn store_by(&self, username: &str) -> Store {
+        self.store.by(username, self.clock.now())
+    }
+
     /// An agency's name, or its code if unknown.
     pub async fn agency_name(&self, code: &AgencyCode) -> String {
         match self.refs.agency(&self.store, code.as_str()).await {

@@ -103,7 +103,7 @@ async fn create_user(
 ) -> ApiResult<(StatusCode, Json<User>)> {
     user.require_admin("tạo người dùng", "create users")?;
     let u = s
-        .store
+        .store_by(&user.0.username)
         .create_user(
             NewUser {
                 username: r.username,

@@ -263,7 +263,7 @@ async fn put_year(
     user.require_admin("sửa lịch làm việc", "edit the working calendar")?;
     check_year(year)?;
     let t = s
-        .store
+        .store_by(&user.0.username)
         .put_calendar_table(YearTable {
             year,
             source: body.source,
@@ -285,7 +285,11 @@ async fn delete_year(
     ApiPath(year): ApiPath<i32>,
 ) -> ApiResult<axum::http::StatusCode> {
     user.require_admin("sửa lịch làm việc", "edit the working calendar")?;
-    if !s.store.delete_calendar_table(year).await? {
+    if !s
+        .store_by(&user.0.username)
+        .delete_calendar_table(year)
+        .await?
+    {
         return Err(ApiError::not_found(
             format!("Năm {year} không có bảng lịch riêng"),
             format!("year {year} has no table"),

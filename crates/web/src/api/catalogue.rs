@@ -114,7 +114,7 @@ async fn put_one(
             "the body's code differs from the path's",
         ));
     }
-    let (p, created) = s.store.upsert_procedure(p).await?;
+    let (p, created) = s.store_by(&user.0.username).upsert_procedure(p).await?;
     s.refs.clear();
     tracing::info!(procedure = %p.code, by = %user.0.username, created, "procedure saved");
     Ok((
@@ -151,7 +151,10 @@ async fn import(
         CatalogueFormat::detect("", &body)
     };
     let procedures = parse_catalogue(format, &body).map_err(StoreError::Import)?;
-    let report = s.store.import_procedures(procedures).await?;
+    let report = s
+        .store_by(&user.0.username)
+        .import_procedures(procedures)
+        .await?;
     s.refs.clear();
     tracing::info!(inserted = report.inserted, updated = report.updated, by = %user.0.username, "catalogue imported");
     Ok(Json(report))

@@ -81,7 +81,7 @@ async fn create_unit(
     ApiJson(u): ApiJson<NewUnit>,
 ) -> ApiResult<Json<Unit>> {
     user.require_admin("sửa đơn vị hành chính", "change administrative units")?;
-    let u = s.store.upsert_unit(u).await?;
+    let u = s.store_by(&user.0.username).upsert_unit(u).await?;
     s.refs.clear();
     Ok(Json(u))
 }
@@ -159,7 +159,7 @@ async fn put_agency(
             ));
         }
     }
-    let (a, created) = s.store.upsert_agency(a).await?;
+    let (a, created) = s.store_by(&user.0.username).upsert_agency(a).await?;
     s.refs.clear();
     Ok((
         if created {

@@ -139,7 +139,11 @@ async fn add_user(State(s): State<AppState>, page: Page, form: Form) -> Response
         role,
         agency_code: agency,
     };
-    match s.store.create_user(new, s.clock.now()).await {
+    match s
+        .store_by(page.username())
+        .create_user(new, s.clock.now())
+        .await
+    {
         Ok(_) => see_other("/quan-tri?ok=1"),
         Err(e) => {
             let m = messages(page.tr, &ApiError::from(e));
@@ -166,7 +170,11 @@ async fn lock_user(State(s): State<AppState>, page: Page, form: Form) -> Respons
         return overview_page(&s, page, String::new(), m).await;
     }
     let disabled = form.get("disabled") == Some("1");
-    match s.store.set_user_disabled(&username, disabled).await {
+    match s
+        .store_by(page.username())
+        .set_user_disabled(&username, disabled)
+        .await
+    {
         Ok(()) => {
             tracing::info!(by = %me, user = %username, disabled, "account locked or unlocked");
             see_other("/quan-tri?ok=1#users")
@@ -193,7 +201,11 @@ async fn put_agency(State(s): State<AppState>, page: Page, form: Form) -> Respon
         })
     });
     let result = match parsed {
-        Ok(a) => s.store.upsert_agency(a).await.map_err(ApiError::from),
+        Ok(a) => s
+            .store_by(page.username())
+            .upsert_agency(a)
+            .await
+            .map_err(ApiError::from),
         Err(e) => Err(ApiError::from(e)),
     };
     match result {
@@ -281,9 +293,11 @@ async fn put_calendar(State(s): State<AppState>, page: Page, form: Form) -> Resp
     }
     let text = form.text("text");
     let result = match serde_json::from_str::<YearTable>(&text) {
-        Ok(t) if (1900..=2100).contains(&t.year) => {
-            s.store.put_calendar_table(t).await.map_err(ApiError::from)
-        }
+        Ok(t) if (1900..=2100).contains(&t.year) => s
+            .store_by(page.username())
+            .put_calendar_table(t)
+            .await
+            .map_err(ApiError::from),
         Ok(_) => Err(ApiError::invalid(
             "year",
             "Năm phải trong khoảng 1900–2100",
@@ -421,7 +435,11 @@ async fn import_catalogue(State(s): State<AppState>, page: Page, form: Form) -> 
     let text = form.text("catalogue");
     let format = CatalogueFormat::detect("", text.as_bytes());
     let result = match parse_catalogue(format, text.as_bytes()) {
-        Ok(ps) => s.store.import_procedures(ps).await.map_err(ApiError::from),
+        Ok(ps) => s
+            .store_by(page.username())
+            .import_procedures(ps)
+            .await
+            .map_err(ApiError::from),
         Err(rows) => Err(motcua_store::StoreError::Import(rows).into()),
     };
     match result {
@@ -579,7 +597,11 @@ async fn put_procedure(State(s): State<AppState>, page: Page, form: Form) -> Res
     let page = page.titled("Sửa một thủ tục", "Edit a procedure");
     let text = form.text("text");
     let result = match serde_json::from_str::<motcua_domain::catalogue::Procedure>(&text) {
-        Ok(p) => s.store.upsert_procedure(p).await.map_err(ApiError::from),
+        Ok(p) => s
+            .store_by(page.username())
+            .upsert_procedure(p)
+            .await
+            .map_err(ApiError::from),
         Err(e) => Err(ApiError::invalid(
             "text",
             format!("JSON không hợp lệ: {e}"),

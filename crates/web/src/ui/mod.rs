@@ -211,6 +211,11 @@ impl Page {
         }
     }
 
+    /// The signed-in user's name (empty when nobody is signed in).
+    pub fn username(&self) -> &str {
+        self.user.as_ref().map_or("", |u| u.username.as_str())
+    }
+
     pub fn role(&self) -> Option<Role> {
         self.user.as_ref().map(|u| u.role)
     }

@@ -469,8 +469,9 @@ async fn register(State(s): State<AppState>, page: Page, form: Form) -> Response
         address: None,
         unit_code: None,
     };
+    let id_number = form.text("id_number");
     match s
-        .store
+        .store_by(&id_number)
         .register_citizen(applicant, form.text("password"), s.clock.now())
         .await
     {

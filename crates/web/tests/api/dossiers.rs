@@ -1015,11 +1015,15 @@ pub(super) async fn inter_agency_transfer(app: &TestApp) {
     app.db.store.seal_audit().await.unwrap();
     let report = app.db.store.verify_audit().await.unwrap();
     assert!(report.first_bad.is_none(), "{report:?}");
-    assert_eq!(
-        report.checked,
-        9 + 3,
-        "parent 9, child: created, forward, approve"
-    );
+    for (c, n) in [(&code, 9), (&child, 3)] {
+        let trail = app.db.store.audit_trail("dossier", c).await.unwrap();
+        assert_eq!(
+            trail.len(),
+            n,
+            "parent 9 records, child 3 (created, forward, approve)"
+        );
+        assert!(trail.iter().all(|e| e.seq.is_some() && e.hash.is_some()));
+    }
 }
 
 pub(super) async fn processes_are_editable(app: &TestApp) {

@@ -259,6 +259,17 @@ pub(super) async fn admin_locks_an_account(app: &TestApp) {
         StatusCode::SEE_OTHER
     );
     assert_eq!(queue().await.unwrap().status(), StatusCode::OK);
+    // Both changes are in the audit chain, by the administrator, at the injected time.
+    let trail = store.audit_trail("user", "chuyenvien").await.unwrap();
+    let actions: Vec<(&str, &str)> = trail
+        .iter()
+        .map(|e| (e.action.as_str(), e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [("create", "system"), ("lock", "admin"), ("unlock", "admin")]
+    );
+    assert_eq!(trail[1].at, now);
 }
 
 on_both!(
