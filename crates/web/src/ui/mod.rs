@@ -331,9 +331,19 @@ impl FromRequest<AppState> for Form {
                 ),
             ));
         }
+        // NFC, as everywhere at the edge; line breaks kept (text areas: reasons, CSV, JSON);
+        // passwords exactly as typed.
         let pairs = pairs
             .into_iter()
-            .map(|(k, v)| (k, motcua_domain::text::clean(&v)))
+            .map(|(k, v)| {
+                let v = if k.contains("password") {
+                    v
+                } else {
+                    use unicode_normalization::UnicodeNormalization;
+                    v.nfc().collect::<String>().trim().to_owned()
+                };
+                (k, v)
+            })
             .collect();
         Ok(Form { pairs })
     }

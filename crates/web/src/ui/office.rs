@@ -120,6 +120,8 @@ fn possible_actions(s: &AppState, u: &User, d: &Dossier) -> Vec<&'static str> {
     let actor = actor_of(u);
     let today = cal.local(now).date();
     let later = d.due_at.map_or(today, |t| cal.local(t).date()).max(today) + chrono::Days::new(10);
+    // `transfer` only needs an agency other than the current one to be checked against the
+    // state; which one is chosen in the form.
     let other = if d.current_agency.as_str() == "000.00.00.G00" {
         "000.00.00.G01"
     } else {

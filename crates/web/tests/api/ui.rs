@@ -272,7 +272,61 @@ pub(super) async fn admin_locks_an_account(app: &TestApp) {
     assert_eq!(trail[1].at, now);
 }
 
+pub(super) async fn admin_imports_a_pasted_catalogue(app: &TestApp) {
+    let http = no_redirects();
+    let now = super::NowUtc::now_utc(&*app.clock);
+    let admin_user = app.db.store.user_by_name("admin").await.unwrap().unwrap();
+    let (admin, _) = app
+        .db
+        .store
+        .issue_token(&admin_user, now, chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    let csrf = "cd".repeat(16);
+    let csv = "code,name,field,level,implementing_agency,decision_no,procedure_type,submission_modes,processing_time_parsed,fee_parsed\n\
+               9.000001,\"Thủ tục thử nghiệm một\",Hộ tịch,Cấp xã,UBND xã,1/QĐ-UBND,TTHC,Trực tiếp;Trực tuyến,5 Ngày làm việc,\n\
+               9.000002,\"Thủ tục thử nghiệm hai\",Hộ tịch,Cấp xã,UBND xã,1/QĐ-UBND,TTHC,Trực tiếp,3 Ngày làm việc,\n";
+    let r = http
+        .post(app.url("/quan-tri/thu-tuc"))
+        .header(
+            "cookie",
+            format!("motcua_csrf={csrf}; motcua_session={admin}"),
+        )
+        .form(&[("_csrf", csrf.as_str()), ("catalogue", csv)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let p = app.db.store.procedure("9.000002").await.unwrap();
+    assert_eq!(p.name, "Thủ tục thử nghiệm hai");
+    let trail = app.db.store.audit_trail("procedure", "*").await.unwrap();
+    assert_eq!(trail.last().unwrap().actor, "admin");
+    // A bad line: nothing imported, the line named in the page.
+    let bad = "code,name,field,level,implementing_agency,decision_no,procedure_type,submission_modes,processing_time_parsed,fee_parsed\n\
+               9.000003,\"Ba\",Hộ tịch,Cấp xã,UBND xã,1/QĐ,TTHC,Trực tiếp,3 Ngày làm việc,\n\
+               x,\"\",Hộ tịch,Cấp xã,UBND xã,1/QĐ,TTHC,Trực tiếp,3 Ngày làm việc,\n";
+    let r = http
+        .post(app.url("/quan-tri/thu-tuc"))
+        .header(
+            "cookie",
+            format!("motcua_csrf={csrf}; motcua_session={admin}"),
+        )
+        .form(&[("_csrf", csrf.as_str()), ("catalogue", bad)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("line 3"));
+    assert!(app.db.store.procedure("9.000003").await.is_err());
+}
+
 on_both!(
+    admin_imports_a_pasted_catalogue,
     forms_need_the_anti_forgery_token,
     pages_by_role_and_language,
     admin_locks_an_account,
