@@ -175,14 +175,6 @@ async fn dossier_page(
         Ok(t) => t,
         Err(e) => return error_page(tr, e.into()),
     };
-    let step_name = |key: &str| {
-        d.process
-            .steps
-            .iter()
-            .find(|st| st.key == key)
-            .map_or_else(|| key.to_owned(), |st| st.name.clone())
-    };
-    let mut history = Vec::new();
     let mut slips: Vec<(&'static str, String)> = Vec::new();
     let mut missing = Vec::new();
     for e in &trail {
@@ -193,51 +185,14 @@ async fn dossier_page(
         }
         if e.action == "request_supplement" {
             let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
-            missing = data["missing"]
-                .as_array()
-                .map(|m| {
-                    m.iter()
-                        .map(|i| {
-                            format!(
-                                "{} — {}",
-                                i["item"].as_str().unwrap_or_default(),
-                                i["reason"].as_str().unwrap_or_default()
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            missing = missing_items(&data);
         }
     }
     if d.status != Status::AwaitingSupplement {
         missing.clear();
     }
     slips.push(("kiem-soat", slip_title(tr, "kiem-soat").to_owned()));
-    for e in trail {
-        let after: Option<Snapshot> = e
-            .after
-            .as_deref()
-            .and_then(|a| serde_json::from_str(a).ok());
-        let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
-        history.push(HistoryRow {
-            at: when(s, &e.at),
-            actor: e.actor,
-            action: action_label(tr, &e.action),
-            status: after
-                .as_ref()
-                .map(|a| status_label(tr, a.status))
-                .unwrap_or_default(),
-            step: after
-                .as_ref()
-                .map(|a| step_name(&a.step))
-                .unwrap_or_default(),
-            agency: match &after {
-                Some(a) => agency_name(s, &a.agency).await,
-                None => String::new(),
-            },
-            details: details(tr, s, &data),
-        });
-    }
+    let history = history_rows(s, tr, &d, &trail, false).await;
     let components = d
         .components
         .iter()
@@ -279,6 +234,38 @@ async fn dossier_page(
             .collect(),
         Err(e) => return error_page(tr, e.into()),
     };
+    let f = facts(s, tr, &d).await;
+    let page = Page {
+        title: format!("{} {}", tr.t("Hồ sơ", "Dossier"), d.code),
+        ..page
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut res = render(&DossierPage {
+        receipt: d.received_at.is_some(),
+        missing,
+        slips,
+        citizen: user.role == Role::Citizen,
+        f,
+        components,
+        history,
+        actions,
+        version: stored.version,
+        officers,
+        agencies,
+        notice,
+        errors,
+        page,
+    });
+    *res.status_mut() = status;
+    res
+}
+
+/// What the dossier page and the slips show about a dossier.
+async fn facts(s: &AppState, tr: super::Tr, d: &Dossier) -> Facts {
     let channel = match d.channel {
         Channel::Online => tr.t("Trực tuyến", "Online"),
         Channel::Counter => tr.t("Trực tiếp", "At the counter"),
@@ -305,7 +292,7 @@ async fn dossier_page(
         }
         _ => String::new(),
     };
-    let f = Facts {
+    Facts {
         code: d.code.clone(),
         procedure: d.procedure_name.clone(),
         procedure_code: d.procedure_code.to_string(),
@@ -346,54 +333,89 @@ async fn dossier_page(
         parent: d.parent_code.clone().unwrap_or_default(),
         children: d.open_children.clone(),
         result,
-    };
-    let page = Page {
-        title: format!("{} {}", tr.t("Hồ sơ", "Dossier"), d.code),
-        ..page
-    };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut res = render(&DossierPage {
-        receipt: d.received_at.is_some(),
-        missing,
-        slips,
-        citizen: user.role == Role::Citizen,
-        f,
-        components,
-        history,
-        actions,
-        version: stored.version,
-        officers,
-        agencies,
-        notice,
-        errors,
-        page,
-    });
-    *res.status_mut() = status;
-    res
+    }
+}
+
+/// The control slip's lines: each hand-off with its time, actor, result and slip details.
+async fn history_rows(
+    s: &AppState,
+    tr: super::Tr,
+    d: &Dossier,
+    trail: &[motcua_store::AuditEntry],
+    with_step_due: bool,
+) -> Vec<HistoryRow> {
+    let mut rows = Vec::with_capacity(trail.len());
+    for e in trail {
+        let after: Option<Snapshot> = e
+            .after
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok());
+        let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
+        let step_due = after
+            .as_ref()
+            .and_then(|a| a.step_due_at)
+            .filter(|_| with_step_due)
+            .map(|t| format!("{} {}", tr.t("hạn bước", "step due"), when(s, &t)));
+        rows.push(HistoryRow {
+            at: when(s, &e.at),
+            actor: e.actor.clone(),
+            action: action_label(tr, &e.action),
+            status: after
+                .as_ref()
+                .map(|a| status_label(tr, a.status))
+                .unwrap_or_default(),
+            step: after
+                .as_ref()
+                .map(|a| {
+                    d.process
+                        .steps
+                        .iter()
+                        .find(|st| st.key == a.step)
+                        .map_or_else(|| a.step.clone(), |st| st.name.clone())
+                })
+                .unwrap_or_default(),
+            agency: match &after {
+                Some(a) => s.agency_name(&a.agency).await,
+                None => String::new(),
+            },
+            details: step_due
+                .into_iter()
+                .chain(Some(details(tr, s, &data)))
+                .filter(|x| !x.is_empty())
+                .collect::<Vec<_>>()
+                .join(" · "),
+        });
+    }
+    rows
+}
+
+/// The items of a supplement request: "what — why".
+fn missing_items(data: &serde_json::Value) -> Vec<String> {
+    data["missing"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .map(|i| {
+                    format!(
+                        "{} — {}",
+                        i["item"].as_str().unwrap_or_default(),
+                        i["reason"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The slip data of a history line, in words.
 fn details(tr: super::Tr, s: &AppState, data: &serde_json::Value) -> String {
     let mut out = Vec::new();
-    if let Some(m) = data.get("missing").and_then(|m| m.as_array()) {
-        let items: Vec<String> = m
-            .iter()
-            .map(|i| {
-                format!(
-                    "{} ({})",
-                    i["item"].as_str().unwrap_or_default(),
-                    i["reason"].as_str().unwrap_or_default()
-                )
-            })
-            .collect();
+    let missing = missing_items(data);
+    if !missing.is_empty() {
         out.push(format!(
             "{}: {}",
             tr.t("Cần bổ sung", "Missing"),
-            items.join("; ")
+            missing.join("; ")
         ));
     }
     if let Some(r) = data.get("reasons").and_then(|m| m.as_array()) {
@@ -582,36 +604,9 @@ async fn receipt(State(s): State<AppState>, page: Page, Path(code): Path<String>
         Ok(p) => super::portal::limit_text(tr, &p),
         Err(_) => String::new(),
     };
-    let f = Facts {
-        code: d.code.clone(),
-        procedure: d.procedure_name.clone(),
-        procedure_code: d.procedure_code.to_string(),
-        status: status_label(tr, d.status),
-        status_code: d.status.as_str(),
-        channel: String::new(),
-        applicant: d.applicant.name.clone(),
-        applicant_id: d.applicant.id_number.clone(),
-        contact: [d.applicant.phone.clone(), d.applicant.email.clone()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" · "),
-        receiving: s.agency_name(&d.receiving_agency).await,
-        current: String::new(),
-        step: String::new(),
-        assignee: String::new(),
-        submitted: when(&s, &d.submitted_at),
-        received: d.received_at.map(|t| when(&s, &t)).unwrap_or_default(),
-        due: d.original_due_at.map(|t| when(&s, &t)).unwrap_or_default(),
-        original_due: String::new(),
-        step_due: String::new(),
-        overdue: false,
-        timeliness: String::new(),
-        postal_tracking: d.postal_tracking.clone().unwrap_or_default(),
-        parent: String::new(),
-        children: Vec::new(),
-        result: String::new(),
-    };
+    let mut f = facts(&s, tr, &d).await;
+    // The receipt promises the first appointment.
+    f.due = d.original_due_at.map(|t| when(&s, &t)).unwrap_or_default();
     let components = d
         .components
         .iter()
@@ -1113,43 +1108,7 @@ async fn slip(
     let mut rows = Vec::new();
     let mut signer = String::new();
     if kind == "kiem-soat" {
-        for e in &trail {
-            let after: Option<Snapshot> = e
-                .after
-                .as_deref()
-                .and_then(|a| serde_json::from_str(a).ok());
-            let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
-            rows.push(HistoryRow {
-                at: when(&s, &e.at),
-                actor: e.actor.clone(),
-                action: action_label(tr, &e.action),
-                status: after
-                    .as_ref()
-                    .map(|a| status_label(tr, a.status))
-                    .unwrap_or_default(),
-                step: after
-                    .as_ref()
-                    .and_then(|a| d.process.steps.iter().find(|st| st.key == a.step))
-                    .map(|st| st.name.clone())
-                    .unwrap_or_default(),
-                agency: match &after {
-                    Some(a) => s.agency_name(&a.agency).await,
-                    None => String::new(),
-                },
-                details: [
-                    after
-                        .as_ref()
-                        .and_then(|a| a.step_due_at)
-                        .map(|t| format!("{} {}", tr.t("hạn bước", "step due"), when(&s, &t)))
-                        .unwrap_or_default(),
-                    details(tr, &s, &data),
-                ]
-                .into_iter()
-                .filter(|x| !x.is_empty())
-                .collect::<Vec<_>>()
-                .join(" · "),
-            });
-        }
+        rows = history_rows(&s, tr, &d, &trail, true).await;
     } else {
         let Some(e) = trail
             .iter()
@@ -1169,20 +1128,7 @@ async fn slip(
                         "Please hand in the following",
                     )
                     .to_owned();
-                items = data["missing"]
-                    .as_array()
-                    .map(|m| {
-                        m.iter()
-                            .map(|i| {
-                                format!(
-                                    "{} — {}",
-                                    i["item"].as_str().unwrap_or_default(),
-                                    i["reason"].as_str().unwrap_or_default()
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                items = missing_items(&data);
                 facts.push((
                     tr.t("Lần yêu cầu", "Request number").to_owned(),
                     data["request_no"].as_u64().unwrap_or(1).to_string(),
