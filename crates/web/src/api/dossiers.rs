@@ -96,7 +96,8 @@ fn with_etag(status: StatusCode, v: DossierView) -> Response {
     res
 }
 
-fn actor_of(u: &User) -> Actor {
+/// The workflow actor a signed-in user is.
+pub fn actor_of(u: &User) -> Actor {
     Actor {
         name: u.username.clone(),
         user_id: Some(u.id),

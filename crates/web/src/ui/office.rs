@@ -7,7 +7,7 @@ use super::portal::{
 };
 use super::{Form, Page, error_page, messages, render, see_other, when};
 use crate::AppState;
-use crate::api::dossiers::{NewDossier, act_as, can_read, file};
+use crate::api::dossiers::{NewDossier, act_as, actor_of, can_read, file};
 use crate::error::ApiError;
 use askama::Template;
 use axum::Router;
@@ -19,7 +19,7 @@ use motcua_domain::auth::Role;
 use motcua_domain::catalogue::{Channel, Procedure};
 use motcua_domain::codes::AgencyCode;
 use motcua_domain::dossier::{
-    Action, Actor, Applicant, ApplicantKind, Dossier, Snapshot, Status, SubmittedComponent,
+    Action, Applicant, ApplicantKind, Dossier, Snapshot, Status, SubmittedComponent,
 };
 use motcua_store::{DossierQuery, ProcedureQuery, StoredDossier, User};
 use serde::Deserialize;
@@ -102,15 +102,6 @@ struct DossierPage {
     missing: Vec<String>,
     /// Printable slips of this dossier: (kind, title).
     slips: Vec<(&'static str, String)>,
-}
-
-fn actor_of(u: &User) -> Actor {
-    Actor {
-        name: u.username.clone(),
-        user_id: Some(u.id),
-        role: Some(u.role),
-        agency: u.agency_code.clone(),
-    }
 }
 
 /// The actions `u` may take now: allowed for their role and agency, and by the dossier's state.
