@@ -196,7 +196,7 @@ pub(super) async fn pages_by_role_and_language(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(r.headers()[LOCATION], "/");
-    // Static files are cached; pages are small.
+    // Static files are cached.
     let r = http.get(app.url("/static/site.css")).send().await.unwrap();
     assert!(
         r.headers()["cache-control"]
@@ -204,6 +204,11 @@ pub(super) async fn pages_by_role_and_language(app: &TestApp) {
             .unwrap()
             .contains("max-age")
     );
+    // Only pages set the anti-forgery cookie: not the API, probes or static files.
+    for path in ["/api/v1/procedures", "/healthz", "/static/site.css"] {
+        let r = http.get(app.url(path)).send().await.unwrap();
+        assert!(r.headers().get(SET_COOKIE).is_none(), "{path}");
+    }
     let _ = Backend::Sqlite;
 }
 
