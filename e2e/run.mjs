@@ -172,6 +172,11 @@ try {
   await snap(specialist, 'queue');
   await specialist.getByRole('link', { name: code }).click();
   await specialist.waitForLoadState('load');
+  await act(specialist, 'assign', async (f) => { await f.getByLabel('Giao cho').selectOption('chuyenvien.minhxuan'); });
+  await specialist.goto(`${base}/xu-ly?loc=mine`);
+  check(await specialist.getByRole('link', { name: code }).isVisible(), 'assigned: in "assigned to me"');
+  await specialist.getByRole('link', { name: code }).click();
+  await specialist.waitForLoadState('load');
   await act(specialist, 'request_supplement', async (f) => {
     await f.locator('input[name=missing]').first().check();
     await f.getByLabel('Lý do').fill('Bản chụp không rõ');

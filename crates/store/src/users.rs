@@ -285,6 +285,20 @@ impl Store {
         rows.into_iter().map(UserRow::into_user).collect()
     }
 
+    /// The active officers of an agency.
+    pub async fn officers_of(&self, agency: &AgencyCode) -> Result<Vec<User>> {
+        let rows: Vec<UserRow> = on_db!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {USER_COLUMNS} FROM users u WHERE u.agency_code = $1 AND u.disabled = FALSE \
+                 AND u.role IN ('reception', 'specialist', 'leader') ORDER BY u.username"
+            )))
+            .bind(agency.as_str())
+            .fetch_all(p)
+            .await?
+        });
+        rows.into_iter().map(UserRow::into_user).collect()
+    }
+
     /// Checks a username and password; `None` if they do not match an active user.
     pub async fn authenticate(&self, username: &str, password: &str) -> Result<Option<User>> {
         let row: Option<(String, UserRow)> = on_db!(self, p => {

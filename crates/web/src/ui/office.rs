@@ -195,35 +195,40 @@ async fn dossier_page(
             checked: c.submitted,
         })
         .collect();
-    let actions = possible_actions(s, &user, &d)
+    let actions: Vec<(&str, String)> = possible_actions(s, &user, &d)
         .into_iter()
         .map(|a| (a, action_label(tr, a)))
         .collect();
-    let officers = match s.store.users().await {
-        Ok(us) => us
-            .into_iter()
-            .filter(|u| {
-                !u.disabled
-                    && u.agency_code.as_ref() == Some(&d.current_agency)
-                    && matches!(u.role, Role::Reception | Role::Specialist | Role::Leader)
-            })
-            .map(|u| {
-                (
-                    u.username.clone(),
-                    format!("{} ({})", u.full_name, u.username),
-                )
-            })
-            .collect(),
-        Err(e) => return error_page(tr, e.into()),
+    // The choices of the assign and transfer forms, read only when those forms are shown.
+    let has = |name: &str| actions.iter().any(|(a, _)| *a == name);
+    let officers = if has("assign") {
+        match s.store.officers_of(&d.current_agency).await {
+            Ok(us) => us
+                .into_iter()
+                .map(|u| {
+                    (
+                        u.username.clone(),
+                        format!("{} ({})", u.full_name, u.username),
+                    )
+                })
+                .collect(),
+            Err(e) => return error_page(tr, e.into()),
+        }
+    } else {
+        Vec::new()
     };
-    let agencies = match s.store.agencies(None, None, None, None, Some(500)).await {
-        Ok(p) => p
-            .items
-            .into_iter()
-            .filter(|a| a.code != d.current_agency)
-            .map(|a| (a.code.to_string(), a.name))
-            .collect(),
-        Err(e) => return error_page(tr, e.into()),
+    let agencies = if has("transfer") {
+        match s.store.agencies(None, None, None, None, Some(500)).await {
+            Ok(p) => p
+                .items
+                .into_iter()
+                .filter(|a| a.code != d.current_agency)
+                .map(|a| (a.code.to_string(), a.name))
+                .collect(),
+            Err(e) => return error_page(tr, e.into()),
+        }
+    } else {
+        Vec::new()
     };
     let f = facts(s, tr, &d).await;
     let page = Page {
