@@ -505,9 +505,20 @@ impl WorkCalendar {
         sign * n
     }
 
-    /// Local (office) date and time of an instant.
+    /// Local (office) date and time of an instant (never panics at the ends of time).
     pub fn local(&self, t: DateTime<Utc>) -> NaiveDateTime {
-        t.with_timezone(&self.hours.offset()).naive_local()
+        let offset = chrono::Duration::seconds(i64::from(self.hours.offset().local_minus_utc()));
+        t.naive_utc()
+            .checked_add_signed(offset)
+            .unwrap_or_else(|| t.naive_utc())
+    }
+
+    /// Whether deadlines can be computed around `t`: its date is within the calendar's range
+    /// (1900-01-31 – 2100-12-31), with a year's margin for limits and extensions.
+    pub fn supports(&self, t: DateTime<Utc>) -> bool {
+        let (first, last) = crate::lunar::supported_range();
+        let d = t.date_naive();
+        d >= first && d.year() < last.year()
     }
 
     /// The UTC instant of a local date and time.

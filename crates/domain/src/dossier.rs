@@ -873,6 +873,7 @@ impl Dossier {
         at: DateTime<Utc>,
         cal: &WorkCalendar,
     ) -> Result<(Dossier, Change), Error> {
+        check_time(at, cal)?;
         let components = check_components(&intake.procedure, &intake.components)?;
         let mut d = Dossier {
             code,
@@ -1177,6 +1178,7 @@ impl Dossier {
         cal: &WorkCalendar,
     ) -> Result<Change, Refusal> {
         use Status as S;
+        check_time(at, cal)?;
         let before = self.snapshot();
         let last_step = self.process.steps.len().saturating_sub(1);
         let deciding = self.process.deciding_step();
@@ -1331,6 +1333,13 @@ impl Dossier {
                     return Err(self.wrong_status(action));
                 }
                 require_text("reason", reason)?;
+                check_time(cal.close_of(*new_due_date), cal).map_err(|_| {
+                    Error::field(
+                        "new_due_date",
+                        "Ngày hẹn mới nằm ngoài phạm vi lịch (1900–2099)",
+                        "the new appointment is outside the calendar's range (1900–2099)",
+                    )
+                })?;
                 let Some(due) = self.due_at else {
                     return Err(conflict(
                         "Thủ tục không có thời hạn giải quyết để gia hạn",
@@ -1522,6 +1531,18 @@ impl Dossier {
     /// Whether this change ended a child case (so its parent must hear of it).
     pub fn ended(&self) -> bool {
         matches!(self.status, Status::Resolved | Status::Stopped) && self.ended_at.is_some()
+    }
+}
+
+/// Refuses instants the working calendar cannot count from (a legacy file's typo, a bad clock).
+fn check_time(at: DateTime<Utc>, cal: &WorkCalendar) -> Result<(), Error> {
+    if cal.supports(at) {
+        Ok(())
+    } else {
+        Err(Error::OutOfRange(Msg::new(
+            format!("Thời điểm {at} nằm ngoài phạm vi lịch làm việc (1900–2099)"),
+            format!("instant {at} is outside the working calendar's range (1900–2099)"),
+        )))
     }
 }
 

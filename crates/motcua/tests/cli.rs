@@ -230,6 +230,7 @@ const LEGACY_BAD: &[&str] = &[
     r#"{"code":"000.01.31.H58-200316-0007","procedure_code":"1.004884","channel":"online","receiving_agency":"000.01.31.H58","applicant":{"kind":"person","id_number":"008190001234","name":"A"},"submitted_at":"2020-03-16T08:30:00+07:00"}"#,
     r#"{"code":"000.02.31.H58-200316-0001","procedure_code":"1.004884","channel":"online","receiving_agency":"000.01.31.H58","applicant":{"kind":"person","id_number":"008190001234","name":"A"},"submitted_at":"2020-03-16T08:30:00+07:00"}"#,
     r#"{"code":"000.01.31.H58-200316-0010","procedure_code":"1.004884","channel":"online","receiving_agency":"000.01.31.H58","applicant":{"kind":"person","id_number":"008190001234","name":"A"},"submitted_at":"2020-03-16T08:30:00+07:00","events":[{"at":"2020-03-15T09:00:00+07:00","actor":"x","action":"accept"}]}"#,
+    r#"{"code":"000.01.31.H58-200316-0011","procedure_code":"1.004884","channel":"online","receiving_agency":"000.01.31.H58","applicant":{"kind":"person","id_number":"008190001234","name":"A"},"submitted_at":"3020-03-16T08:30:00+07:00"}"#,
 ];
 
 fn write_lines(path: &std::path::Path, lines: &[&str]) {
@@ -259,6 +260,7 @@ async fn legacy_import_and_audit_verify() {
         (6, "same dossier code as line 1"),
         (7, "receiving agency"),
         (8, "earlier than"),
+        (9, "outside the working calendar"),
     ] {
         assert!(
             err.lines()
@@ -266,7 +268,7 @@ async fn legacy_import_and_audit_verify() {
             "line {line} ({what}) not reported:\n{err}"
         );
     }
-    assert!(err.contains("6 bad lines; nothing imported"), "{err}");
+    assert!(err.contains("7 bad lines; nothing imported"), "{err}");
     // The demo's own records (agencies, catalogue, units, users) start the chain.
     assert!(motcua(&["audit", "seal"], d).status.success());
     let v = lines(&motcua(&["audit", "verify"], d));

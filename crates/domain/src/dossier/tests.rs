@@ -458,3 +458,33 @@ mod machine {
         }
     }
 }
+
+#[test]
+fn instants_and_dates_outside_the_calendar_are_refused_not_panicked_on() {
+    let c = cal();
+    let mut d = new_dossier(Channel::Counter, "2025-01-24T09:00:00+07:00", 5);
+    for date in [
+        NaiveDate::MAX,
+        NaiveDate::from_ymd_opt(9999, 12, 31).unwrap(),
+        NaiveDate::MIN,
+    ] {
+        let r = d.clone().apply(
+            &Action::Extend {
+                reason: "x".into(),
+                new_due_date: date,
+            },
+            at("2025-01-27T09:00:00+07:00"),
+            &c,
+        );
+        assert!(matches!(r, Err(Refusal::Invalid(_))), "{date}: {r:?}");
+    }
+    let before = d.clone();
+    for t in [DateTime::<Utc>::MAX_UTC, DateTime::<Utc>::MIN_UTC] {
+        let r = d.apply(&Action::Forward { note: None }, t, &c);
+        assert!(
+            matches!(r, Err(Refusal::Invalid(Error::OutOfRange(_)))),
+            "{r:?}"
+        );
+    }
+    assert_eq!(d, before);
+}
