@@ -70,6 +70,14 @@ async function session(username, { mobile = false } = {}) {
     : { viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
   const page = await ctx.newPage();
   page.on('pageerror', (e) => failures.push(`${username}: page error ${e.message}`));
+  // A console error is a bug (a script or style the security policy blocked, a failed
+  // script); pages answered 4xx on purpose (form errors) are checked by the steps themselves.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) failures.push(`${username}: console error ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    if (r.url().includes('/static/') && r.status() !== 200) failures.push(`static file ${r.url()}: ${r.status()}`);
+  });
   // Nothing may come from anywhere but this server (htmx and styles are vendored).
   page.on('request', (r) => {
     if (!r.url().startsWith(base) && !r.url().startsWith('data:')) failures.push(`external request: ${r.url()}`);
@@ -290,7 +298,12 @@ try {
   await audit(admin, 'admin-process');
   await snap(admin, 'admin-process');
 
-  // --- 8. English, and core flows with JavaScript off --------------------------------------
+  // --- 8. Live search (htmx, under the security policy), English, JavaScript off ----------
+  await anon.goto(`${base}/`);
+  await anon.getByLabel('Tìm thủ tục (có dấu hoặc không dấu)').pressSequentially('ket hon', { delay: 30 });
+  await anon.getByRole('link', { name: 'Thủ tục đăng ký kết hôn', exact: true }).waitFor({ timeout: 10_000 });
+  check(new URL(anon.url()).pathname === '/' && !anon.url().includes('q='), 'search results appear as one types');
+
   await anon.goto(`${base}/ngon-ngu?l=en&next=/tra-cuu`);
   check((await anon.content()).includes('Track a dossier'), 'English is available');
   const noJs = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 360, height: 740 } });

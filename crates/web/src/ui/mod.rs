@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .route("/static/site.css", get(css))
         .route("/static/htmx-2.0.11.min.js", get(htmx))
+        .route("/static/print.js", get(print_js))
 }
 
 async fn css() -> Response {
@@ -50,6 +51,38 @@ async fn htmx() -> Response {
         "application/javascript",
         include_bytes!("../../assets/ui/htmx-2.0.11.min.js"),
     )
+}
+
+async fn print_js() -> Response {
+    crate::cached(
+        "application/javascript",
+        include_bytes!("../../assets/ui/print.js"),
+    )
+}
+
+/// Security headers of every response: no framing (clickjacking), no sniffing, no referrer
+/// to other sites, and a content security policy that allows only this site's own scripts,
+/// styles and forms (the vendored Swagger UI keeps its own page).
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let docs = req.uri().path().starts_with("/api/docs");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    if !docs {
+        h.insert(
+            "content-security-policy",
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
+                 form-action 'self'; frame-ancestors 'none'",
+            ),
+        );
+    }
+    res
 }
 
 /// The language of a page.

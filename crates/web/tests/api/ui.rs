@@ -204,6 +204,18 @@ pub(super) async fn pages_by_role_and_language(app: &TestApp) {
             .unwrap()
             .contains("max-age")
     );
+    // Pages cannot be framed and run only this site's scripts.
+    let r = http.get(app.url("/")).send().await.unwrap();
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(
+        !r.text().await.unwrap().contains("onclick="),
+        "no inline script"
+    );
     // Only pages set the anti-forgery cookie: not the API, probes or static files.
     for path in ["/api/v1/procedures", "/healthz", "/static/site.css"] {
         let r = http.get(app.url(path)).send().await.unwrap();
