@@ -219,6 +219,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             ui::csrf_layer,
         ))
+        .layer(middleware::from_fn(ui::security_headers))
         .layer(middleware::from_fn(track))
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(32 * 1024 * 1024))
