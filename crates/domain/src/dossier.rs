@@ -1165,7 +1165,15 @@ impl Dossier {
         self.paused_at = None;
         self.resume_status = None;
         if self.received_at.is_some() {
-            self.timeliness = Some(Timeliness::of(at, self.due_at, cal));
+            let repeated = self
+                .process
+                .late_after_supplements
+                .is_some_and(|n| self.supplement_requests >= n);
+            self.timeliness = Some(if repeated {
+                Timeliness::Late
+            } else {
+                Timeliness::of(at, self.due_at, cal)
+            });
         }
     }
 

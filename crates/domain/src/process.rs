@@ -52,6 +52,10 @@ pub struct Process {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub competent_agency: Option<AgencyCode>,
+    /// A reporting rule some provinces apply (DOMAIN.md, "verify"): a dossier that needed this
+    /// many supplement requests or more is counted late whenever it ends. Off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_after_supplements: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -109,6 +113,7 @@ impl Default for Process {
             ],
             payment_stops_clock: true,
             competent_agency: None,
+            late_after_supplements: None,
         }
     }
 }
@@ -194,6 +199,13 @@ impl Process {
                 "Quy trình phải có đúng một bước quyết định (decides), sau bước tiếp nhận",
                 "a process needs exactly one deciding step, after reception",
             ),
+        }
+        if self.late_after_supplements == Some(0) {
+            errs.add(
+                "late_after_supplements",
+                "Số lần yêu cầu bổ sung phải từ 1 trở lên",
+                "the number of supplement requests must be at least 1",
+            );
         }
         let total: u32 = self.steps.iter().map(|s| u32::from(s.share)).sum();
         if total != 100 {

@@ -488,3 +488,54 @@ fn instants_and_dates_outside_the_calendar_are_refused_not_panicked_on() {
     }
     assert_eq!(d, before);
 }
+
+#[test]
+fn repeated_supplement_requests_count_late_only_where_the_process_says_so() {
+    let c = cal();
+    let run = |rule: Option<u32>| {
+        let mut d = new_dossier(Channel::Counter, "2025-01-24T09:00:00+07:00", 5);
+        d.process.late_after_supplements = rule;
+        let go = |d: &mut Dossier, a: Action, when: &str| d.apply(&a, at(when), &c).unwrap();
+        go(
+            &mut d,
+            Action::Forward { note: None },
+            "2025-01-24T10:00:00+07:00",
+        );
+        for day in ["03", "04"] {
+            let missing = vec![MissingItem {
+                item: "Tờ khai".into(),
+                reason: "Thiếu".into(),
+            }];
+            go(
+                &mut d,
+                Action::RequestSupplement {
+                    missing,
+                    note: None,
+                },
+                &format!("2025-02-{day}T09:00:00+07:00"),
+            );
+            go(
+                &mut d,
+                Action::SupplementReceived { note: None },
+                &format!("2025-02-{day}T10:00:00+07:00"),
+            );
+        }
+        go(
+            &mut d,
+            Action::Forward { note: None },
+            "2025-02-05T09:00:00+07:00",
+        );
+        go(
+            &mut d,
+            Action::Approve { note: None },
+            "2025-02-05T10:00:00+07:00",
+        );
+        d.timeliness
+    };
+    assert_eq!(run(None), Some(Timeliness::Early));
+    assert_eq!(run(Some(3)), Some(Timeliness::Early));
+    assert_eq!(run(Some(2)), Some(Timeliness::Late));
+    let mut p = Process::default();
+    p.late_after_supplements = Some(0);
+    assert!(p.validate().is_err());
+}
