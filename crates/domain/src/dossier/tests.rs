@@ -535,7 +535,9 @@ fn repeated_supplement_requests_count_late_only_where_the_process_says_so() {
     assert_eq!(run(None), Some(Timeliness::Early));
     assert_eq!(run(Some(3)), Some(Timeliness::Early));
     assert_eq!(run(Some(2)), Some(Timeliness::Late));
-    let mut p = Process::default();
-    p.late_after_supplements = Some(0);
+    let p = Process {
+        late_after_supplements: Some(0),
+        ..Process::default()
+    };
     assert!(p.validate().is_err());
 }
