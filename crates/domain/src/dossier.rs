@@ -998,6 +998,15 @@ impl Dossier {
         }
     }
 
+    /// The name of the step the dossier is at.
+    pub fn step_name(&self) -> String {
+        self.process
+            .steps
+            .get(self.step)
+            .map(|st| st.name.clone())
+            .unwrap_or_default()
+    }
+
     /// Names of required components not handed in.
     pub fn missing_required(&self) -> Vec<String> {
         self.components

@@ -219,6 +219,14 @@ impl Process {
         Ok(self)
     }
 
+    /// The people's name of the step with this key (the key itself if there is none).
+    pub fn step_name(&self, key: &str) -> String {
+        self.steps
+            .iter()
+            .find(|st| st.key == key)
+            .map_or_else(|| key.to_owned(), |st| st.name.clone())
+    }
+
     /// Index of the deciding step.
     pub fn deciding_step(&self) -> usize {
         self.steps.iter().position(|s| s.decides).unwrap_or(1)

@@ -214,21 +214,16 @@ impl Store {
     /// commits on the counter row. A number is skipped, never repeated, if the intake then fails.
     /// On SQLite (one writer anyway) an intake takes it inside its own transaction.
     pub async fn next_dossier_number(&self, agency: &AgencyCode, day: NaiveDate) -> Result<i64> {
-        match (&self.db, &self.counters) {
-            (Db::Postgres(_), Some(c)) => {
-                let mut conn = c.acquire().await?;
-                Ok(bump_counter!(conn, agency.as_str(), day, 1i64))
-            }
-            (Db::Postgres(p), None) => {
-                let mut conn = p.acquire().await?;
-                Ok(bump_counter!(conn, agency.as_str(), day, 1i64))
-            }
-            (Db::Sqlite(p), _) => {
-                let _turn = self.write_turn().await;
-                let mut conn = p.acquire().await?;
-                Ok(bump_counter!(conn, agency.as_str(), day, 1i64))
-            }
+        // PostgreSQL stores always have the counter connections (see `connect_postgres`).
+        if let Some(c) = &self.counters {
+            let mut conn = c.acquire().await?;
+            return Ok(bump_counter!(conn, agency.as_str(), day, 1i64));
         }
+        let _turn = self.write_turn().await;
+        on_db!(self, p => {
+            let mut conn = p.acquire().await?;
+            Ok(bump_counter!(conn, agency.as_str(), day, 1i64))
+        })
     }
 
     async fn idempotent_hit(&self, k: &IdempotencyKey) -> Result<Option<StoredDossier>> {

@@ -636,13 +636,6 @@ pub async fn tracking_view(s: &AppState, code: &str) -> ApiResult<Tracking> {
     let code = code.trim().to_uppercase();
     let StoredDossier { dossier: d, .. } = s.store.dossier(&code).await?;
     let trail = s.store.audit_trail("dossier", &code).await?;
-    let step_name = |key: &str| {
-        d.process
-            .steps
-            .iter()
-            .find(|st| st.key == key)
-            .map_or_else(|| key.to_owned(), |st| st.name.clone())
-    };
     let mut history = Vec::with_capacity(trail.len());
     for e in trail {
         let Some(after) = e
@@ -656,7 +649,7 @@ pub async fn tracking_view(s: &AppState, code: &str) -> ApiResult<Tracking> {
             at: e.at,
             action: e.action,
             status: after.status,
-            step: step_name(&after.step),
+            step: d.process.step_name(&after.step),
             agency_name: s.agency_name(&after.agency).await,
             agency: after.agency.to_string(),
         });

@@ -137,10 +137,6 @@ fn possible_actions(s: &AppState, u: &User, d: &Dossier) -> Vec<&'static str> {
         .collect()
 }
 
-async fn agency_name(s: &AppState, code: &AgencyCode) -> String {
-    s.agency_name(code).await
-}
-
 async fn dossier_page(
     s: &AppState,
     page: Page,
@@ -302,14 +298,9 @@ async fn facts(s: &AppState, tr: super::Tr, d: &Dossier) -> Facts {
             .flatten()
             .collect::<Vec<_>>()
             .join(" · "),
-        receiving: agency_name(s, &d.receiving_agency).await,
-        current: agency_name(s, &d.current_agency).await,
-        step: d
-            .process
-            .steps
-            .get(d.step)
-            .map(|st| st.name.clone())
-            .unwrap_or_default(),
+        receiving: s.agency_name(&d.receiving_agency).await,
+        current: s.agency_name(&d.current_agency).await,
+        step: d.step_name(),
         assignee: d.assignee.clone().unwrap_or_default(),
         submitted: when(s, &d.submitted_at),
         received: d.received_at.map(|t| when(s, &t)).unwrap_or_default(),
@@ -362,13 +353,7 @@ async fn history_rows(
                 .unwrap_or_default(),
             step: after
                 .as_ref()
-                .map(|a| {
-                    d.process
-                        .steps
-                        .iter()
-                        .find(|st| st.key == a.step)
-                        .map_or_else(|| a.step.clone(), |st| st.name.clone())
-                })
+                .map(|a| d.process.step_name(&a.step))
                 .unwrap_or_default(),
             agency: match &after {
                 Some(a) => s.agency_name(&a.agency).await,

@@ -714,12 +714,7 @@ pub fn row(s: &AppState, tr: Tr, d: &motcua_domain::dossier::Dossier) -> Row {
         procedure: d.procedure_name.clone(),
         applicant: d.applicant.name.clone(),
         status: status_label(tr, d.status),
-        step: d
-            .process
-            .steps
-            .get(d.step)
-            .map(|st| st.name.clone())
-            .unwrap_or_default(),
+        step: d.step_name(),
         due: d.due_at.map(|t| when(s, &t)).unwrap_or_default(),
         urgency,
         assignee: d.assignee.clone().unwrap_or_default(),
