@@ -224,7 +224,7 @@ async fn put_agency(State(s): State<AppState>, page: Page, form: Form) -> Respon
 #[template(path = "admin_json.html")]
 struct JsonEditor {
     page: Page,
-    action: String,
+    action: &'static str,
     intro: String,
     key_name: &'static str,
     key: String,
@@ -233,13 +233,70 @@ struct JsonEditor {
     errors: Vec<String>,
 }
 
-fn editor(page: Page, e: JsonEditor) -> Response {
-    let status = if e.errors.is_empty() {
+/// One kind of structured record edited as JSON: where it posts, its key, what it is.
+struct EditorKind {
+    action: &'static str,
+    key_name: &'static str,
+    intro: (&'static str, &'static str),
+}
+
+const CALENDAR: EditorKind = EditorKind {
+    action: "/quan-tri/lich",
+    key_name: "nam",
+    intro: (
+        "Bảng ngày nghỉ, nghỉ bù, hoán đổi và ngày làm bù của năm. Lưu bảng này thì nó thay cho quy tắc tính sẵn của năm đó.",
+        "The year's days off, compensatory and swapped days, make-up workdays. A saved table replaces the computed rules for that year.",
+    ),
+};
+
+const PROCESS: EditorKind = EditorKind {
+    action: "/quan-tri/quy-trinh",
+    key_name: "thu_tuc",
+    intro: (
+        "Các bước theo thứ tự: vai trò, cơ quan (receiving, competent hoặc {\"code\": mã}), tỷ lệ thời gian (tổng 100), đúng một bước quyết định. Hồ sơ đã nộp giữ quy trình cũ.",
+        "Ordered steps: role, agency (receiving, competent or {\"code\": id}), share of the time limit (adding up to 100), exactly one deciding step. Dossiers already filed keep their process.",
+    ),
+};
+
+const PROCEDURE: EditorKind = EditorKind {
+    action: "/quan-tri/mot-thu-tuc",
+    key_name: "ma",
+    intro: (
+        "Một thủ tục của danh mục, dạng JSON như khi nhập danh mục. Nhập mã để mở thủ tục có sẵn.",
+        "One procedure of the catalogue, as JSON like a catalogue import. Give a code to open an existing one.",
+    ),
+};
+
+/// The JSON editor of `kind`: "saved" after the redirect of a save, the errors (422) after a
+/// refused one.
+fn editor(
+    page: Page,
+    kind: &EditorKind,
+    key: String,
+    text: String,
+    saved: bool,
+    errors: Vec<String>,
+) -> Response {
+    let status = if errors.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    let mut res = render(&JsonEditor { page, ..e });
+    let tr = page.tr;
+    let mut res = render(&JsonEditor {
+        action: kind.action,
+        intro: tr.t(kind.intro.0, kind.intro.1).to_owned(),
+        key_name: kind.key_name,
+        key,
+        text,
+        notice: if saved {
+            tr.t("Đã lưu.", "Saved.").to_owned()
+        } else {
+            String::new()
+        },
+        errors,
+        page,
+    });
     *res.status_mut() = status;
     res
 }
@@ -266,24 +323,13 @@ async fn calendar(State(s): State<AppState>, page: Page, Query(q): Query<YearQue
     };
     let text = serde_json::to_string_pretty(&table).unwrap_or_default();
     let page = page.titled("Lịch làm việc theo năm", "Working calendar by year");
-    let tr = page.tr;
     editor(
-        page.clone(),
-        JsonEditor {
-            page,
-            action: "/quan-tri/lich".into(),
-            intro: tr
-                .t(
-                    "Bảng ngày nghỉ, nghỉ bù, hoán đổi và ngày làm bù của năm. Lưu bảng này thì nó thay cho quy tắc tính sẵn của năm đó.",
-                    "The year's days off, compensatory and swapped days, make-up workdays. A saved table replaces the computed rules for that year.",
-                )
-                .into(),
-            key_name: "nam",
-            key: year.to_string(),
-            text,
-            notice: q.ok.map(|_| tr.t("Đã lưu.", "Saved.").to_owned()).unwrap_or_default(),
-            errors: Vec::new(),
-        },
+        page,
+        &CALENDAR,
+        year.to_string(),
+        text,
+        q.ok.is_some(),
+        Vec::new(),
     )
 }
 
@@ -320,17 +366,12 @@ async fn put_calendar(State(s): State<AppState>, page: Page, form: Form) -> Resp
         Err(e) => {
             let tr = page.tr;
             editor(
-                page.clone(),
-                JsonEditor {
-                    errors: messages(tr, &e),
-                    page,
-                    action: "/quan-tri/lich".into(),
-                    intro: String::new(),
-                    key_name: "nam",
-                    key: form.text("nam"),
-                    text,
-                    notice: String::new(),
-                },
+                page,
+                &CALENDAR,
+                form.text("nam"),
+                text,
+                false,
+                messages(tr, &e),
             )
         }
     }
@@ -360,24 +401,7 @@ async fn process(State(s): State<AppState>, page: Page, Query(q): Query<ProcessQ
             Err(e) => return error_page(tr, e.into()),
         }
     };
-    editor(
-        page.clone(),
-        JsonEditor {
-            page,
-            action: "/quan-tri/quy-trinh".into(),
-            intro: tr
-                .t(
-                    "Các bước theo thứ tự: vai trò, cơ quan (receiving, competent hoặc {\"code\": mã}), tỷ lệ thời gian (tổng 100), đúng một bước quyết định. Hồ sơ đã nộp giữ quy trình cũ.",
-                    "Ordered steps: role, agency (receiving, competent or {\"code\": id}), share of the time limit (adding up to 100), exactly one deciding step. Dossiers already filed keep their process.",
-                )
-                .into(),
-            key_name: "thu_tuc",
-            key: code,
-            text,
-            notice: q.ok.map(|_| tr.t("Đã lưu.", "Saved.").to_owned()).unwrap_or_default(),
-            errors: Vec::new(),
-        },
-    )
+    editor(page, &PROCESS, code, text, q.ok.is_some(), Vec::new())
 }
 
 async fn put_process(State(s): State<AppState>, page: Page, form: Form) -> Response {
@@ -411,19 +435,7 @@ async fn put_process(State(s): State<AppState>, page: Page, form: Form) -> Respo
         }
         Err(e) => {
             let tr = page.tr;
-            editor(
-                page.clone(),
-                JsonEditor {
-                    errors: messages(tr, &e),
-                    page,
-                    action: "/quan-tri/quy-trinh".into(),
-                    intro: String::new(),
-                    key_name: "thu_tuc",
-                    key: code,
-                    text,
-                    notice: String::new(),
-                },
-            )
+            editor(page, &PROCESS, code, text, false, messages(tr, &e))
         }
     }
 }
@@ -538,34 +550,6 @@ struct ProcedureQuery {
     ok: Option<String>,
 }
 
-fn procedure_editor(
-    page: Page,
-    key: String,
-    text: String,
-    notice: String,
-    errors: Vec<String>,
-) -> Response {
-    let tr = page.tr;
-    editor(
-        page.clone(),
-        JsonEditor {
-            page,
-            action: "/quan-tri/mot-thu-tuc".into(),
-            intro: tr
-                .t(
-                    "Một thủ tục của danh mục, dạng JSON như khi nhập danh mục. Nhập mã để mở thủ tục có sẵn.",
-                    "One procedure of the catalogue, as JSON like a catalogue import. Give a code to open an existing one.",
-                )
-                .into(),
-            key_name: "ma",
-            key,
-            text,
-            notice,
-            errors,
-        },
-    )
-}
-
 async fn procedure(
     State(s): State<AppState>,
     page: Page,
@@ -584,10 +568,7 @@ async fn procedure(
             Err(e) => return error_page(page.tr, e.into()),
         }
     };
-    let notice =
-        q.ok.map(|_| page.tr.t("Đã lưu.", "Saved.").to_owned())
-            .unwrap_or_default();
-    procedure_editor(page, code, text, notice, Vec::new())
+    editor(page, &PROCEDURE, code, text, q.ok.is_some(), Vec::new())
 }
 
 async fn put_procedure(State(s): State<AppState>, page: Page, form: Form) -> Response {
@@ -615,7 +596,7 @@ async fn put_procedure(State(s): State<AppState>, page: Page, form: Form) -> Res
         }
         Err(e) => {
             let m = messages(page.tr, &e);
-            procedure_editor(page, form.text("ma"), text, String::new(), m)
+            editor(page, &PROCEDURE, form.text("ma"), text, false, m)
         }
     }
 }
