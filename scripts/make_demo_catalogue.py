@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Builds crates/motcua/data/demo_procedures.json from the national catalogue export
-(shared/data/procedures_partial.csv): real codes, names, fields, levels, agencies and decisions,
+(crates/motcua/data/procedures_partial.csv): real codes, names, fields, levels, agencies and decisions,
 plus what the export lacks (online level, components, blank time limits), marked illustrative."""
 import csv, json, os, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
-src = os.path.join(here, "..", "..", "shared", "data", "procedures_partial.csv")
+src = os.path.join(here, "..", "crates", "motcua", "data", "procedures_partial.csv")
 rows = {r["code"]: r for r in csv.DictReader(open(src, encoding="utf-8"))}
 
 CCCD = {"name": "Căn cước/Căn cước công dân hoặc giấy tờ tùy thân của người nộp (xuất trình)", "originals": 1, "copies": 0}

@@ -1,35 +1,100 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, and every test — storage tests on SQLite and on
-# PostgreSQL (MOTCUA_TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test).
+# PostgreSQL (MOTCUA_TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test) — then
+# the API contract test (schemathesis) and the end-to-end test in headless Chromium.
+#
+# On a fresh Debian machine with only the Rust toolchain it sets up what it needs:
+# - missing Debian packages (a C compiler, PostgreSQL, Chromium, Node.js and npm, Python's venv)
+#   are installed with apt-get when run as root (otherwise it names them and stops);
+# - PostgreSQL: the local cluster is started if it is installed but down; when there is none,
+#   an ephemeral cluster is made with initdb in a temporary folder and removed at the end;
+# - the test database is created if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PGHOST_ADDR=127.0.0.1
-if ! pg_isready -h "$PGHOST_ADDR" -p 5432 -q 2>/dev/null; then
-  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
-    echo "starting PostgreSQL…"
-    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
-    for _ in $(seq 1 30); do pg_isready -h "$PGHOST_ADDR" -p 5432 -q && break; sleep 1; done
-  fi
+# --- Debian packages -------------------------------------------------------------------------
+need=()
+command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
+command -v pg_isready >/dev/null 2>&1 || need+=(postgresql-client)
+command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${MOTCUA_TEST_DATABASE_URL:-}" ]; then
+  need+=(postgresql)
 fi
-if [ -z "${MOTCUA_TEST_DATABASE_URL:-}" ]; then
-  if ! pg_isready -h "$PGHOST_ADDR" -p 5432; then
-    echo "error: PostgreSQL is not reachable at $PGHOST_ADDR:5432; the storage tests need it" >&2
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${need[@]}"
+  else
+    echo "error: missing packages: ${need[*]} (run as root to install them, or install them yourself)" >&2
     exit 1
   fi
-  # The default test database must exist.
-  psql -h "$PGHOST_ADDR" -U postgres -tAc "SELECT 1" test >/dev/null 2>&1 \
-    || createdb -h "$PGHOST_ADDR" -U postgres test
 fi
 
+# --- PostgreSQL ------------------------------------------------------------------------------
+PG_ADDR=127.0.0.1
+EPHEMERAL_PG=""
+cleanup() {
+  if [ -n "$EPHEMERAL_PG" ]; then
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$EPHEMERAL_PG/data" -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$EPHEMERAL_PG"
+  fi
+}
+trap cleanup EXIT
+
+if [ -z "${MOTCUA_TEST_DATABASE_URL:-}" ]; then
+  PG_PORT=5432
+  if ! pg_isready -h "$PG_ADDR" -p "$PG_PORT" -q 2>/dev/null; then
+    if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ] && [ -n "$(ls /etc/postgresql 2>/dev/null)" ]; then
+      echo "starting the local PostgreSQL cluster…"
+      pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+      for _ in $(seq 1 30); do pg_isready -h "$PG_ADDR" -p "$PG_PORT" -q && break; sleep 1; done
+    fi
+  fi
+  if ! pg_isready -h "$PG_ADDR" -p "$PG_PORT" -q 2>/dev/null; then
+    PG_BIN="$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")"
+    PG_PORT=55432
+    EPHEMERAL_PG="$(mktemp -d /tmp/motcua-pg.XXXXXX)"
+    chmod 755 "$EPHEMERAL_PG"
+    echo "no PostgreSQL running: starting an ephemeral cluster in $EPHEMERAL_PG on port $PG_PORT…"
+    as_pg=()
+    [ "$(id -u)" = 0 ] && { chown postgres "$EPHEMERAL_PG"; as_pg=(runuser -u postgres --); }
+    "${as_pg[@]}" "$PG_BIN/initdb" -D "$EPHEMERAL_PG/data" -U postgres -A trust >/dev/null
+    "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$EPHEMERAL_PG/data" -l "$EPHEMERAL_PG/log" -w \
+      -o "-h $PG_ADDR -p $PG_PORT -k $EPHEMERAL_PG -c fsync=off -c max_connections=300" start >/dev/null
+  fi
+  if ! pg_isready -h "$PG_ADDR" -p "$PG_PORT" -q; then
+    echo "error: PostgreSQL is not reachable at $PG_ADDR:$PG_PORT; the storage tests need it" >&2
+    exit 1
+  fi
+  psql -h "$PG_ADDR" -p "$PG_PORT" -U postgres -tAc "SELECT 1" test >/dev/null 2>&1 \
+    || createdb -h "$PG_ADDR" -p "$PG_PORT" -U postgres test
+  export MOTCUA_TEST_DATABASE_URL="postgres://postgres@$PG_ADDR:$PG_PORT/test"
+fi
+echo "PostgreSQL for tests: $MOTCUA_TEST_DATABASE_URL"
+
+# --- Rust ------------------------------------------------------------------------------------
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 
-# The web application end to end, in Debian's headless Chromium (playwright-core from npm,
+cargo build -p motcua --locked
+MOTCUA_BIN="${CARGO_TARGET_DIR:-target}/debug/motcua"
+
+# --- API contract: schemathesis against the demo server ---------------------------------------
+if [ -x scripts/contract.sh ]; then
+  MOTCUA_BIN="$MOTCUA_BIN" scripts/contract.sh
+fi
+
+# --- The web application end to end, in Debian's headless Chromium (playwright-core from npm,
 # no browser download), with axe-core and the page-weight budget. Screenshots go to
 # target/e2e-artifacts/.
-cargo build -p motcua --locked
 (cd e2e && npm ci --no-audit --no-fund --silent)
-E2E_MOTCUA_BIN="${CARGO_TARGET_DIR:-target}/debug/motcua" \
+E2E_MOTCUA_BIN="$MOTCUA_BIN" \
   E2E_ARTIFACTS="${CARGO_TARGET_DIR:-target}/e2e-artifacts" node e2e/run.mjs

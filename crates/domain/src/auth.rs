@@ -1,4 +1,4 @@
-//! Roles of users (shared/DOMAIN.md glossary).
+//! Roles of users (docs/domain.md glossary).
 
 use crate::Error;
 use serde::{Deserialize, Serialize};
@@ -43,6 +43,11 @@ impl Role {
             Role::Admin => "admin",
             Role::Viewer => "viewer",
         }
+    }
+
+    /// Whether users of this role work for an agency (and must name it).
+    pub fn works_at_agency(self) -> bool {
+        self.needs_agency()
     }
 
     /// Whether users of this role work for an agency (and must name it).

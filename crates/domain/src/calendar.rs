@@ -1,6 +1,6 @@
 //! The working-day calendar: weekends, public holidays (solar and lunar), the government's
 //! yearly decisions (Tết span, swapped days, make-up Saturdays, compensatory days) and office
-//! hours; and from them, deadlines (shared/DOMAIN.md §Working time and deadlines).
+//! hours; and from them, deadlines (docs/domain.md §Working time and deadlines).
 //!
 //! A year's days off come from an explicit table when one exists (shipped official data, or an
 //! admin's edit), otherwise from the computed rules of the Labour Code 2019.

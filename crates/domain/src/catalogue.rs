@@ -1,4 +1,4 @@
-//! The procedure catalogue (shared/DOMAIN.md §Procedure): the procedure record, its validation,
+//! The procedure catalogue (docs/domain.md §Procedure): the procedure record, its validation,
 //! and parsing of catalogue files (the national catalogue's CSV export and motcua's own JSON).
 
 use crate::calendar::{TimeLimit, TimeUnit};
@@ -289,7 +289,7 @@ impl std::fmt::Display for RowError {
 /// Format of a catalogue file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CatalogueFormat {
-    /// The national catalogue's CSV export (columns as in shared/data/procedures_partial.csv).
+    /// The national catalogue's CSV export (columns as in crates/motcua/data/procedures_partial.csv).
     Csv,
     /// A JSON array of [`Procedure`] objects, or one object per line (JSON lines).
     Json,

@@ -1,4 +1,4 @@
-//! Official codes and identifiers (shared/DOMAIN.md §Codes), validated at the edge.
+//! Official codes and identifiers (docs/domain.md §Codes), validated at the edge.
 //! Each is a newtype over its text: once built, it is known to be well-formed.
 
 use crate::Error;

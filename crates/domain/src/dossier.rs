@@ -1,4 +1,4 @@
-//! The dossier (hồ sơ) and its state machine (shared/DOMAIN.md §Dossier statuses, §Working time
+//! The dossier (hồ sơ) and its state machine (docs/domain.md §Dossier statuses, §Working time
 //! and deadlines). Everything here is pure: the caller passes the instant, the actor and the
 //! working calendar; the store persists the result and the change record.
 //!
@@ -17,7 +17,6 @@ use crate::units::Agency;
 use crate::{Error, Errors, Msg};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 /// Dossier status; the numbers are the national portal's status codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -157,8 +156,11 @@ pub enum ApplicantKind {
 #[serde(deny_unknown_fields)]
 pub struct Applicant {
     pub kind: ApplicantKind,
-    /// Citizen ID (person) or enterprise / tax code (organisation).
+    /// Citizen ID (person: 12 digits) or enterprise / tax code (organisation: 10 digits, or
+    /// 13 as `NNNNNNNNNN-NNN` for a branch).
+    #[schema(pattern = r"^\s*(\d{12}|\d{10}|\d{10}-\d{3})\s*$")]
     pub id_number: String,
+    #[schema(min_length = 1, max_length = 300, pattern = r"\S")]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
@@ -387,25 +389,100 @@ pub enum Action {
     },
 }
 
-impl Action {
-    pub fn name(&self) -> &'static str {
+/// What a user may ask of a dossier: the kind of an [`Action`], without its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Accept,
+    Assign,
+    Forward,
+    Transfer,
+    RequestSupplement,
+    SupplementReceived,
+    Pause,
+    Resume,
+    Extend,
+    Refuse,
+    Withdraw,
+    ConfirmWithdrawal,
+    Approve,
+    ReturnResult,
+    MarkCollected,
+}
+
+impl ActionKind {
+    pub const ALL: [ActionKind; 15] = [
+        ActionKind::Accept,
+        ActionKind::Assign,
+        ActionKind::Forward,
+        ActionKind::Transfer,
+        ActionKind::RequestSupplement,
+        ActionKind::SupplementReceived,
+        ActionKind::Pause,
+        ActionKind::Resume,
+        ActionKind::Extend,
+        ActionKind::Refuse,
+        ActionKind::Withdraw,
+        ActionKind::ConfirmWithdrawal,
+        ActionKind::Approve,
+        ActionKind::ReturnResult,
+        ActionKind::MarkCollected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
         match self {
-            Action::Accept { .. } => "accept",
-            Action::Assign { .. } => "assign",
-            Action::Forward { .. } => "forward",
-            Action::Transfer { .. } => "transfer",
-            Action::RequestSupplement { .. } => "request_supplement",
-            Action::SupplementReceived { .. } => "supplement_received",
-            Action::Pause { .. } => "pause",
-            Action::Resume { .. } => "resume",
-            Action::Extend { .. } => "extend",
-            Action::Refuse { .. } => "refuse",
-            Action::Withdraw { .. } => "withdraw",
-            Action::ConfirmWithdrawal { .. } => "confirm_withdrawal",
-            Action::Approve { .. } => "approve",
-            Action::ReturnResult { .. } => "return_result",
-            Action::MarkCollected { .. } => "mark_collected",
+            ActionKind::Accept => "accept",
+            ActionKind::Assign => "assign",
+            ActionKind::Forward => "forward",
+            ActionKind::Transfer => "transfer",
+            ActionKind::RequestSupplement => "request_supplement",
+            ActionKind::SupplementReceived => "supplement_received",
+            ActionKind::Pause => "pause",
+            ActionKind::Resume => "resume",
+            ActionKind::Extend => "extend",
+            ActionKind::Refuse => "refuse",
+            ActionKind::Withdraw => "withdraw",
+            ActionKind::ConfirmWithdrawal => "confirm_withdrawal",
+            ActionKind::Approve => "approve",
+            ActionKind::ReturnResult => "return_result",
+            ActionKind::MarkCollected => "mark_collected",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<ActionKind> {
+        ActionKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Action {
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::Accept { .. } => ActionKind::Accept,
+            Action::Assign { .. } => ActionKind::Assign,
+            Action::Forward { .. } => ActionKind::Forward,
+            Action::Transfer { .. } => ActionKind::Transfer,
+            Action::RequestSupplement { .. } => ActionKind::RequestSupplement,
+            Action::SupplementReceived { .. } => ActionKind::SupplementReceived,
+            Action::Pause { .. } => ActionKind::Pause,
+            Action::Resume { .. } => ActionKind::Resume,
+            Action::Extend { .. } => ActionKind::Extend,
+            Action::Refuse { .. } => ActionKind::Refuse,
+            Action::Withdraw { .. } => ActionKind::Withdraw,
+            Action::ConfirmWithdrawal { .. } => ActionKind::ConfirmWithdrawal,
+            Action::Approve { .. } => ActionKind::Approve,
+            Action::ReturnResult { .. } => ActionKind::ReturnResult,
+            Action::MarkCollected { .. } => ActionKind::MarkCollected,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.kind().as_str()
     }
 
     /// The officer's or applicant's note, free text.
@@ -422,9 +499,11 @@ impl Action {
             | Action::Approve { note }
             | Action::ReturnResult { note, .. }
             | Action::MarkCollected { note } => note.as_deref(),
-            Action::Pause { reason } | Action::Withdraw { reason } => Some(reason),
-            Action::Extend { reason, .. } => Some(reason),
-            Action::Refuse { .. } => None,
+            // Their reason is a field of the event.
+            Action::Pause { .. }
+            | Action::Withdraw { .. }
+            | Action::Extend { .. }
+            | Action::Refuse { .. } => None,
         }
     }
 
@@ -513,8 +592,10 @@ fn conflict(vi: impl Into<String>, en: impl Into<String>) -> Refusal {
     Refusal::Conflict(Msg::new(vi, en))
 }
 
-fn forbidden(vi: impl Into<String>, en: impl Into<String>) -> Refusal {
-    Refusal::Forbidden(Msg::new(vi, en))
+impl From<crate::policy::Denied> for Refusal {
+    fn from(d: crate::policy::Denied) -> Self {
+        Refusal::Forbidden(d.0)
+    }
 }
 
 /// The state of a dossier, as of its last change.
@@ -621,18 +702,24 @@ pub struct Snapshot {
     pub step_due_at: Option<DateTime<Utc>>,
 }
 
-/// One change of a dossier: the event that the audit chain records.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One change of a dossier: the typed event that the audit chain records, with the state
+/// before and after.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
-    /// `submit`, `receive`, `child_created`, `child_resolved`, or an [`Action`] name.
-    pub action: String,
+    pub event: DossierEvent,
+    /// The officer's or applicant's note.
+    pub note: Option<String>,
     pub before: Option<Snapshot>,
     pub after: Snapshot,
-    /// The slip's data or other details (missing items, reasons, new appointment, …).
-    pub data: Value,
     /// A child case to create at this agency (for `transfer`).
-    #[serde(skip)]
     pub spawn: Option<AgencyCode>,
+}
+
+impl Change {
+    /// The event as stored in the audit record.
+    pub fn record(&self) -> EventRecord {
+        EventRecord::new(self.event.clone(), self.note.clone())
+    }
 }
 
 /// Builds a dossier code `{agency}-{yyMMdd}-{NNNN}`.
@@ -927,20 +1014,26 @@ impl Dossier {
                 ));
             }
             d.receive(at, cal);
-            "receive"
+            DossierEvent::Received {
+                channel: d.channel,
+                procedure_code: d.procedure_code.to_string(),
+                due_at: d.due_at,
+                postal_tracking: d.postal_tracking.clone(),
+                imported_from: None,
+            }
         } else {
-            "submit"
+            DossierEvent::Submitted {
+                channel: d.channel,
+                procedure_code: d.procedure_code.to_string(),
+                postal_tracking: d.postal_tracking.clone(),
+                imported_from: None,
+            }
         };
         let change = Change {
-            action: action.into(),
+            event: action,
+            note: None,
             before: None,
             after: d.snapshot(),
-            data: json!({
-                "channel": d.channel,
-                "procedure_code": d.procedure_code,
-                "due_at": d.due_at,
-                "postal_tracking": d.postal_tracking,
-            }),
             spawn: None,
         };
         Ok((d, change))
@@ -973,10 +1066,12 @@ impl Dossier {
         d.paused_at = None;
         d.resume_status = None;
         let change = Change {
-            action: "child_created".into(),
+            event: DossierEvent::ChildCreated {
+                parent_code: parent.code.clone(),
+            },
+            note: None,
             before: None,
             after: d.snapshot(),
-            data: json!({ "parent_code": parent.code }),
             spawn: None,
         };
         (d, change)
@@ -1066,83 +1161,184 @@ impl Dossier {
         }
     }
 
-    /// Whether `actor` may take `action` now (role, agency scope, ownership).
-    pub fn authorise(&self, action: &Action, actor: &Actor) -> Result<(), Refusal> {
-        let Some(role) = actor.role else {
-            return Ok(()); // system or legacy import: the state machine still applies
-        };
-        let at = |agency: &AgencyCode| actor.agency.as_ref() == Some(agency);
-        let here = at(&self.current_agency);
-        let receiving = at(&self.receiving_agency);
-        let owner =
-            role == Role::Citizen && actor.user_id.is_some() && actor.user_id == self.owner_id;
-        let step_role = self.process.steps.get(self.step).map(|s| s.role);
-        let ok = match action {
-            Action::Accept { .. } => role == Role::Reception && receiving,
-            Action::Refuse { .. } if self.status == Status::Submitted => {
-                role == Role::Reception && receiving
-            }
-            Action::Refuse { .. } | Action::Extend { .. } | Action::Transfer { .. } => {
-                matches!(role, Role::Specialist | Role::Leader) && here
-            }
-            Action::Assign { .. }
-            | Action::RequestSupplement { .. }
-            | Action::Pause { .. }
-            | Action::Resume { .. } => {
-                matches!(role, Role::Reception | Role::Specialist | Role::Leader) && here
-            }
-            Action::Forward { .. } | Action::Approve { .. } => {
-                (Some(role) == step_role || role == Role::Leader) && here
-            }
-            Action::SupplementReceived { .. } => {
-                owner
-                    || (role == Role::Reception && receiving)
-                    || (matches!(role, Role::Specialist | Role::Leader) && here)
-            }
-            Action::Withdraw { .. } => owner || (role == Role::Reception && receiving),
-            Action::ConfirmWithdrawal { .. } => {
-                matches!(role, Role::Reception | Role::Leader) && (receiving || here)
-            }
-            Action::ReturnResult { .. } | Action::MarkCollected { .. } => {
-                (role == Role::Reception && receiving)
-                    || (role == Role::Postal && self.channel == Channel::Postal)
-            }
-        };
-        if ok {
+    /// The actions `actor` may take now: allowed by the authorisation policy and by the
+    /// dossier's state at `at` (the forms a page shows; the API's `available_actions`).
+    pub fn available_actions(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        cal: &WorkCalendar,
+    ) -> Vec<ActionKind> {
+        ActionKind::ALL
+            .into_iter()
+            .filter(|k| {
+                crate::policy::authorize(actor, crate::policy::Permission::Act(self, *k)).is_ok()
+                    && self.precondition(*k, at, cal).is_ok()
+            })
+            .collect()
+    }
+
+    fn wrong_status(&self, kind: ActionKind) -> Refusal {
+        conflict(
+            format!(
+                "Không thể «{}» khi hồ sơ đang ở trạng thái «{}»",
+                kind.as_str(),
+                self.status.label()
+            ),
+            format!(
+                "cannot {} a dossier whose status is {}",
+                kind.as_str(),
+                self.status.as_str()
+            ),
+        )
+    }
+
+    fn waiting_children(&self) -> Result<(), Refusal> {
+        if self.open_children.is_empty() {
             Ok(())
         } else {
-            Err(forbidden(
+            Err(conflict(
                 format!(
-                    "Bạn ({}, {}) không được thực hiện «{}» với hồ sơ này (đang ở {})",
-                    actor.name,
-                    role.as_str(),
-                    action.name(),
-                    self.current_agency
+                    "Hồ sơ đang chờ kết quả liên thông: {}",
+                    self.open_children.join(", ")
                 ),
                 format!(
-                    "you ({}, {}) may not {} this dossier (held by {})",
-                    actor.name,
-                    role.as_str(),
-                    action.name(),
-                    self.current_agency
+                    "waiting for inter-agency cases: {}",
+                    self.open_children.join(", ")
                 ),
             ))
         }
     }
 
-    fn wrong_status(&self, action: &Action) -> Refusal {
-        conflict(
-            format!(
-                "Không thể «{}» khi hồ sơ đang ở trạng thái «{}»",
-                action.name(),
-                self.status.label()
+    /// Whether the dossier's state lets an action of `kind` be taken at `at` (what does not
+    /// depend on the action's own data). Every action checks it first.
+    pub fn precondition(
+        &self,
+        kind: ActionKind,
+        at: DateTime<Utc>,
+        cal: &WorkCalendar,
+    ) -> Result<(), Refusal> {
+        use ActionKind as K;
+        use Status as S;
+        check_time(at, cal)?;
+        let deciding = self.process.deciding_step();
+        let status_ok = match kind {
+            K::Accept => self.status == S::Submitted,
+            K::Assign => matches!(
+                self.status,
+                S::Received | S::Processing | S::AwaitingSupplement | S::AwaitingPayment
             ),
-            format!(
-                "cannot {} a dossier whose status is {}",
-                action.name(),
-                self.status.as_str()
+            K::Forward => matches!(self.status, S::Received | S::Processing),
+            K::Transfer | K::Pause | K::Approve => self.status == S::Processing,
+            K::RequestSupplement => {
+                matches!(self.status, S::Submitted | S::Received | S::Processing)
+            }
+            K::SupplementReceived => self.status == S::AwaitingSupplement,
+            K::Resume => self.status == S::AwaitingPayment,
+            K::Extend => matches!(
+                self.status,
+                S::Received | S::Processing | S::AwaitingPayment | S::AwaitingSupplement
             ),
-        )
+            K::Refuse | K::Withdraw => matches!(
+                self.status,
+                S::Submitted
+                    | S::Received
+                    | S::Processing
+                    | S::AwaitingSupplement
+                    | S::AwaitingPayment
+            ),
+            K::ConfirmWithdrawal => self.status == S::WithdrawalRequested,
+            K::ReturnResult | K::MarkCollected => self.status == S::Resolved,
+        };
+        if !status_ok {
+            return Err(self.wrong_status(kind));
+        }
+        match kind {
+            K::Accept => {
+                let missing = self.missing_required();
+                if !missing.is_empty() {
+                    return Err(conflict(
+                        format!(
+                            "Hồ sơ chưa đủ thành phần bắt buộc: {}; hãy yêu cầu bổ sung hoặc từ chối",
+                            missing.join("; ")
+                        ),
+                        format!(
+                            "required components are missing: {}; request a supplement or refuse",
+                            missing.join("; ")
+                        ),
+                    ));
+                }
+            }
+            K::Forward => {
+                self.waiting_children()?;
+                if self.step >= deciding {
+                    return Err(conflict(
+                        "Bước này là bước quyết định: hãy phê duyệt hoặc từ chối",
+                        "this is the deciding step: approve or refuse",
+                    ));
+                }
+            }
+            K::Transfer if self.parent_code.is_some() => {
+                return Err(conflict(
+                    "Hồ sơ liên thông không được chuyển tiếp liên thông lần nữa",
+                    "an inter-agency case cannot itself be transferred",
+                ));
+            }
+            K::Extend => {
+                let Some(due) = self.due_at else {
+                    return Err(conflict(
+                        "Thủ tục không có thời hạn giải quyết để gia hạn",
+                        "the procedure has no time limit to extend",
+                    ));
+                };
+                if self.extended {
+                    return Err(conflict(
+                        "Hồ sơ đã được gia hạn một lần (phiếu xin lỗi chỉ được lập một lần)",
+                        "the dossier was already extended once (one apology slip at most)",
+                    ));
+                }
+                if at > due {
+                    return Err(conflict(
+                        "Đã quá hạn: phiếu xin lỗi và hẹn lại phải lập trước ngày hẹn trả",
+                        "already overdue: the apology slip must be issued before the appointment",
+                    ));
+                }
+            }
+            K::Approve => {
+                self.waiting_children()?;
+                if self.step != deciding {
+                    return Err(conflict(
+                        format!(
+                            "Chỉ phê duyệt ở bước «{}»",
+                            self.process.steps.get(deciding).map_or("", |s| &s.name)
+                        ),
+                        "approval happens at the deciding step only",
+                    ));
+                }
+            }
+            K::ReturnResult => {
+                if self.result_delivery.is_some() {
+                    return Err(conflict(
+                        "Kết quả đã được chuyển trả, chờ công dân nhận",
+                        "the result was already sent, waiting for collection",
+                    ));
+                }
+                if self.parent_code.is_some() {
+                    return Err(conflict(
+                        "Hồ sơ liên thông trả kết quả cho cơ quan chủ trì, không trả cho công dân",
+                        "an inter-agency case answers to its parent, not to the applicant",
+                    ));
+                }
+            }
+            K::MarkCollected if self.result_delivery.is_none() => {
+                return Err(conflict(
+                    "Kết quả chưa được chuyển ra bộ phận trả kết quả",
+                    "the result has not been sent to the counter yet",
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     fn stop_clock(&mut self, at: DateTime<Utc>, to: Status) {
@@ -1187,336 +1383,258 @@ impl Dossier {
     }
 
     /// Applies `action` at `at`, if the dossier's state allows it, and describes the change.
-    /// Role and agency checks are [`Dossier::authorise`]'s; call it first.
+    /// Who may take it is the authorisation policy's ([`crate::policy::authorize`]); ask it
+    /// first.
     pub fn apply(
         &mut self,
         action: &Action,
         at: DateTime<Utc>,
         cal: &WorkCalendar,
     ) -> Result<Change, Refusal> {
-        use Status as S;
-        check_time(at, cal)?;
+        self.precondition(action.kind(), at, cal)?;
         let before = self.snapshot();
-        let last_step = self.process.steps.len().saturating_sub(1);
-        let deciding = self.process.deciding_step();
-        let waiting_children = |d: &Dossier| {
-            if d.open_children.is_empty() {
-                Ok(())
-            } else {
-                Err(conflict(
-                    format!(
-                        "Hồ sơ đang chờ kết quả liên thông: {}",
-                        d.open_children.join(", ")
-                    ),
-                    format!(
-                        "waiting for inter-agency cases: {}",
-                        d.open_children.join(", ")
-                    ),
-                ))
-            }
-        };
-        let mut data = json!({});
         let mut spawn = None;
-        match action {
-            Action::Accept { .. } => {
-                if self.status != S::Submitted {
-                    return Err(self.wrong_status(action));
-                }
-                let missing = self.missing_required();
-                if !missing.is_empty() {
-                    return Err(conflict(
-                        format!(
-                            "Hồ sơ chưa đủ thành phần bắt buộc: {}; hãy yêu cầu bổ sung hoặc từ chối",
-                            missing.join("; ")
-                        ),
-                        format!(
-                            "required components are missing: {}; request a supplement or refuse",
-                            missing.join("; ")
-                        ),
-                    ));
-                }
-                self.receive(at, cal);
-                data = json!({ "due_at": self.due_at });
-            }
-            Action::Assign { assignee, .. } => {
-                if !matches!(
-                    self.status,
-                    S::Received | S::Processing | S::AwaitingSupplement | S::AwaitingPayment
-                ) {
-                    return Err(self.wrong_status(action));
-                }
-                let a = assignee.trim();
-                if a.is_empty() {
-                    return Err(Error::field(
-                        "assignee",
-                        "Cần tên đăng nhập của người được giao",
-                        "assignee username is required",
-                    )
-                    .into());
-                }
-                self.assignee = Some(a.to_owned());
-            }
-            Action::Forward { .. } => {
-                if !matches!(self.status, S::Received | S::Processing) {
-                    return Err(self.wrong_status(action));
-                }
-                waiting_children(self)?;
-                if self.step >= deciding {
-                    return Err(conflict(
-                        "Bước này là bước quyết định: hãy phê duyệt hoặc từ chối",
-                        "this is the deciding step: approve or refuse",
-                    ));
-                }
-                self.enter_step(self.step + 1, at, cal);
-                self.status = S::Processing;
-            }
+        let event = match action {
+            Action::Accept { .. } => self.accept(at, cal),
+            Action::Assign { assignee, .. } => self.assign(assignee)?,
+            Action::Forward { .. } => self.forward(at, cal),
             Action::Transfer { agency, .. } => {
-                if self.status != S::Processing {
-                    return Err(self.wrong_status(action));
-                }
-                if self.parent_code.is_some() {
-                    return Err(conflict(
-                        "Hồ sơ liên thông không được chuyển tiếp liên thông lần nữa",
-                        "an inter-agency case cannot itself be transferred",
-                    ));
-                }
-                if *agency == self.current_agency {
-                    return Err(Error::field(
-                        "agency",
-                        "Cơ quan nhận liên thông phải khác cơ quan đang xử lý",
-                        "the receiving agency must differ from the current one",
-                    )
-                    .into());
-                }
+                let e = self.transfer(agency)?;
                 spawn = Some(agency.clone());
-                data = json!({ "to_agency": agency });
+                e
             }
-            Action::RequestSupplement { missing, .. } => {
-                if !matches!(self.status, S::Submitted | S::Received | S::Processing) {
-                    return Err(self.wrong_status(action));
-                }
-                if missing.is_empty()
-                    || missing
-                        .iter()
-                        .any(|m| clean(&m.item).is_empty() || clean(&m.reason).is_empty())
-                {
-                    return Err(Error::field(
-                        "missing",
-                        "Phiếu yêu cầu bổ sung phải nêu đủ từng thành phần còn thiếu và lý do",
-                        "a supplement request lists every missing item with its reason",
-                    )
-                    .into());
-                }
-                self.supplement_requests += 1;
-                self.stop_clock(at, S::AwaitingSupplement);
-                data = json!({
-                    "missing": missing,
-                    "request_no": self.supplement_requests,
-                });
-            }
+            Action::RequestSupplement { missing, .. } => self.request_supplement(missing, at)?,
             Action::SupplementReceived { .. } => {
-                if self.status != S::AwaitingSupplement {
-                    return Err(self.wrong_status(action));
-                }
                 let minutes = self.restart_clock(at, cal);
-                data = json!({ "waited_office_minutes": minutes, "due_at": self.due_at });
-            }
-            Action::Pause { reason } => {
-                if self.status != S::Processing {
-                    return Err(self.wrong_status(action));
+                DossierEvent::SupplementReceived {
+                    waited_office_minutes: minutes,
+                    due_at: self.due_at,
                 }
-                require_text("reason", reason)?;
-                self.stop_clock(at, S::AwaitingPayment);
-                if !self.process.payment_stops_clock {
-                    self.paused_at = None;
-                }
-                data = json!({ "clock_stopped": self.process.payment_stops_clock });
             }
+            Action::Pause { reason } => self.pause(reason, at)?,
             Action::Resume { .. } => {
-                if self.status != S::AwaitingPayment {
-                    return Err(self.wrong_status(action));
-                }
                 let minutes = self.restart_clock(at, cal);
-                data = json!({ "waited_office_minutes": minutes, "due_at": self.due_at });
+                DossierEvent::Resumed {
+                    waited_office_minutes: minutes,
+                    due_at: self.due_at,
+                }
             }
             Action::Extend {
                 reason,
                 new_due_date,
-            } => {
-                if !matches!(
-                    self.status,
-                    S::Received | S::Processing | S::AwaitingPayment | S::AwaitingSupplement
-                ) {
-                    return Err(self.wrong_status(action));
-                }
-                require_text("reason", reason)?;
-                check_time(cal.close_of(*new_due_date), cal).map_err(|_| {
-                    Error::field(
-                        "new_due_date",
-                        "Ngày hẹn mới nằm ngoài phạm vi lịch (1900–2099)",
-                        "the new appointment is outside the calendar's range (1900–2099)",
-                    )
-                })?;
-                let Some(due) = self.due_at else {
-                    return Err(conflict(
-                        "Thủ tục không có thời hạn giải quyết để gia hạn",
-                        "the procedure has no time limit to extend",
-                    ));
-                };
-                if self.extended {
-                    return Err(conflict(
-                        "Hồ sơ đã được gia hạn một lần (phiếu xin lỗi chỉ được lập một lần)",
-                        "the dossier was already extended once (one apology slip at most)",
-                    ));
-                }
-                if at > due {
-                    return Err(conflict(
-                        "Đã quá hạn: phiếu xin lỗi và hẹn lại phải lập trước ngày hẹn trả",
-                        "already overdue: the apology slip must be issued before the appointment",
-                    ));
-                }
-                let day = if cal.is_working_day(*new_due_date) {
-                    *new_due_date
-                } else {
-                    cal.next_working_day(*new_due_date)
-                };
-                let new_due = cal.close_of(day);
-                if new_due <= due {
-                    return Err(Error::field(
-                        "new_due_date",
-                        "Ngày hẹn mới phải sau ngày hẹn hiện tại",
-                        "the new appointment must be after the current one",
-                    )
-                    .into());
-                }
-                self.extended = true;
-                self.due_at = Some(new_due);
-                data = json!({
-                    "agency": self.current_agency,
-                    "reason": clean(reason),
-                    "old_due_at": due,
-                    "new_due_at": new_due,
-                });
-            }
-            Action::Refuse { reasons } => {
-                let reasons: Vec<String> = reasons
-                    .iter()
-                    .map(|r| clean(r))
-                    .filter(|r| !r.is_empty())
-                    .collect();
-                if reasons.is_empty() {
-                    return Err(Error::field(
-                        "reasons",
-                        "Cần nêu rõ lý do từ chối",
-                        "give the reasons for refusing",
-                    )
-                    .into());
-                }
-                match self.status {
-                    S::Submitted => {
-                        self.status = S::Rejected;
-                        self.ended_at = Some(at);
-                    }
-                    S::Received | S::Processing | S::AwaitingSupplement | S::AwaitingPayment => {
-                        self.end(at, S::Stopped, cal);
-                    }
-                    _ => return Err(self.wrong_status(action)),
-                }
-                data = json!({ "reasons": reasons, "outcome": "refused" });
-            }
-            Action::Withdraw { reason } => {
-                require_text("reason", reason)?;
-                match self.status {
-                    // Never received: nothing to confirm.
-                    S::Submitted => {
-                        self.status = S::Stopped;
-                        self.ended_at = Some(at);
-                    }
-                    S::Received | S::Processing | S::AwaitingSupplement | S::AwaitingPayment => {
-                        self.resume_status = None;
-                        self.status = S::WithdrawalRequested;
-                    }
-                    _ => return Err(self.wrong_status(action)),
-                }
-            }
+            } => self.extend(reason, *new_due_date, cal)?,
+            Action::Refuse { reasons } => self.refuse(reasons, at, cal)?,
+            Action::Withdraw { reason } => self.withdraw(reason, at)?,
             Action::ConfirmWithdrawal { .. } => {
-                if self.status != S::WithdrawalRequested {
-                    return Err(self.wrong_status(action));
-                }
-                self.end(at, S::Stopped, cal);
-                data = json!({ "outcome": "withdrawn" });
+                self.end(at, Status::Stopped, cal);
+                DossierEvent::WithdrawalConfirmed {}
             }
-            Action::Approve { .. } => {
-                if self.status != S::Processing {
-                    return Err(self.wrong_status(action));
-                }
-                waiting_children(self)?;
-                if self.step != deciding {
-                    return Err(conflict(
-                        format!(
-                            "Chỉ phê duyệt ở bước «{}»",
-                            self.process.steps.get(deciding).map_or("", |s| &s.name)
-                        ),
-                        "approval happens at the deciding step only",
-                    ));
-                }
-                self.end(at, S::Resolved, cal);
-                if self.parent_code.is_none() && deciding < last_step {
-                    self.enter_step(deciding + 1, at, cal);
-                }
-                data = json!({ "outcome": "approved", "timeliness": self.timeliness });
-            }
-            Action::ReturnResult { method, .. } => {
-                if self.status != S::Resolved || self.result_delivery.is_some() {
-                    return Err(if self.status == S::Resolved {
-                        conflict(
-                            "Kết quả đã được chuyển trả, chờ công dân nhận",
-                            "the result was already sent, waiting for collection",
-                        )
-                    } else {
-                        self.wrong_status(action)
-                    });
-                }
-                if self.parent_code.is_some() {
-                    return Err(conflict(
-                        "Hồ sơ liên thông trả kết quả cho cơ quan chủ trì, không trả cho công dân",
-                        "an inter-agency case answers to its parent, not to the applicant",
-                    ));
-                }
-                self.result_delivery = Some(*method);
-                if *method == Delivery::Electronic {
-                    self.status = S::Returned;
-                    self.returned_at = Some(at);
-                }
-                data = json!({ "method": method });
-            }
+            Action::Approve { .. } => self.approve(at, cal),
+            Action::ReturnResult { method, .. } => self.return_result(*method, at),
             Action::MarkCollected { .. } => {
-                if self.status != S::Resolved || self.result_delivery.is_none() {
-                    return Err(if self.status == S::Resolved {
-                        conflict(
-                            "Kết quả chưa được chuyển ra bộ phận trả kết quả",
-                            "the result has not been sent to the counter yet",
-                        )
-                    } else {
-                        self.wrong_status(action)
-                    });
-                }
-                self.status = S::Returned;
+                self.status = Status::Returned;
                 self.returned_at = Some(at);
+                DossierEvent::Collected {}
             }
-        }
-        if let Some(note) = action.note().map(clean).filter(|n| !n.is_empty())
-            && let Value::Object(m) = &mut data
-        {
-            m.insert("note".into(), Value::String(note));
-        }
+        };
         Ok(Change {
-            action: action.name().into(),
+            event,
+            note: action.note().map(clean).filter(|n| !n.is_empty()),
             before: Some(before),
             after: self.snapshot(),
-            data,
             spawn,
         })
+    }
+
+    fn accept(&mut self, at: DateTime<Utc>, cal: &WorkCalendar) -> DossierEvent {
+        self.receive(at, cal);
+        DossierEvent::Accepted {
+            due_at: self.due_at,
+        }
+    }
+
+    fn assign(&mut self, assignee: &str) -> Result<DossierEvent, Refusal> {
+        let a = assignee.trim();
+        if a.is_empty() {
+            return Err(Error::field(
+                "assignee",
+                "Cần tên đăng nhập của người được giao",
+                "assignee username is required",
+            )
+            .into());
+        }
+        self.assignee = Some(a.to_owned());
+        Ok(DossierEvent::Assigned {
+            assignee: a.to_owned(),
+        })
+    }
+
+    fn forward(&mut self, at: DateTime<Utc>, cal: &WorkCalendar) -> DossierEvent {
+        self.enter_step(self.step + 1, at, cal);
+        self.status = Status::Processing;
+        DossierEvent::Forwarded {
+            step: self.snapshot().step,
+        }
+    }
+
+    fn transfer(&mut self, agency: &AgencyCode) -> Result<DossierEvent, Refusal> {
+        if *agency == self.current_agency {
+            return Err(Error::field(
+                "agency",
+                "Cơ quan nhận liên thông phải khác cơ quan đang xử lý",
+                "the receiving agency must differ from the current one",
+            )
+            .into());
+        }
+        Ok(DossierEvent::Transferred {
+            to_agency: agency.clone(),
+        })
+    }
+
+    fn request_supplement(
+        &mut self,
+        missing: &[MissingItem],
+        at: DateTime<Utc>,
+    ) -> Result<DossierEvent, Refusal> {
+        if missing.is_empty()
+            || missing
+                .iter()
+                .any(|m| clean(&m.item).is_empty() || clean(&m.reason).is_empty())
+        {
+            return Err(Error::field(
+                "missing",
+                "Phiếu yêu cầu bổ sung phải nêu đủ từng thành phần còn thiếu và lý do",
+                "a supplement request lists every missing item with its reason",
+            )
+            .into());
+        }
+        self.supplement_requests += 1;
+        self.stop_clock(at, Status::AwaitingSupplement);
+        Ok(DossierEvent::SupplementRequested {
+            missing: missing.to_vec(),
+            request_no: self.supplement_requests,
+        })
+    }
+
+    fn pause(&mut self, reason: &str, at: DateTime<Utc>) -> Result<DossierEvent, Refusal> {
+        require_text("reason", reason)?;
+        self.stop_clock(at, Status::AwaitingPayment);
+        if !self.process.payment_stops_clock {
+            self.paused_at = None;
+        }
+        Ok(DossierEvent::Paused {
+            reason: clean(reason),
+            clock_stopped: self.process.payment_stops_clock,
+        })
+    }
+
+    fn extend(
+        &mut self,
+        reason: &str,
+        new_due_date: NaiveDate,
+        cal: &WorkCalendar,
+    ) -> Result<DossierEvent, Refusal> {
+        require_text("reason", reason)?;
+        check_time(cal.close_of(new_due_date), cal).map_err(|_| {
+            Error::field(
+                "new_due_date",
+                "Ngày hẹn mới nằm ngoài phạm vi lịch (1900–2099)",
+                "the new appointment is outside the calendar's range (1900–2099)",
+            )
+        })?;
+        let Some(due) = self.due_at else {
+            return Err(conflict(
+                "Thủ tục không có thời hạn giải quyết để gia hạn",
+                "the procedure has no time limit to extend",
+            ));
+        };
+        let day = if cal.is_working_day(new_due_date) {
+            new_due_date
+        } else {
+            cal.next_working_day(new_due_date)
+        };
+        let new_due = cal.close_of(day);
+        if new_due <= due {
+            return Err(Error::field(
+                "new_due_date",
+                "Ngày hẹn mới phải sau ngày hẹn hiện tại",
+                "the new appointment must be after the current one",
+            )
+            .into());
+        }
+        self.extended = true;
+        self.due_at = Some(new_due);
+        Ok(DossierEvent::Extended {
+            agency: self.current_agency.clone(),
+            reason: clean(reason),
+            old_due_at: due,
+            new_due_at: new_due,
+        })
+    }
+
+    fn refuse(
+        &mut self,
+        reasons: &[String],
+        at: DateTime<Utc>,
+        cal: &WorkCalendar,
+    ) -> Result<DossierEvent, Refusal> {
+        let reasons: Vec<String> = reasons
+            .iter()
+            .map(|r| clean(r))
+            .filter(|r| !r.is_empty())
+            .collect();
+        if reasons.is_empty() {
+            return Err(Error::field(
+                "reasons",
+                "Cần nêu rõ lý do từ chối",
+                "give the reasons for refusing",
+            )
+            .into());
+        }
+        let at_intake = self.status == Status::Submitted;
+        if at_intake {
+            self.status = Status::Rejected;
+            self.ended_at = Some(at);
+        } else {
+            self.end(at, Status::Stopped, cal);
+        }
+        Ok(DossierEvent::Refused { reasons, at_intake })
+    }
+
+    fn withdraw(&mut self, reason: &str, at: DateTime<Utc>) -> Result<DossierEvent, Refusal> {
+        require_text("reason", reason)?;
+        if self.status == Status::Submitted {
+            // Never received: nothing to confirm.
+            self.status = Status::Stopped;
+            self.ended_at = Some(at);
+        } else {
+            self.resume_status = None;
+            self.status = Status::WithdrawalRequested;
+        }
+        Ok(DossierEvent::WithdrawalRequested {
+            reason: clean(reason),
+        })
+    }
+
+    fn approve(&mut self, at: DateTime<Utc>, cal: &WorkCalendar) -> DossierEvent {
+        let deciding = self.process.deciding_step();
+        let last_step = self.process.steps.len().saturating_sub(1);
+        self.end(at, Status::Resolved, cal);
+        if self.parent_code.is_none() && deciding < last_step {
+            self.enter_step(deciding + 1, at, cal);
+        }
+        DossierEvent::Approved {
+            timeliness: self.timeliness,
+        }
+    }
+
+    fn return_result(&mut self, method: Delivery, at: DateTime<Utc>) -> DossierEvent {
+        self.result_delivery = Some(method);
+        if method == Delivery::Electronic {
+            self.status = Status::Returned;
+            self.returned_at = Some(at);
+        }
+        DossierEvent::ResultReturned { method }
     }
 
     /// Records that an inter-agency child case was created.
@@ -1524,10 +1642,12 @@ impl Dossier {
         let before = self.snapshot();
         self.open_children.push(child.to_owned());
         Change {
-            action: "child_created".into(),
+            event: DossierEvent::ChildOpened {
+                child_code: child.to_owned(),
+            },
+            note: None,
             before: Some(before),
             after: self.snapshot(),
-            data: json!({ "child_code": child }),
             spawn: None,
         }
     }
@@ -1537,10 +1657,13 @@ impl Dossier {
         let before = self.snapshot();
         self.open_children.retain(|c| c != child);
         Change {
-            action: "child_resolved".into(),
+            event: DossierEvent::ChildClosed {
+                child_code: child.to_owned(),
+                outcome,
+            },
+            note: None,
             before: Some(before),
             after: self.snapshot(),
-            data: json!({ "child_code": child, "outcome": outcome }),
             spawn: None,
         }
     }
@@ -1570,7 +1693,10 @@ fn require_text(field: &str, s: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
+pub mod events;
 pub mod legacy;
 
+pub use events::{DossierEvent, EVENT_VERSION, EventRecord, Slip};
+
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

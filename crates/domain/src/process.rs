@@ -25,13 +25,16 @@ pub enum StepAgency {
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// Stable key, e.g. `reception`, `processing`, `approval`, `result`.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[a-z0-9_]+$")]
     pub key: String,
     /// Name shown to people (Vietnamese).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// The role that acts at this step.
     pub role: Role,
     pub agency: StepAgency,
     /// Share of the procedure's time limit given to this step, in percent.
+    #[schema(maximum = 100)]
     pub share: u8,
     /// The step where the decision is taken (`approve` / `refuse`); exactly one per process.
     #[serde(default)]

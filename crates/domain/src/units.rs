@@ -91,7 +91,10 @@ impl UnitKey {
 #[serde(deny_unknown_fields)]
 pub struct NewUnit {
     pub level: UnitLevel,
+    /// Province 2 digits, district 3, commune 5.
+    #[schema(pattern = r"^(\d{2}|\d{3}|\d{5})$")]
     pub code: String,
+    #[schema(min_length = 1, max_length = 300, pattern = r"\S")]
     pub name: String,
     /// `tỉnh`, `thành phố trung ương`, `xã`, `phường`, `đặc khu`, `huyện`, `quận`…
     pub kind: String,
@@ -177,7 +180,7 @@ pub struct UnitGraph {
     pub links: Vec<UnitLink>,
 }
 
-/// The four reference files of shared/data (2025 reorganisation).
+/// The four reference files of crates/motcua/data (2025 reorganisation).
 pub struct ReferenceFiles<'a> {
     pub provinces: &'a str,
     pub communes: &'a str,
@@ -426,14 +429,16 @@ impl UnitGraph {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Agency {
-    #[schema(value_type = String, example = "000.00.00.H59")]
+    #[schema(value_type = String, example = "000.00.00.H59", pattern = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")]
     pub code: AgencyCode,
+    #[schema(min_length = 1, max_length = 300, pattern = r"\S")]
     pub name: String,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")]
     pub parent_code: Option<AgencyCode>,
     /// Code of the current administrative unit the agency serves (province or commune).
     #[serde(default)]
+    #[schema(pattern = r"^(\d{2}|\d{5})$")]
     pub unit_code: Option<String>,
     /// Whether the agency runs a one-stop point that receives dossiers.
     #[serde(default)]

@@ -1,19 +1,19 @@
-//! The real reference data of shared/data parses cleanly.
+//! The real reference data kept in crates/motcua/data parses cleanly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use motcua_domain::catalogue::{CatalogueFormat, parse_catalogue};
 use motcua_domain::units::{ReferenceFiles, UnitGraph, UnitLevel};
 
-fn shared(name: &str) -> String {
+fn reference_data(name: &str) -> String {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
+        .join("../motcua/data")
         .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 #[test]
 fn national_catalogue_export_imports_whole() {
-    let data = shared("procedures_partial.csv");
+    let data = reference_data("procedures_partial.csv");
     let ps = parse_catalogue(CatalogueFormat::Csv, data.as_bytes())
         .unwrap_or_else(|e| panic!("{} bad rows, first: {}", e.len(), e[0]));
     assert_eq!(ps.len(), 2642);
@@ -22,10 +22,10 @@ fn national_catalogue_export_imports_whole() {
 #[test]
 fn reorganisation_reference_builds() {
     let (p, c, pm, cm) = (
-        shared("admin_units_2025_provinces.csv"),
-        shared("admin_units_2025_communes.csv"),
-        shared("admin_units_2025_province_mapping.csv"),
-        shared("admin_units_2025_mapping.csv"),
+        reference_data("admin_units_2025_provinces.csv"),
+        reference_data("admin_units_2025_communes.csv"),
+        reference_data("admin_units_2025_province_mapping.csv"),
+        reference_data("admin_units_2025_mapping.csv"),
     );
     let g = UnitGraph::from_reference(&ReferenceFiles {
         provinces: &p,

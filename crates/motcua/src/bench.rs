@@ -93,7 +93,12 @@ pub async fn import(rows: usize, database: Option<String>) -> anyhow::Result<()>
     let ps = parse_catalogue(CatalogueFormat::Csv, csv.as_bytes())
         .map_err(|e| anyhow::anyhow!("synthetic catalogue rejected: {}", e[0]))?;
     let parsed = t.elapsed();
-    let report = store.import_procedures(ps).await?;
+    let report = store
+        .import_procedures(
+            ps,
+            &motcua_store::ChangeBy::new("bench", chrono::DateTime::UNIX_EPOCH),
+        )
+        .await?;
     let total = t.elapsed();
     println!(
         "bench import: {rows} procedures ({} KiB CSV) on {:?}: parse+validate {:.1} ms, total {:.1} ms ({:.0} rows/s); inserted {}, updated {}",
@@ -164,33 +169,34 @@ async fn bench_store(
 /// `tracking_rate` public tracking lookups per second for `tracking_seconds` (open loop: a
 /// slow answer does not slow the offered load) and prints the figures.
 pub async fn intake(b: IntakeBench) -> anyhow::Result<()> {
-    use motcua_domain::clock::{Clock, SystemClock};
     use std::sync::Arc;
     let dir = tempfile::tempdir()?;
     let (store, schema) = bench_store(b.database.clone(), dir.path()).await?;
     store.migrate().await?;
-    crate::demo::load(&store, SystemClock.now()).await?;
-    let backend = store.backend();
-    let state = motcua_web::AppState::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        Default::default(),
-        chrono::Duration::hours(2),
+    let svc = Arc::new(
+        motcua_service::Service::new(
+            store.clone(),
+            Arc::new(crate::clock::SystemClock),
+            Default::default(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    crate::demo::load(
+        &svc,
+        &svc.acting(motcua_domain::dossier::Actor::system("bench")),
     )
-    .await
-    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    .await?;
+    let backend = store.backend();
+    let state = motcua_web::AppState::new(svc.clone(), chrono::Duration::hours(2));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, motcua_web::app(state)).await;
     });
-    let sealer_store = store.clone();
-    let sealer = tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            let _ = sealer_store.seal_audit().await;
-        }
-    });
+    // The job queue runs beside the intake, as in `motcua serve` (it seals the audit chain).
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let background = crate::start_background(&svc, 2, 30, Some("bench".into()), &stop);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(b.concurrency.max(64))
         .build()?;
@@ -319,7 +325,10 @@ pub async fn intake(b: IntakeBench) -> anyhow::Result<()> {
         percentile(&tl, 0.99),
         tl.last().copied().unwrap_or(f64::NAN),
     );
-    sealer.abort();
+    let _ = stop_tx.send(true);
+    for t in background {
+        let _ = t.await;
+    }
     server.abort();
     let sealed = store.seal_audit().await?;
     let report = store.verify_audit().await?;

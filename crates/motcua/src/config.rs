@@ -27,6 +27,11 @@ pub struct Config {
     pub cookie_secure: bool,
     /// Office hours and the intake cut-off.
     pub office: OfficeHours,
+    /// Background jobs run at once by `motcua serve` (0: none; then run `motcua worker`).
+    pub workers: usize,
+    /// Seconds a claimed job stays a worker's without renewal; after that, a worker that died
+    /// mid-job has its job taken over by another.
+    pub job_lease_seconds: i64,
 }
 
 impl Default for Config {
@@ -40,6 +45,8 @@ impl Default for Config {
             token_ttl_minutes: 8 * 60,
             cookie_secure: true,
             office: OfficeHours::default(),
+            workers: 2,
+            job_lease_seconds: 30,
         }
     }
 }

@@ -4,12 +4,12 @@
 //! Agency identifier codes are illustrative (official format, not issued codes).
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use motcua_domain::auth::Role;
 use motcua_domain::catalogue::{CatalogueFormat, parse_catalogue};
 use motcua_domain::codes::AgencyCode;
 use motcua_domain::units::{Agency, ReferenceFiles, UnitGraph};
-use motcua_store::{NewUser, Store, StoreError};
+use motcua_service::{Acting, Service, ServiceError};
+use motcua_store::NewUser;
 
 /// The official reference data on administrative units, embedded in the binary.
 pub fn reference_units() -> anyhow::Result<UnitGraph> {
@@ -25,11 +25,15 @@ const REFERENCE_VERSION: &str = "admin-units-2025-v1";
 const ILLUSTRATIVE: &str = "Mã định danh minh họa theo đúng định dạng QĐ 20/2020/QĐ-TTg, không phải mã đã cấp (illustrative code)";
 
 /// Imports the national units once per reference version.
-pub async fn ensure_reference_units(store: &Store) -> anyhow::Result<()> {
+pub async fn ensure_reference_units(svc: &Service, by: &Acting) -> anyhow::Result<()> {
+    let store = svc.store();
     if store.meta("reference_units").await?.as_deref() == Some(REFERENCE_VERSION) {
         return Ok(());
     }
-    let (units, links) = store.import_units(&reference_units()?).await?;
+    let (units, links) = svc
+        .import_units(by, &reference_units()?)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     store.set_meta("reference_units", REFERENCE_VERSION).await?;
     tracing::info!(units, links, "administrative units imported");
     Ok(())
@@ -147,29 +151,34 @@ pub const DEMO_USERS: &[(&str, Role, Option<&str>)] = &[
 pub const DEMO_PASSWORD: &str = "motcua-demo";
 
 /// Loads (or refreshes) the demo province. Idempotent.
-pub async fn load(store: &Store, now: DateTime<Utc>) -> anyhow::Result<()> {
-    ensure_reference_units(store).await?;
+pub async fn load(svc: &Service, by: &Acting) -> anyhow::Result<()> {
+    ensure_reference_units(svc, by).await?;
+    let e = |e: ServiceError| anyhow::anyhow!("{e}");
     for a in AGENCIES {
-        store
-            .upsert_agency(Agency {
+        svc.put_agency(
+            by,
+            Agency {
                 code: AgencyCode::parse(a.code)?,
                 name: a.name.into(),
                 parent_code: a.parent.map(AgencyCode::parse).transpose()?,
                 unit_code: Some(a.unit.into()),
                 one_stop_point: a.one_stop,
                 provenance: Some(ILLUSTRATIVE.into()),
-            })
-            .await?;
+            },
+        )
+        .await
+        .map_err(e)?;
     }
     let procedures = parse_catalogue(
         CatalogueFormat::Json,
         include_bytes!("../data/demo_procedures.json"),
     )
     .map_err(|rows| anyhow::anyhow!("demo catalogue: {}", rows[0]))?;
-    let report = store.import_procedures(procedures).await?;
+    let report = svc.import_procedures(by, procedures).await.map_err(e)?;
     for (username, role, agency) in DEMO_USERS {
-        let r = store
+        let r = svc
             .create_user(
+                by,
                 NewUser {
                     username: (*username).into(),
                     full_name: format!("Tài khoản demo ({role})"),
@@ -177,12 +186,11 @@ pub async fn load(store: &Store, now: DateTime<Utc>) -> anyhow::Result<()> {
                     role: *role,
                     agency_code: agency.map(AgencyCode::parse).transpose()?,
                 },
-                now,
             )
             .await;
         match r {
-            Ok(_) | Err(StoreError::Conflict(_)) => {}
-            Err(e) => return Err(e).context("demo user"),
+            Ok(_) | Err(ServiceError::Conflict(_)) => {}
+            Err(err) => return Err(e(err)).context("demo user"),
         }
     }
     tracing::info!(

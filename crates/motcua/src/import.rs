@@ -6,6 +6,7 @@ use motcua_domain::calendar::WorkCalendar;
 use motcua_domain::catalogue::{Procedure, RowError};
 use motcua_domain::dossier::Dossier;
 use motcua_domain::dossier::legacy::LegacyDossier;
+use motcua_service::{Acting, Service, ServiceError};
 use motcua_store::{ImportedEvent, Store, StoreError};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -13,15 +14,16 @@ use std::path::Path;
 /// Checks every line, then imports each dossier in its own transaction (all of it or none of
 /// it). With any bad line, nothing is imported and every bad line is reported.
 pub async fn dossiers(
-    store: &Store,
-    cal: &WorkCalendar,
+    svc: &Service,
+    by: &Acting,
     file: &Path,
     source: &str,
     dry_run: bool,
 ) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let (ready, mut errors) = check(store, cal, &text, source).await?;
+    let store = svc.store();
+    let (ready, mut errors) = check(store, &svc.calendar(), &text, source).await?;
     let codes: Vec<String> = ready.iter().map(|(_, d, _)| d.code.clone()).collect();
     let existing: HashSet<String> = store
         .existing_dossier_codes(&codes)
@@ -54,15 +56,18 @@ pub async fn dossiers(
     }
     let mut imported = 0;
     for (line, d, events) in &ready {
-        match store.import_dossier(d, events).await {
+        match svc.import_dossier(by, d, events).await {
             Ok(()) => imported += 1,
-            Err(e @ StoreError::Conflict(_)) => {
+            Err(e @ ServiceError::Conflict(_)) => {
                 anyhow::bail!(
                     "line {line} ({}): {e}; {imported} dossiers imported before it",
                     d.code
                 )
             }
-            Err(e) => return Err(e).with_context(|| format!("line {line} ({})", d.code)),
+            Err(e) => {
+                return Err(anyhow::anyhow!("{e}"))
+                    .with_context(|| format!("line {line} ({})", d.code));
+            }
         }
     }
     store.seal_audit().await?;

@@ -5,18 +5,23 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 use motcua_domain::calendar::{TimeLimit, WorkCalendar};
 use motcua_domain::catalogue::{CatalogueFormat, parse_catalogue};
-use motcua_domain::clock::{Clock, SystemClock};
+use motcua_domain::clock::Clock;
+use motcua_domain::dossier::Actor;
 use motcua_domain::lunar;
-use motcua_store::{Store, StoreError};
+use motcua_service::jobs::{Runner, RunnerConfig};
+use motcua_service::{Acting, Service, ServiceError};
+use motcua_store::{NewJob, Store};
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 mod bench;
+mod clock;
 mod config;
 mod demo;
 mod import;
 
+use clock::SystemClock;
 use config::{Config, Overrides};
 
 #[derive(Parser)]
@@ -56,6 +61,21 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Runs background jobs (OCR, signing, portal sync, audit sealing, …) without serving
+    /// HTTP; any number of workers share one PostgreSQL queue.
+    Worker {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Jobs run at once (default: the configuration's `workers`, at least 1).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// This worker's name in the queue (default: host and process id).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// The job queue: figures, and a probe job to check that workers run.
+    #[command(subcommand)]
+    Jobs(JobsCmd),
     /// Applies database migrations.
     Migrate(DbArgs),
     /// Loads the demo province into the database.
@@ -111,6 +131,21 @@ enum DossierCmd {
     /// Prints a dossier.
     Show {
         code: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCmd {
+    /// Queued, running, failed and dead jobs per kind (JSON lines).
+    Stats(DbArgs),
+    /// Enqueues probe jobs: each sleeps, then records that it ran (`probe:{id}` in meta).
+    Probe {
+        #[arg(long, default_value_t = 0)]
+        sleep_ms: u64,
+        #[arg(long, default_value_t = 1)]
+        count: u32,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -256,6 +291,26 @@ fn load_config(
     )
 }
 
+/// The actor of a command-line operation: the operator, named explicitly in the audit chain.
+fn cli_actor(what: &str) -> Actor {
+    Actor::system(&format!("cli:{what}"))
+}
+
+fn svc_err(e: ServiceError) -> anyhow::Error {
+    let e = motcua_web::ApiError::from(e);
+    api_err(e)
+}
+
+/// The service over the configured database, on the wall clock.
+async fn open_service(cfg: &Config) -> anyhow::Result<Arc<Service>> {
+    let store = open_store(cfg).await?;
+    Ok(Arc::new(
+        Service::new(store, Arc::new(SystemClock), cfg.office.clone())
+            .await
+            .map_err(svc_err)?,
+    ))
+}
+
 async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     if cfg.database.is_none() {
         std::fs::create_dir_all(&cfg.data_dir)
@@ -345,9 +400,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(db) => {
             init_tracing(false);
             let cfg = load_config(cfg_path, &db, None, false)?;
-            let store = open_store(&cfg).await?;
-            demo::load(&store, SystemClock.now()).await?;
-            store.close().await;
+            let svc = open_service(&cfg).await?;
+            demo::load(&svc, &svc.acting(cli_actor("demo"))).await?;
+            svc.store().close().await;
             Ok(())
         }
         Command::Import(ImportCmd::Procedures { file, dry_run, db }) => {
@@ -373,17 +428,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 return Ok(());
             }
             let cfg = load_config(cfg_path, &db, None, false)?;
-            let store = open_store(&cfg).await?;
-            let report = match store.import_procedures(procedures).await {
-                Err(StoreError::Import(rows)) => {
+            let svc = open_service(&cfg).await?;
+            let by = svc.acting(cli_actor("import-procedures"));
+            let report = match svc.import_procedures(&by, procedures).await {
+                Err(ServiceError::Import(rows)) => {
                     for r in &rows {
                         eprintln!("{}: {r}", file.display());
                     }
                     anyhow::bail!("{} bad rows; nothing imported", rows.len());
                 }
-                r => r?,
+                r => r.map_err(svc_err)?,
             };
-            store.close().await;
+            svc.store().close().await;
             println!(
                 "{}: inserted {}, updated {}",
                 file.display(),
@@ -395,9 +451,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(ImportCmd::Units(db)) => {
             init_tracing(false);
             let cfg = load_config(cfg_path, &db, None, false)?;
-            let store = open_store(&cfg).await?;
-            demo::ensure_reference_units(&store).await?;
-            store.close().await;
+            let svc = open_service(&cfg).await?;
+            demo::ensure_reference_units(&svc, &svc.acting(cli_actor("import-units"))).await?;
+            svc.store().close().await;
             Ok(())
         }
         Command::User(UserCmd::Add {
@@ -412,9 +468,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             std::io::stdin().read_to_string(&mut password)?;
             let password = password.trim_end_matches(['\n', '\r']).to_owned();
             let cfg = load_config(cfg_path, &db, None, false)?;
-            let store = open_store(&cfg).await?;
-            let user = store
+            let svc = open_service(&cfg).await?;
+            let user = svc
                 .create_user(
+                    &svc.acting(cli_actor("user-add")),
                     motcua_store::NewUser {
                         username,
                         full_name,
@@ -422,10 +479,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         role: role.parse()?,
                         agency_code: agency.as_deref().map(str::parse).transpose()?,
                     },
-                    SystemClock.now(),
                 )
-                .await?;
-            store.close().await;
+                .await
+                .map_err(svc_err)?;
+            svc.store().close().await;
             print_json(&user)
         }
         Command::Calendar(CalendarCmd::Lunar { date, from, to }) => {
@@ -529,15 +586,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             init_tracing(false);
             let cfg = load_config(cfg_path, &db, None, false)?;
-            let store = open_store(&cfg).await?;
-            let cal = WorkCalendar::new(
-                Default::default(),
-                cfg.office.clone(),
-                store.calendar_tables().await?,
-            );
-            let r = import::dossiers(&store, &cal, &file, &source, dry_run).await;
-            store.close().await;
+            let svc = open_service(&cfg).await?;
+            let by = svc.acting(cli_actor("import-dossiers"));
+            let r = import::dossiers(&svc, &by, &file, &source, dry_run).await;
+            svc.store().close().await;
             r
+        }
+        Command::Worker { db, workers, id } => {
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            init_tracing(cfg.log_format == "json");
+            worker(cfg, workers, id).await
+        }
+        Command::Jobs(JobsCmd::Stats(db)) => {
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            let store = open_store(&cfg).await?;
+            for k in store.job_stats(SystemClock.now()).await? {
+                print_json(&k)?;
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Jobs(JobsCmd::Probe {
+            sleep_ms,
+            count,
+            db,
+        }) => {
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            let svc = open_service(&cfg).await?;
+            let by = svc.acting(cli_actor("jobs-probe"));
+            for _ in 0..count {
+                let job = NewJob::new("probe", &serde_json::json!({"sleep_ms": sleep_ms}), by.at);
+                svc.enqueue(&by, &job).await.map_err(svc_err)?;
+            }
+            svc.store().close().await;
+            println!("enqueued {count} probe jobs");
+            Ok(())
         }
         Command::Openapi => {
             println!("{}", motcua_web::openapi_json());
@@ -546,38 +629,92 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// A worker name unique to this process.
+fn worker_name(id: Option<String>) -> String {
+    id.unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "host".into());
+        format!("{host}:{}", std::process::id())
+    })
+}
+
+/// Starts what every instance runs beside its work: the reference-data watcher, the queue
+/// metrics, and `workers` job workers (none when 0).
+fn start_background(
+    svc: &Arc<Service>,
+    workers: usize,
+    lease_seconds: i64,
+    id: Option<String>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = vec![
+        tokio::spawn(motcua_service::jobs::watch_reference(
+            svc.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(motcua_service::jobs::publish_queue_metrics(
+            svc.clone(),
+            stop.clone(),
+        )),
+    ];
+    if workers > 0 {
+        let mut cfg = RunnerConfig::new(worker_name(id), workers);
+        cfg.lease = chrono::Duration::seconds(lease_seconds.max(1));
+        let runner = Runner::new(svc.clone(), cfg);
+        tasks.push(tokio::spawn(runner.run(stop.clone())));
+    }
+    tasks
+}
+
 async fn serve(cfg: Config) -> anyhow::Result<()> {
-    let store = open_store(&cfg).await?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let svc = open_service(&cfg).await?;
     if cfg.demo {
-        demo::load(&store, clock.now()).await?;
+        demo::load(&svc, &svc.acting(cli_actor("demo"))).await?;
     }
     let mut state = motcua_web::AppState::new(
-        store.clone(),
-        clock,
-        cfg.office.clone(),
+        svc.clone(),
         chrono::Duration::minutes(cfg.token_ttl_minutes.max(1)),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    );
     state.secure_cookies = cfg.cookie_secure;
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     tracing::info!(
-        "motcua listening on http://{} (database {})",
+        "motcua listening on http://{} (database {}, {} job workers)",
         listener.local_addr()?,
-        redact(&cfg.database_url())
+        redact(&cfg.database_url()),
+        cfg.workers
     );
-    let sealer = tokio::spawn(seal_forever(store.clone()));
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let background = start_background(&svc, cfg.workers, cfg.job_lease_seconds, None, &stop);
     axum::serve(listener, motcua_web::app(state))
         .with_graceful_shutdown(shutdown())
         .await?;
-    sealer.abort();
-    if let Err(e) = store.seal_audit().await {
+    let _ = stop_tx.send(true);
+    for t in background {
+        let _ = t.await;
+    }
+    if let Err(e) = svc.store().seal_audit().await {
         tracing::warn!(error = %e, "final audit sealing failed");
     }
-    store.close().await;
+    svc.store().close().await;
+    Ok(())
+}
+
+async fn worker(cfg: Config, workers: Option<usize>, id: Option<String>) -> anyhow::Result<()> {
+    let svc = open_service(&cfg).await?;
+    let workers = workers.unwrap_or(cfg.workers).max(1);
+    let id = worker_name(id);
+    tracing::info!(worker = %id, workers, database = %redact(&cfg.database_url()), "motcua worker started");
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let background = start_background(&svc, workers, cfg.job_lease_seconds, Some(id), &stop);
+    shutdown().await;
+    let _ = stop_tx.send(true);
+    for t in background {
+        let _ = t.await;
+    }
+    svc.store().close().await;
     Ok(())
 }
 
@@ -619,43 +756,36 @@ async fn dossier_cmd(cfg_path: Option<&PathBuf>, cmd: DossierCmd) -> anyhow::Res
         }
     };
     let cfg = load_config(cfg_path, db, None, false)?;
-    let store = open_store(&cfg).await?;
-    let state = motcua_web::AppState::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        cfg.office.clone(),
-        chrono::Duration::minutes(cfg.token_ttl_minutes.max(1)),
-    )
-    .await
-    .map_err(api_err)?;
+    let svc = open_service(&cfg).await?;
+    // The named user acts, with their role and agency, under the one policy.
     let who = |name: &str| {
-        let store = store.clone();
+        let svc = svc.clone();
         let name = name.to_owned();
         async move {
-            match store.user_by_name(&name).await? {
-                Some(u) if !u.disabled => Ok(u),
+            match svc.store().user_by_name(&name).await? {
+                Some(u) if !u.disabled => {
+                    Ok::<Acting, anyhow::Error>(svc.acting(motcua_service::actor_of(&u)))
+                }
                 _ => Err(anyhow::anyhow!("no active user «{name}»")),
             }
         }
     };
-    let stored = match cmd {
+    let (stored, actor) = match cmd {
         DossierCmd::File {
             user,
             file,
             idempotency_key,
             ..
         } => {
-            let u = who(&user).await?;
-            let body: motcua_web::api::dossiers::NewDossier = read_body(file.as_ref())?;
+            let by = who(&user).await?;
+            let body: motcua_service::NewDossier = read_body(file.as_ref())?;
             let idem = idempotency_key.map(|key| motcua_store::IdempotencyKey {
-                actor: u.username.clone(),
+                actor: by.actor.name.clone(),
                 key,
-                request_hash: motcua_web::api::dossiers::request_hash(&body),
+                request_hash: motcua_service::dossiers::request_hash(&body),
             });
-            motcua_web::api::dossiers::file(&state, &u, body, idem)
-                .await
-                .map_err(api_err)?
-                .0
+            let (d, _) = svc.file(&by, body, idem).await.map_err(svc_err)?;
+            (d, by.actor)
         }
         DossierCmd::Act {
             code,
@@ -664,34 +794,38 @@ async fn dossier_cmd(cfg_path: Option<&PathBuf>, cmd: DossierCmd) -> anyhow::Res
             if_version,
             ..
         } => {
-            let u = who(&user).await?;
+            let by = who(&user).await?;
             let action: motcua_domain::dossier::Action = read_body(file.as_ref())?;
-            motcua_web::api::dossiers::act_as(&state, &u, &code, &action, if_version)
+            let d = svc
+                .act(&by, &code, &action, if_version)
                 .await
-                .map_err(api_err)?
+                .map_err(svc_err)?;
+            (d, by.actor)
         }
-        DossierCmd::Show { code, .. } => store.dossier(&code).await?,
+        DossierCmd::Show { code, .. } => {
+            let actor = cli_actor("show");
+            (svc.dossier(&actor, &code).await.map_err(svc_err)?, actor)
+        }
     };
-    store.seal_audit().await?;
-    store.close().await;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&motcua_web::api::dossiers::view(&state, stored))?
-    );
-    Ok(())
-}
-
-/// Seals new audit records into the chain every second (any number of instances may run it).
-async fn seal_forever(store: Store) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-    loop {
-        tick.tick().await;
-        match store.seal_audit().await {
-            Ok(n) if n > 0 => metrics::counter!("motcua_audit_sealed_total").increment(n),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "audit sealing failed; will retry"),
-        }
+    svc.store().seal_audit().await?;
+    svc.store().close().await;
+    // The dossier as stored, with what the command line adds: version, portal status,
+    // overdue now, and the actions the user may take next.
+    let mut out = serde_json::to_value(&stored.dossier)?;
+    if let serde_json::Value::Object(m) = &mut out {
+        m.insert("version".into(), stored.version.into());
+        m.insert(
+            "portal_status".into(),
+            stored.dossier.status.portal_code().into(),
+        );
+        m.insert("overdue".into(), stored.dossier.overdue(svc.now()).into());
+        m.insert(
+            "available_actions".into(),
+            serde_json::to_value(svc.available_actions(&actor, &stored.dossier))?,
+        );
     }
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
 }
 
 async fn shutdown() {

@@ -108,8 +108,7 @@ fn imports_and_users() {
     let dir = tempfile::tempdir().unwrap();
     let db = ["--data-dir", "d"];
     // The whole national catalogue export imports.
-    let csv = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/procedures_partial.csv");
+    let csv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/procedures_partial.csv");
     let mut args = vec!["import", "procedures", csv.to_str().unwrap()];
     args.extend(db);
     let o = motcua(&args, dir.path());

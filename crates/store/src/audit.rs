@@ -108,6 +108,23 @@ macro_rules! append_audit {
 }
 pub(crate) use append_audit;
 
+/// Appends `r`, the record of a change of reference data, and bumps the reference-data version
+/// in the same transaction, so that every instance notices the change (see
+/// [`Store::reference_version`]).
+macro_rules! append_reference_change {
+    ($tx:expr, $r:expr) => {{
+        match $crate::audit::append_audit!($tx, $r) {
+            Ok(_) => {
+                sqlx::query("UPDATE reference_version SET version = version + 1 WHERE id = 1")
+                    .execute(&mut *$tx)
+                    .await
+            }
+            Err(e) => Err(e),
+        }
+    }};
+}
+pub(crate) use append_reference_change;
+
 const SEAL_BATCH: i64 = 2000;
 
 impl Store {
@@ -137,7 +154,7 @@ impl Store {
     async fn seal_batch(&self) -> Result<u64> {
         let _turn = self.write_turn().await;
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.begin_write()).await?;
             // A write first: it takes the head's lock (and SQLite's write lock) at once.
             let (mut seq, mut hash): (i64, String) = sqlx::query_as(
                 "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash",

@@ -1,7 +1,7 @@
 //! The calendar's yearly tables: seeded from the shipped official data, editable by an admin.
 
 use crate::catalogue::enum_text;
-use crate::{Result, Store, StoreError, on_db};
+use crate::{ChangeBy, Result, Store, StoreError, on_db};
 use chrono::NaiveDate;
 use motcua_domain::calendar::{CalendarEntry, HolidayKey, YearTable, official_tables};
 
@@ -59,9 +59,9 @@ impl Store {
     }
 
     /// Replaces the table of one year (validated) in one transaction.
-    pub async fn put_calendar_table(&self, table: YearTable) -> Result<YearTable> {
+    pub async fn put_calendar_table(&self, table: YearTable, by: &ChangeBy) -> Result<YearTable> {
         let table = table.validate()?;
-        self.write_calendar_table(&table, true).await?;
+        self.write_calendar_table(&table, Some(by)).await?;
         Ok(table)
     }
 
@@ -71,8 +71,9 @@ impl Store {
         year: i32,
         action: &str,
         after: Option<&YearTable>,
+        by: &ChangeBy,
     ) -> crate::audit::AuditRecord {
-        self.change_record(
+        by.record(
             "calendar_year",
             &year.to_string(),
             action,
@@ -83,14 +84,14 @@ impl Store {
     }
 
     /// Removes a year's table: the computed rules apply to it again.
-    pub async fn delete_calendar_table(&self, year: i32) -> Result<bool> {
+    pub async fn delete_calendar_table(&self, year: i32, by: &ChangeBy) -> Result<bool> {
         let n = on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.begin_write()).await?;
             sqlx::query("DELETE FROM calendar_entries WHERE year = $1").bind(year).execute(&mut *tx).await?;
             let n = sqlx::query("DELETE FROM calendar_years WHERE year = $1").bind(year).execute(&mut *tx).await?.rows_affected();
             if n > 0 {
-                let record = self.calendar_record(year, "delete", None);
-                crate::audit::append_audit!(tx, record)?;
+                let record = self.calendar_record(year, "delete", None, by);
+                crate::audit::append_reference_change!(tx, record)?;
             }
             tx.commit().await?;
             n
@@ -98,10 +99,13 @@ impl Store {
         Ok(n > 0)
     }
 
-    async fn write_calendar_table(&self, t: &YearTable, replace: bool) -> Result<bool> {
-        let now = self.change_time();
+    /// Writes a year's table: replacing it, by `by`; or, with no author, seeding the shipped
+    /// table where the year has none (stamped 1970-01-01: never edited).
+    async fn write_calendar_table(&self, t: &YearTable, by: Option<&ChangeBy>) -> Result<bool> {
+        let replace = by.is_some();
+        let now = by.map_or(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH, |b| b.at);
         let written = on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.begin_write()).await?;
             let exists: Option<(i32,)> = sqlx::query_as("SELECT year FROM calendar_years WHERE year = $1")
                 .bind(t.year)
                 .fetch_optional(&mut *tx)
@@ -130,9 +134,9 @@ impl Store {
                         .await?;
                 }
                 // Seeding shipped data at migration is not anybody's change.
-                if replace {
-                    let record = self.calendar_record(t.year, "replace", Some(t));
-                    crate::audit::append_audit!(tx, record)?;
+                if let Some(by) = by {
+                    let record = self.calendar_record(t.year, "replace", Some(t), by);
+                    crate::audit::append_reference_change!(tx, record)?;
                 }
                 tx.commit().await?;
                 true
@@ -145,7 +149,7 @@ impl Store {
     /// are never overwritten.
     pub(crate) async fn seed_official_calendar(&self) -> Result<()> {
         for t in official_tables()? {
-            self.write_calendar_table(&t, false).await?;
+            self.write_calendar_table(&t, None).await?;
         }
         Ok(())
     }

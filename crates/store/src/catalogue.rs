@@ -1,6 +1,6 @@
 //! The procedure catalogue and agencies.
 
-use crate::{Page, Result, Store, StoreError, on_db, page_limit};
+use crate::{ChangeBy, Page, Result, Store, StoreError, on_db, page_limit};
 use motcua_domain::Msg;
 use motcua_domain::catalogue::{ImplLevel, OnlineLevel, Procedure};
 use motcua_domain::codes::AgencyCode;
@@ -75,12 +75,12 @@ macro_rules! upsert_procedure {
 
 impl Store {
     /// Creates or replaces one procedure (validated). Returns it and whether it is new.
-    pub async fn upsert_procedure(&self, p: Procedure) -> Result<(Procedure, bool)> {
+    pub async fn upsert_procedure(&self, p: Procedure, by: &ChangeBy) -> Result<(Procedure, bool)> {
         let p = p.validate()?;
-        let now = self.change_time();
+        let now = by.at;
         let after = serde_json::to_string(&p).ok();
         let inserted = on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_write()).await?;
             let before: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {} FROM procedures WHERE code = $1",
                 crate::json_text_column(self.backend(), "data")
@@ -90,7 +90,7 @@ impl Store {
             .await?;
             upsert_procedure!(&mut *tx, p, now)?;
             let inserted = before.is_none();
-            let record = self.change_record(
+            let record = by.record(
                 "procedure",
                 p.code.as_str(),
                 if inserted { "create" } else { "update" },
@@ -98,7 +98,7 @@ impl Store {
                 after,
                 serde_json::json!({}),
             );
-            crate::audit::append_audit!(tx, record)?;
+            crate::audit::append_reference_change!(tx, record)?;
             tx.commit().await?;
             inserted
         });
@@ -106,7 +106,11 @@ impl Store {
     }
 
     /// Imports a whole catalogue in one transaction: all of it or nothing.
-    pub async fn import_procedures(&self, procedures: Vec<Procedure>) -> Result<ImportReport> {
+    pub async fn import_procedures(
+        &self,
+        procedures: Vec<Procedure>,
+        by: &ChangeBy,
+    ) -> Result<ImportReport> {
         let mut valid = Vec::with_capacity(procedures.len());
         let mut errors = Vec::new();
         for (i, p) in procedures.into_iter().enumerate() {
@@ -123,17 +127,17 @@ impl Store {
         if !errors.is_empty() {
             return Err(StoreError::Import(errors));
         }
-        let now = self.change_time();
+        let now = by.at;
         let count = "SELECT COUNT(*) FROM procedures";
         let codes: Vec<&str> = valid.iter().map(|p| p.code.as_str()).collect();
         let (before, after) = on_db!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_write()).await?;
             let (before,): (i64,) = sqlx::query_as(count).fetch_one(&mut *tx).await?;
             for p in &valid {
                 upsert_procedure!(&mut *tx, p, now)?;
             }
             let (after,): (i64,) = sqlx::query_as(count).fetch_one(&mut *tx).await?;
-            let record = self.change_record(
+            let record = by.record(
                 "procedure",
                 "*",
                 "import",
@@ -141,7 +145,7 @@ impl Store {
                 None,
                 serde_json::json!({"rows": valid.len(), "inserted": after - before, "codes": codes}),
             );
-            crate::audit::append_audit!(tx, record)?;
+            crate::audit::append_reference_change!(tx, record)?;
             tx.commit().await?;
             (before, after)
         });
@@ -213,12 +217,12 @@ impl Store {
         }))
     }
 
-    pub async fn upsert_agency(&self, a: Agency) -> Result<(Agency, bool)> {
+    pub async fn upsert_agency(&self, a: Agency, by: &ChangeBy) -> Result<(Agency, bool)> {
         let a = a.validate()?;
-        let now = self.change_time();
+        let now = by.at;
         let after = serde_json::to_string(&a).ok();
         let inserted = on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.begin_write()).await?;
             let old: Option<AgencyRow> = sqlx::query_as(
                 "SELECT code, name, parent_code, unit_code, one_stop_point, provenance FROM agencies WHERE code = $1",
             )
@@ -243,7 +247,7 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            let record = self.change_record(
+            let record = by.record(
                 "agency",
                 a.code.as_str(),
                 if before.is_none() { "create" } else { "update" },
@@ -251,7 +255,7 @@ impl Store {
                 after,
                 serde_json::json!({}),
             );
-            crate::audit::append_audit!(tx, record)?;
+            crate::audit::append_reference_change!(tx, record)?;
             tx.commit().await?;
             before.is_none()
         });

@@ -5,12 +5,12 @@
 //! are the history (the control slip reads them). Writes start with a write statement, so on
 //! SQLite they take the write lock at once and on PostgreSQL they lock the dossier's row.
 
-use crate::audit::{AuditRecord, append_audit};
+use crate::audit::{AuditRecord, append_audit, append_reference_change};
 use crate::catalogue::page;
-use crate::{Db, Page, Result, Store, StoreError, on_db, page_limit};
+use crate::jobs::{NewJob, enqueue};
+use crate::{ChangeBy, Db, Page, Result, Store, StoreError, on_db, page_limit};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use motcua_domain::Msg;
-use motcua_domain::auth::Role;
 use motcua_domain::calendar::WorkCalendar;
 use motcua_domain::codes::AgencyCode;
 use motcua_domain::dossier::{
@@ -79,12 +79,23 @@ fn audit_of(code: &str, actor: &str, at: DateTime<Utc>, c: &Change) -> Result<Au
         actor: actor.to_owned(),
         entity: "dossier",
         entity_key: code.to_owned(),
-        action: c.action.clone(),
+        action: c.event.name().to_owned(),
         before: c.before.as_ref().map(json_text).transpose()?,
         after: Some(json_text(&c.after)?),
-        data: json_text(&c.data)?,
+        data: c.record().to_stored(),
     })
 }
+
+/// The jobs a committed dossier change causes, enqueued in its own transaction (the outbox).
+pub type Outbox<'a> = &'a (dyn Fn(&Dossier, &Change) -> Vec<NewJob> + Send + Sync);
+
+/// No job follows the change.
+pub fn no_jobs(_: &Dossier, _: &Change) -> Vec<NewJob> {
+    Vec::new()
+}
+
+/// A check of the locked, current state before an action (the caller's authorisation).
+pub type Guard<'a> = &'a (dyn Fn(&Dossier) -> std::result::Result<(), Refusal> + Send + Sync);
 
 fn parse_row(data: &str, version: i64) -> Result<StoredDossier> {
     let dossier: Dossier =
@@ -179,11 +190,14 @@ macro_rules! lock_dossier {
 
 /// Inserts a new dossier, its first audit record and its idempotency key in `$tx`.
 macro_rules! insert_new {
-    ($tx:expr, $d:expr, $change:expr, $actor:expr, $at:expr, $idem:expr) => {{
+    ($tx:expr, $d:expr, $change:expr, $actor:expr, $at:expr, $idem:expr, $outbox:expr) => {{
         let d: &Dossier = $d;
         let audit = audit_of(&d.code, $actor, $at, $change)?;
         put_dossier!($tx, d, 1i64, $at, false);
         append_audit!($tx, audit)?;
+        for job in ($outbox)(d, $change) {
+            enqueue!($tx, &job, $at)?;
+        }
         if let Some(k) = $idem {
             sqlx::query(
                 "INSERT INTO idempotency_keys (actor, key, request_hash, dossier_code, created_at) \
@@ -246,9 +260,10 @@ impl Store {
         }
     }
 
-    /// Stores a new dossier built by [`Dossier::new`] (its code is assigned here) and its first
-    /// audit record, durably, before returning. With an idempotency key, a repeated request
-    /// returns the first dossier and `false`.
+    /// Stores a new dossier built by [`Dossier::new`] (its code is assigned here), its first
+    /// audit record and the jobs `outbox` names, in one durable transaction, before returning.
+    /// With an idempotency key, a repeated request returns the first dossier and `false`.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_dossier(
         &self,
         mut d: Dossier,
@@ -257,6 +272,7 @@ impl Store {
         at: DateTime<Utc>,
         cal: &WorkCalendar,
         idem: Option<&IdempotencyKey>,
+        outbox: Outbox<'_>,
     ) -> Result<(StoredDossier, bool)> {
         if let Some(k) = idem
             && let Some(hit) = self.idempotent_hit(k).await?
@@ -269,16 +285,16 @@ impl Store {
                 Db::Postgres(p) => {
                     let n = self.next_dossier_number(&d.receiving_agency, day).await?;
                     d.code = dossier_code(&d.receiving_agency, day, n);
-                    let mut tx = p.begin().await?;
-                    insert_new!(tx, &d, &change, actor, at, idem);
+                    let mut tx = p.begin_with(self.begin_write()).await?;
+                    insert_new!(tx, &d, &change, actor, at, idem, outbox);
                     tx.commit().await?;
                 }
                 Db::Sqlite(p) => {
                     let _turn = self.write_turn().await;
-                    let mut tx = p.begin().await?;
+                    let mut tx = p.begin_with(self.begin_write()).await?;
                     let n = bump_counter!(tx, d.receiving_agency.as_str(), day, 1i64);
                     d.code = dossier_code(&d.receiving_agency, day, n);
-                    insert_new!(tx, &d, &change, actor, at, idem);
+                    insert_new!(tx, &d, &change, actor, at, idem, outbox);
                     tx.commit().await?;
                 }
             }
@@ -319,9 +335,12 @@ impl Store {
         }
     }
 
-    /// Carries out a workflow action: checks the actor, the expected version (`If-Match`) and
-    /// the state machine, then writes the new state and its audit records in one transaction.
-    /// A `transfer` opens an inter-agency child case; a child case that ends tells its parent.
+    /// Carries out a workflow action on the locked row: checks the expected version
+    /// (`If-Match`), the caller's `guard` (who may act, decided by the authorisation policy in
+    /// the service) and the state machine, then writes the new state, its audit records and
+    /// the jobs `outbox` names in one transaction. A `transfer` opens an inter-agency child
+    /// case; a child case that ends tells its parent.
+    #[allow(clippy::too_many_arguments)]
     pub async fn act(
         &self,
         code: &str,
@@ -330,39 +349,19 @@ impl Store {
         if_version: Option<i64>,
         at: DateTime<Utc>,
         cal: &WorkCalendar,
+        guard: Guard<'_>,
+        outbox: Outbox<'_>,
     ) -> Result<(StoredDossier, Change)> {
         let _turn = self.write_turn().await;
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.begin_write()).await?;
             let StoredDossier { dossier: mut d, version } = lock_dossier!(tx, code);
             if let Some(v) = if_version
                 && v != version
             {
                 return Err(StoreError::Stale { current: version });
             }
-            d.authorise(action, actor)?;
-            if let Action::Assign { assignee, .. } = action {
-                let user: Option<(String, Option<String>, bool)> = sqlx::query_as(
-                    "SELECT role, agency_code, disabled FROM users WHERE username = $1",
-                )
-                .bind(assignee.trim())
-                .fetch_optional(&mut *tx)
-                .await?;
-                let fits = user.is_some_and(|(role, agency, disabled)| {
-                    !disabled
-                        && agency.as_deref() == Some(d.current_agency.as_str())
-                        && Role::parse(&role).is_ok_and(|r| {
-                            matches!(r, Role::Reception | Role::Specialist | Role::Leader)
-                        })
-                });
-                if !fits {
-                    return Err(StoreError::Invalid(motcua_domain::Error::field(
-                        "assignee",
-                        format!("«{assignee}» không phải cán bộ đang hoạt động của {}", d.current_agency),
-                        format!("«{assignee}» is not an active officer of {}", d.current_agency),
-                    )));
-                }
-            }
+            guard(&d)?;
             let change = d.apply(action, at, cal)?;
             let mut records = vec![audit_of(&d.code, &actor.name, at, &change)?];
             if let Some(target) = &change.spawn {
@@ -386,6 +385,9 @@ impl Store {
             }
             for r in &records {
                 append_audit!(tx, r)?;
+            }
+            for job in outbox(&d, &change) {
+                enqueue!(tx, &job, at)?;
             }
             tx.commit().await?;
             Ok((StoredDossier { dossier: d, version: version + 1 }, change))
@@ -412,7 +414,17 @@ impl Store {
                 })?)
             }
         };
-        let as_of = q.as_of.unwrap_or_else(Utc::now);
+        let as_of = match (q.as_of, q.overdue) {
+            (Some(t), _) => t,
+            (None, None) => DateTime::<Utc>::UNIX_EPOCH,
+            (None, Some(_)) => {
+                return Err(StoreError::Invalid(motcua_domain::Error::field(
+                    "as_of",
+                    "Lọc quá hạn cần thời điểm tính (as_of)",
+                    "the overdue filter needs the instant it is computed at (as_of)",
+                )));
+            }
+        };
         let rows: Vec<(String, i64, DateTime<Utc>, String)> = on_db!(self, p => {
             let mut b = QueryBuilder::new(
                 "SELECT data, version, queue_due, code FROM dossiers WHERE 1 = 1",
@@ -504,7 +516,7 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         let _turn = self.write_turn().await;
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.begin_write()).await?;
             bump_counter!(tx, agency.as_str(), day, n);
             let exists: Option<(i64,)> = sqlx::query_as("SELECT version FROM dossiers WHERE code = $1")
                 .bind(&d.code)
@@ -546,15 +558,15 @@ impl Store {
         &self,
         procedure_code: &str,
         process: Process,
-        actor: &str,
-        at: DateTime<Utc>,
+        by: &ChangeBy,
     ) -> Result<Process> {
         let process = process.validate()?;
         let before = self.process_for(procedure_code).await?;
         let data = json_text(&process)?;
+        let at = by.at;
         let record = AuditRecord {
             at,
-            actor: actor.to_owned(),
+            actor: by.actor.clone(),
             entity: "process",
             entity_key: procedure_code.to_owned(),
             action: "put_process".into(),
@@ -564,7 +576,7 @@ impl Store {
         };
         let _turn = self.write_turn().await;
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.begin_write()).await?;
             sqlx::query(
                 "INSERT INTO procedure_processes (procedure_code, data, updated_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (procedure_code) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
@@ -574,7 +586,7 @@ impl Store {
             .bind(at)
             .execute(&mut *tx)
             .await?;
-            append_audit!(tx, record)?;
+            append_reference_change!(tx, record)?;
             tx.commit().await?;
         });
         Ok(process)

@@ -17,13 +17,17 @@ pub mod audit;
 pub mod calendar;
 pub mod catalogue;
 pub mod dossiers;
+pub mod jobs;
 pub mod testing;
 pub mod units;
 pub mod users;
 
 pub use audit::{AuditEntry, VerifyReport};
 pub use catalogue::{ImportReport, ProcedureQuery};
-pub use dossiers::{DossierQuery, IdempotencyKey, ImportedEvent, StoredDossier};
+pub use dossiers::{
+    DossierQuery, Guard, IdempotencyKey, ImportedEvent, Outbox, StoredDossier, no_jobs,
+};
+pub use jobs::{Job, KindStats, NewJob};
 pub use units::{Unit, UnitQuery, UnitRef};
 pub use users::{NewUser, User};
 
@@ -110,15 +114,45 @@ pub struct Store {
     /// SQLite has one writer at a time: writers queue here, in the process, instead of
     /// sleeping in SQLite's busy handler.
     pub(crate) writer: std::sync::Arc<tokio::sync::Mutex<()>>,
-    /// Who makes the changes through this handle, and when (see [`Store::by`]).
-    pub(crate) by: Option<std::sync::Arc<ChangeBy>>,
 }
 
-/// The author and time of changes made through a [`Store`] handle.
-#[derive(Debug, Clone)]
+/// Who makes a change of reference data, and when: every write takes one, so nothing is
+/// silently attributed to `system` or stamped with the wall clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeBy {
     pub actor: String,
     pub at: chrono::DateTime<chrono::Utc>,
+}
+
+impl ChangeBy {
+    pub fn new(actor: impl Into<String>, at: chrono::DateTime<chrono::Utc>) -> Self {
+        ChangeBy {
+            actor: actor.into(),
+            at,
+        }
+    }
+
+    /// The audit record of a change of reference data by this author.
+    pub(crate) fn record(
+        &self,
+        entity: &'static str,
+        key: &str,
+        action: &str,
+        before: Option<String>,
+        after: Option<String>,
+        data: serde_json::Value,
+    ) -> audit::AuditRecord {
+        audit::AuditRecord {
+            at: self.at,
+            actor: self.actor.clone(),
+            entity,
+            entity_key: key.to_owned(),
+            action: action.to_owned(),
+            before,
+            after,
+            data: data.to_string(),
+        }
+    }
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -143,7 +177,6 @@ impl Store {
                 db: Db::Sqlite(pool),
                 counters: None,
                 writer: Default::default(),
-                by: None,
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Self::connect_postgres(PgConnectOptions::from_str(url)?).await
@@ -167,7 +200,6 @@ impl Store {
             db: Db::Postgres(pool),
             counters: Some(counters),
             writer: Default::default(),
-            by: None,
         })
     }
 
@@ -204,46 +236,13 @@ impl Store {
         }
     }
 
-    /// A handle whose changes of reference data (catalogue, agencies, units, calendar, users)
-    /// are attributed to `actor` at `at` in the audit chain. Without it, they are the
-    /// `system`'s, at the system time (command-line imports, the demo).
-    pub fn by(&self, actor: &str, at: chrono::DateTime<chrono::Utc>) -> Store {
-        Store {
-            by: Some(std::sync::Arc::new(ChangeBy {
-                actor: actor.to_owned(),
-                at,
-            })),
-            ..self.clone()
-        }
-    }
-
-    /// The time of a change made through this handle.
-    pub(crate) fn change_time(&self) -> chrono::DateTime<chrono::Utc> {
-        self.by.as_ref().map_or_else(chrono::Utc::now, |b| b.at)
-    }
-
-    /// The audit record of a change of reference data made through this handle.
-    pub(crate) fn change_record(
-        &self,
-        entity: &'static str,
-        key: &str,
-        action: &str,
-        before: Option<String>,
-        after: Option<String>,
-        data: serde_json::Value,
-    ) -> audit::AuditRecord {
-        audit::AuditRecord {
-            at: self.change_time(),
-            actor: self
-                .by
-                .as_ref()
-                .map_or_else(|| "system".to_owned(), |b| b.actor.clone()),
-            entity,
-            entity_key: key.to_owned(),
-            action: action.to_owned(),
-            before,
-            after,
-            data: data.to_string(),
+    /// How a writing transaction begins: on SQLite `BEGIN IMMEDIATE`, which takes the write
+    /// lock at once (waiting under the busy timeout for another process's writer), so that a
+    /// transaction that reads before it writes can never fail to upgrade its lock midway.
+    pub(crate) fn begin_write(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "BEGIN IMMEDIATE",
+            Db::Postgres(_) => "BEGIN",
         }
     }
 

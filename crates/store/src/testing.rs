@@ -19,6 +19,7 @@ pub struct TestDb {
     pub store: Store,
     _dir: Option<TempDir>,
     schema: Option<String>,
+    url: String,
 }
 
 /// A temporary directory removed on drop (kept small to avoid a dependency).
@@ -30,15 +31,72 @@ impl Drop for TempDir {
     }
 }
 
+/// Seconds since 1970 on the wall clock: only to name test databases and to spot those left
+/// behind by crashed runs, never for anything a test asserts.
+#[allow(clippy::disallowed_methods)]
+fn wall_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 fn unique_suffix() -> String {
     use rand::RngCore;
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let secs = wall_seconds();
     format!("{secs}_{:08x}", rand::rng().next_u32())
 }
 
+/// Runs each named test on a fresh fixture on SQLite and on PostgreSQL. The fixture type has
+/// `start(Backend) -> Self` (panicking when the database cannot be reached: a test that cannot
+/// reach PostgreSQL fails rather than skips) and `finish(self)`; each test is an
+/// `async fn name(f: &Fixture)` in the calling module.
+///
+/// `motcua_store::on_both!(motcua_store::testing::TestDb::start => a_test, another);`
+#[macro_export]
+macro_rules! on_both {
+    ($start:path => $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let f = $start($crate::Backend::Sqlite).await;
+                super::$name(&f).await;
+                f.finish().await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let f = $start($crate::Backend::Postgres).await;
+                super::$name(&f).await;
+                f.finish().await;
+            })*
+        }
+    };
+}
+
+impl std::ops::Deref for TestDb {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
 impl TestDb {
+    /// A fresh database, or a panic naming why there is none (see [`on_both!`]).
+    pub async fn start(backend: Backend) -> Self {
+        match Self::new(backend).await {
+            Ok(db) => db,
+            Err(e) => panic!(
+                "test database on {backend:?} (is PostgreSQL running at MOTCUA_TEST_DATABASE_URL?): {e}"
+            ),
+        }
+    }
+
+    /// Removes the database (see [`TestDb::cleanup`]).
+    pub async fn finish(self) {
+        self.cleanup().await;
+    }
+
     pub async fn new(backend: Backend) -> Result<Self> {
         match backend {
             Backend::Sqlite => Self::sqlite().await,
@@ -56,6 +114,7 @@ impl TestDb {
             store,
             _dir: Some(TempDir(dir)),
             schema: None,
+            url,
         })
     }
 
@@ -72,11 +131,21 @@ impl TestDb {
         let store =
             Store::connect_postgres(opts.options([("search_path", schema.as_str())])).await?;
         store.migrate().await?;
+        let url = format!(
+            "{url}{}options[search_path]={schema}",
+            if url.contains('?') { '&' } else { '?' }
+        );
         Ok(TestDb {
             store,
             _dir: None,
             schema: Some(schema),
+            url,
         })
+    }
+
+    /// A URL of this very database, for another process (`motcua worker --database URL`).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// The PostgreSQL schema of this database, if it is one.
@@ -103,9 +172,7 @@ impl TestDb {
 
 /// Drops test schemas left behind by crashed runs (older than two hours).
 async fn drop_stale_schemas(conn: &mut PgConnection) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = wall_seconds();
     let names: Vec<(String,)> =
         sqlx::query_as("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 't\\_%'")
             .fetch_all(&mut *conn)

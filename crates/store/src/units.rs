@@ -1,7 +1,7 @@
 //! Administrative units with history: validity dates and old→new links.
 
 use crate::catalogue::page;
-use crate::{Page, Result, Store, StoreError, on_db, page_limit};
+use crate::{ChangeBy, Page, Result, Store, StoreError, on_db, page_limit};
 use chrono::NaiveDate;
 use motcua_domain::Msg;
 use motcua_domain::text::{fold, terms};
@@ -131,9 +131,9 @@ macro_rules! upsert_unit {
 impl Store {
     /// Imports units and links (e.g. the 2025 reference data) in one transaction; re-running it
     /// updates names and links in place.
-    pub async fn import_units(&self, g: &UnitGraph) -> Result<(usize, usize)> {
+    pub async fn import_units(&self, g: &UnitGraph, by: &ChangeBy) -> Result<(usize, usize)> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.begin_write()).await?;
             let mut ids: HashMap<UnitKey, i64> = HashMap::with_capacity(g.units.len());
             for (u, parent) in &g.units {
                 let parent_id = match parent {
@@ -166,7 +166,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            let record = self.change_record(
+            let record = by.record(
                 "admin_unit",
                 "*",
                 "import",
@@ -174,7 +174,7 @@ impl Store {
                 None,
                 serde_json::json!({"units": g.units.len(), "links": g.links.len()}),
             );
-            crate::audit::append_audit!(tx, record)?;
+            crate::audit::append_reference_change!(tx, record)?;
             tx.commit().await?;
         });
         Ok((g.units.len(), g.links.len()))
@@ -182,7 +182,7 @@ impl Store {
 
     /// Adds or updates one unit (the parent is the unit of the next level up with
     /// `parent_code` that is valid at the unit's start, or current).
-    pub async fn upsert_unit(&self, u: NewUnit) -> Result<Unit> {
+    pub async fn upsert_unit(&self, u: NewUnit, by: &ChangeBy) -> Result<Unit> {
         let u = u.validate()?;
         let parent_level = match u.level {
             UnitLevel::Province => None,
@@ -194,7 +194,7 @@ impl Store {
             }),
         };
         let id = on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.begin_write()).await?;
             let parent_id: Option<i64> = match (parent_level, &u.parent_code) {
                 (Some(level), Some(code)) => {
                     let row: Option<(i64,)> = sqlx::query_as(
@@ -210,7 +210,7 @@ impl Store {
                 _ => None,
             };
             let (id,) = upsert_unit!(&mut *tx, u, parent_id)?;
-            let record = self.change_record(
+            let record = by.record(
                 "admin_unit",
                 &u.key().as_text(),
                 "put",
@@ -218,7 +218,7 @@ impl Store {
                 None,
                 serde_json::json!({"id": id, "name": u.name, "parent_id": parent_id}),
             );
-            crate::audit::append_audit!(tx, record)?;
+            crate::audit::append_reference_change!(tx, record)?;
             tx.commit().await?;
             id
         });

@@ -1,7 +1,7 @@
 //! Users, roles and bearer tokens. Passwords are hashed with Argon2id; tokens are random and
 //! stored only as their SHA-256, with an expiry checked against the caller's clock.
 
-use crate::{Result, Store, StoreError, on_db};
+use crate::{ChangeBy, Result, Store, StoreError, on_db};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Utc};
@@ -108,7 +108,7 @@ async fn dummy_hash() -> String {
 }
 
 impl Store {
-    pub async fn create_user(&self, u: NewUser, now: DateTime<Utc>) -> Result<User> {
+    pub async fn create_user(&self, u: NewUser, by: &ChangeBy) -> Result<User> {
         check_username(&u.username)?;
         check_password(&u.password)?;
         if u.role.needs_agency() && u.agency_code.is_none() {
@@ -124,7 +124,7 @@ impl Store {
         let hash = hash_password(u.password).await?;
         let full_name = motcua_domain::text::clean(&u.full_name);
         let (id,): (i64,) = on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.begin_write()).await?;
             let row: (i64,) = sqlx::query_as(
                 "INSERT INTO users (username, full_name, password_hash, role, agency_code, disabled, created_at) \
                  VALUES ($1, $2, $3, $4, $5, FALSE, $6) RETURNING id",
@@ -134,7 +134,7 @@ impl Store {
             .bind(&hash)
             .bind(u.role.as_str())
             .bind(u.agency_code.as_ref().map(AgencyCode::as_str))
-            .bind(now)
+            .bind(by.at)
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| match StoreError::from(e) {
@@ -144,7 +144,7 @@ impl Store {
                 )),
                 e => e,
             })?;
-            let record = self.change_record(
+            let record = by.record(
                 "user",
                 &u.username,
                 "create",
@@ -172,7 +172,7 @@ impl Store {
         &self,
         r: motcua_domain::dossier::Applicant,
         password: String,
-        now: DateTime<Utc>,
+        by: &ChangeBy,
     ) -> Result<User> {
         let mut r = r.validate()?;
         if r.kind != motcua_domain::dossier::ApplicantKind::Person {
@@ -198,7 +198,7 @@ impl Store {
                     role: Role::Citizen,
                     agency_code: None,
                 },
-                now,
+                by,
             )
             .await
             .map_err(|e| match e {
@@ -220,9 +220,14 @@ impl Store {
     }
 
     /// Disables (or enables again) an account; a disabled account's tokens stop working at once.
-    pub async fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<()> {
+    pub async fn set_user_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        by: &ChangeBy,
+    ) -> Result<()> {
         let n = on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.begin_write()).await?;
             let n = sqlx::query("UPDATE users SET disabled = $1 WHERE username = $2")
                 .bind(disabled)
                 .bind(username)
@@ -230,7 +235,7 @@ impl Store {
                 .await?
                 .rows_affected();
             if n > 0 {
-                let record = self.change_record(
+                let record = by.record(
                     "user",
                     username,
                     if disabled { "lock" } else { "unlock" },
@@ -339,7 +344,7 @@ impl Store {
         let token = hex::encode(bytes);
         let expires = now + ttl;
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.begin_write()).await?;
             // Drop this user's expired tokens on the way.
             sqlx::query("DELETE FROM api_tokens WHERE user_id = $1 AND expires_at <= $2")
                 .bind(user.id)

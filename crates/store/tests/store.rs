@@ -7,33 +7,9 @@ use motcua_domain::calendar::{CalendarEntry, HolidayKey, YearTable};
 use motcua_domain::catalogue::{CatalogueFormat, ImplLevel, parse_catalogue};
 use motcua_domain::codes::AgencyCode;
 use motcua_domain::units::{Agency, ReferenceFiles, UnitGraph, UnitLevel};
-use motcua_store::testing::TestDb;
-use motcua_store::{Backend, NewUser, ProcedureQuery, Store, StoreError, UnitQuery};
+use motcua_store::{NewUser, ProcedureQuery, Store, StoreError, UnitQuery};
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let db = super::TestDb::new(super::Backend::Sqlite).await.expect("sqlite test database");
-                super::$name(&db.store).await;
-                db.cleanup().await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let db = super::TestDb::new(super::Backend::Postgres)
-                    .await
-                    .expect("PostgreSQL test database (is PostgreSQL running at MOTCUA_TEST_DATABASE_URL?)");
-                super::$name(&db.store).await;
-                db.cleanup().await;
-            })*
-        }
-    };
-}
-
-on_both!(
+motcua_store::on_both!(motcua_store::testing::TestDb::start =>
     catalogue_import_and_search,
     bad_catalogue_imports_nothing,
     pagination_walks_everything,
@@ -44,16 +20,16 @@ on_both!(
     audit_chain_detects_tampering,
 );
 
-fn shared(name: &str) -> String {
+fn reference_data(name: &str) -> String {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
+        .join("../motcua/data")
         .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 fn demo_catalogue() -> Vec<motcua_domain::catalogue::Procedure> {
     // Real rows from the national catalogue export.
-    let data = shared("procedures_partial.csv");
+    let data = reference_data("procedures_partial.csv");
     let mut lines = data.lines();
     let header = lines.next().unwrap();
     let wanted = [
@@ -67,10 +43,10 @@ fn demo_catalogue() -> Vec<motcua_domain::catalogue::Procedure> {
 }
 
 async fn catalogue_import_and_search(s: &Store) {
-    let report = s.import_procedures(demo_catalogue()).await.unwrap();
+    let report = s.import_procedures(demo_catalogue(), &by()).await.unwrap();
     assert_eq!((report.inserted, report.updated), (7, 0));
     // Importing again updates in place.
-    let report = s.import_procedures(demo_catalogue()).await.unwrap();
+    let report = s.import_procedures(demo_catalogue(), &by()).await.unwrap();
     assert_eq!((report.inserted, report.updated), (0, 7));
 
     let search = |q: &str| {
@@ -126,7 +102,7 @@ async fn catalogue_import_and_search(s: &Store) {
     // Unpublished procedures are hidden from the public search.
     let mut p2 = p.clone();
     p2.published = false;
-    let (_, new) = s.upsert_procedure(p2).await.unwrap();
+    let (_, new) = s.upsert_procedure(p2, &by()).await.unwrap();
     assert!(!new);
     assert!(search("thuong tru").await.iter().all(|c| c != "1.004222"));
 }
@@ -134,7 +110,7 @@ async fn catalogue_import_and_search(s: &Store) {
 async fn bad_catalogue_imports_nothing(s: &Store) {
     let mut ps = demo_catalogue();
     ps[3].name = "   ".into();
-    match s.import_procedures(ps).await {
+    match s.import_procedures(ps, &by()).await {
         Err(StoreError::Import(errs)) => {
             assert_eq!(errs.len(), 1);
             assert_eq!(errs[0].line, 4);
@@ -152,7 +128,7 @@ async fn bad_catalogue_imports_nothing(s: &Store) {
 }
 
 async fn pagination_walks_everything(s: &Store) {
-    s.import_procedures(demo_catalogue()).await.unwrap();
+    s.import_procedures(demo_catalogue(), &by()).await.unwrap();
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
@@ -201,7 +177,7 @@ async fn calendar_tables_seed_and_edit(s: &Store) {
             note: None,
         }],
     };
-    s.put_calendar_table(edited).await.unwrap();
+    s.put_calendar_table(edited, &by()).await.unwrap();
     // Re-running migrations never overwrites an admin's edit.
     s.migrate().await.unwrap();
     let t = s.calendar_tables().await.unwrap();
@@ -219,18 +195,18 @@ async fn calendar_tables_seed_and_edit(s: &Store) {
         }],
     };
     assert!(matches!(
-        s.put_calendar_table(bad).await,
+        s.put_calendar_table(bad, &by()).await,
         Err(StoreError::Invalid(_))
     ));
-    assert!(s.delete_calendar_table(2026).await.unwrap());
+    assert!(s.delete_calendar_table(2026, &by()).await.unwrap());
 }
 
 fn reference_graph(provinces: &[&str]) -> UnitGraph {
     let (p, c, pm, cm) = (
-        shared("admin_units_2025_provinces.csv"),
-        shared("admin_units_2025_communes.csv"),
-        shared("admin_units_2025_province_mapping.csv"),
-        shared("admin_units_2025_mapping.csv"),
+        reference_data("admin_units_2025_provinces.csv"),
+        reference_data("admin_units_2025_communes.csv"),
+        reference_data("admin_units_2025_province_mapping.csv"),
+        reference_data("admin_units_2025_mapping.csv"),
     );
     UnitGraph::from_reference(&ReferenceFiles {
         provinces: &p,
@@ -245,8 +221,8 @@ fn reference_graph(provinces: &[&str]) -> UnitGraph {
 async fn units_keep_history(s: &Store) {
     // Tuyên Quang (08) = old Hà Giang (02) + old Tuyên Quang (08).
     let g = reference_graph(&["08"]);
-    s.import_units(&g).await.unwrap();
-    s.import_units(&g).await.unwrap(); // idempotent
+    s.import_units(&g, &by()).await.unwrap();
+    s.import_units(&g, &by()).await.unwrap(); // idempotent
 
     let today = NaiveDate::from_ymd_opt(2025, 8, 1).unwrap();
     let before = NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
@@ -346,16 +322,22 @@ async fn agencies_validate_references(s: &Store) {
         one_stop_point: false,
         provenance: None,
     };
-    let (_, new) = s.upsert_agency(a("000.00.00.H59", None)).await.unwrap();
+    let (_, new) = s
+        .upsert_agency(a("000.00.00.H59", None), &by())
+        .await
+        .unwrap();
     assert!(new);
-    let (_, new) = s.upsert_agency(a("000.00.00.H59", None)).await.unwrap();
+    let (_, new) = s
+        .upsert_agency(a("000.00.00.H59", None), &by())
+        .await
+        .unwrap();
     assert!(!new);
-    s.upsert_agency(a("000.00.01.H59", Some("000.00.00.H59")))
+    s.upsert_agency(a("000.00.01.H59", Some("000.00.00.H59")), &by())
         .await
         .unwrap();
     // A parent that does not exist is refused.
     assert!(matches!(
-        s.upsert_agency(a("000.00.02.H59", Some("000.00.00.H60")))
+        s.upsert_agency(a("000.00.02.H59", Some("000.00.00.H60")), &by())
             .await,
         Err(StoreError::Invalid(_))
     ));
@@ -372,14 +354,17 @@ async fn agencies_validate_references(s: &Store) {
 
 async fn users_and_tokens(s: &Store) {
     let t0 = Utc.with_ymd_and_hms(2025, 1, 28, 2, 0, 0).unwrap();
-    s.upsert_agency(Agency {
-        code: AgencyCode::parse("000.00.00.H59").unwrap(),
-        name: "UBND tỉnh".into(),
-        parent_code: None,
-        unit_code: None,
-        one_stop_point: true,
-        provenance: None,
-    })
+    s.upsert_agency(
+        Agency {
+            code: AgencyCode::parse("000.00.00.H59").unwrap(),
+            name: "UBND tỉnh".into(),
+            parent_code: None,
+            unit_code: None,
+            one_stop_point: true,
+            provenance: None,
+        },
+        &by(),
+    )
     .await
     .unwrap();
     let nu = |username: &str, role, agency: Option<&str>| NewUser {
@@ -391,15 +376,26 @@ async fn users_and_tokens(s: &Store) {
     };
     // A specialist must belong to an agency.
     assert!(matches!(
-        s.create_user(nu("cv1", Role::Specialist, None), t0).await,
+        s.create_user(
+            nu("cv1", Role::Specialist, None),
+            &motcua_store::ChangeBy::new("test", t0)
+        )
+        .await,
         Err(StoreError::Invalid(_))
     ));
     let u = s
-        .create_user(nu("cv1", Role::Specialist, Some("000.00.00.H59")), t0)
+        .create_user(
+            nu("cv1", Role::Specialist, Some("000.00.00.H59")),
+            &motcua_store::ChangeBy::new("test", t0),
+        )
         .await
         .unwrap();
     assert!(matches!(
-        s.create_user(nu("cv1", Role::Admin, None), t0).await,
+        s.create_user(
+            nu("cv1", Role::Admin, None),
+            &motcua_store::ChangeBy::new("test", t0)
+        )
+        .await,
         Err(StoreError::Conflict(_))
     ));
     assert!(
@@ -520,4 +516,9 @@ async fn audit_chain_detects_tampering(s: &Store) {
     let b = bad(s.verify_audit().await.unwrap());
     assert_eq!(b.seq, 7);
     assert!(b.reason.contains("missing"), "{b:?}");
+}
+
+/// Who makes the tests' changes of reference data, and when.
+fn by() -> motcua_store::ChangeBy {
+    motcua_store::ChangeBy::new("test", Utc.with_ymd_and_hms(2025, 1, 28, 2, 0, 0).unwrap())
 }

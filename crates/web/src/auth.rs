@@ -6,7 +6,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use motcua_domain::auth::Role;
-use motcua_store::User;
+use motcua_service::store::User;
 
 /// The user of a request, if it carries a valid token.
 pub struct MaybeUser(pub Option<User>);
@@ -27,7 +27,7 @@ impl FromRequestParts<AppState> for MaybeUser {
         let Some(token) = bearer(parts) else {
             return Ok(MaybeUser(None));
         };
-        match state.store.user_by_token(token, state.clock.now()).await? {
+        match state.store().user_by_token(token, state.now()).await? {
             Some(u) => Ok(MaybeUser(Some(u))),
             // A token that was sent but is not valid is an error, not anonymity.
             None => Err(ApiError::unauthorized()),

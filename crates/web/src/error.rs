@@ -4,9 +4,9 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use motcua_domain::catalogue::RowError;
-use motcua_domain::dossier::Refusal;
 use motcua_domain::{Error as DomainError, FieldError, Msg};
-use motcua_store::StoreError;
+use motcua_service::ServiceError;
+use motcua_service::store::StoreError;
 use serde::Serialize;
 
 #[derive(Debug)]
@@ -135,38 +135,34 @@ impl From<DomainError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        ServiceError::from(e).into()
+    }
+}
+
+impl ApiError {
+    fn with(status: StatusCode, kind: &'static str, message: Msg) -> Self {
+        ApiError {
+            status,
+            kind,
+            message,
+            errors: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+}
+
+/// The one mapping from the service's errors to HTTP.
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
         match e {
-            StoreError::NotFound(m) => ApiError {
-                status: StatusCode::NOT_FOUND,
-                kind: "not-found",
-                message: m,
-                errors: Vec::new(),
-                rows: Vec::new(),
-            },
-            StoreError::Conflict(m) => ApiError {
-                status: StatusCode::CONFLICT,
-                kind: "conflict",
-                message: m,
-                errors: Vec::new(),
-                rows: Vec::new(),
-            },
-            StoreError::Invalid(d) => d.into(),
-            StoreError::Refused(Refusal::Forbidden(m)) => ApiError {
-                status: StatusCode::FORBIDDEN,
-                kind: "forbidden",
-                message: m,
-                errors: Vec::new(),
-                rows: Vec::new(),
-            },
-            StoreError::Refused(Refusal::Conflict(m)) => ApiError {
-                status: StatusCode::CONFLICT,
-                kind: "invalid-transition",
-                message: m,
-                errors: Vec::new(),
-                rows: Vec::new(),
-            },
-            StoreError::Refused(Refusal::Invalid(d)) => d.into(),
-            StoreError::Stale { current } => ApiError::new(
+            ServiceError::NotFound(m) => ApiError::with(StatusCode::NOT_FOUND, "not-found", m),
+            ServiceError::Forbidden(m) => ApiError::with(StatusCode::FORBIDDEN, "forbidden", m),
+            ServiceError::Conflict(m) => ApiError::with(StatusCode::CONFLICT, "conflict", m),
+            ServiceError::Transition(m) => {
+                ApiError::with(StatusCode::CONFLICT, "invalid-transition", m)
+            }
+            ServiceError::Invalid(d) => d.into(),
+            ServiceError::Stale { current } => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
                 "stale",
                 format!(
@@ -176,7 +172,7 @@ impl From<StoreError> for ApiError {
                     "the dossier was changed by someone else (now \"v{current}\"); reload and try again"
                 ),
             ),
-            StoreError::Import(rows) => ApiError {
+            ServiceError::Import(rows) => ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 kind: "import-rejected",
                 message: Msg::new(
@@ -186,7 +182,7 @@ impl From<StoreError> for ApiError {
                 errors: Vec::new(),
                 rows,
             },
-            other => {
+            ServiceError::Storage(other) => {
                 tracing::error!(error = %other, "storage failure");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -265,3 +261,27 @@ pub struct ApiQuery<T>(pub T);
 pub struct ApiPath<T>(pub T);
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A page size as asked: 1 to `max`, or the default when absent.
+pub fn page_size(limit: Option<u32>, max: u32) -> ApiResult<Option<u32>> {
+    match limit {
+        Some(n) if n == 0 || n > max => Err(ApiError::invalid(
+            "limit",
+            format!("Số bản ghi mỗi trang từ 1 đến {max}"),
+            format!("limit must be within 1–{max}"),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// A free-text parameter of at most `max` characters.
+pub fn short_text(field: &str, v: Option<&str>, max: usize) -> ApiResult<()> {
+    match v {
+        Some(t) if t.chars().count() > max => Err(ApiError::invalid(
+            field,
+            format!("«{field}» dài tối đa {max} ký tự"),
+            format!("«{field}» is at most {max} characters"),
+        )),
+        _ => Ok(()),
+    }
+}

@@ -1,6 +1,7 @@
 //! HTTP layer of motcua: the JSON API (`/api/v1`, OpenAPI 3.1 at `/api/v1/openapi.json`),
 //! API docs (`/api/docs`), health (`/healthz`, `/readyz`), Prometheus metrics (`/metrics`)
-//! and the web pages. Handlers call the store and the domain; they never write SQL.
+//! and the web pages. Handlers parse the request, call the service (`motcua-service`) and
+//! render its answer; they hold no use-case logic and never write SQL.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -9,11 +10,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use motcua_domain::calendar::{HolidayRules, OfficeHours, WorkCalendar};
-use motcua_domain::clock::Clock;
-use motcua_domain::codes::AgencyCode;
-use motcua_store::Store;
-use std::sync::{Arc, OnceLock, RwLock};
+use motcua_service::Service;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -25,83 +23,36 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub mod api;
 pub mod auth;
-pub mod cache;
+pub mod contract;
 pub mod error;
+pub mod testing;
 pub mod ui;
 
 pub use error::{ApiError, Problem};
 
-/// Shared state of every handler.
+/// Shared state of every handler: the service, and what only the web layer needs.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
-    pub clock: Arc<dyn Clock>,
+    pub svc: Arc<Service>,
     pub token_ttl: chrono::Duration,
     /// Whether cookies carry `Secure` (on by default; browsers accept it on localhost).
     pub secure_cookies: bool,
-    calendar: Arc<RwLock<Arc<WorkCalendar>>>,
-    rules: HolidayRules,
-    hours: OfficeHours,
-    /// Reference data cached for intake and tracking.
-    pub refs: Arc<cache::RefCache>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Service;
+    fn deref(&self) -> &Service {
+        &self.svc
+    }
 }
 
 impl AppState {
-    /// Builds the state, loading the calendar's year tables from the store.
-    pub async fn new(
-        store: Store,
-        clock: Arc<dyn Clock>,
-        hours: OfficeHours,
-        token_ttl: chrono::Duration,
-    ) -> Result<Self, ApiError> {
-        let hours = hours.validate()?;
-        let rules = HolidayRules::default();
-        let cal = WorkCalendar::new(rules.clone(), hours.clone(), store.calendar_tables().await?);
-        Ok(Self {
-            store,
-            clock,
+    pub fn new(svc: Arc<Service>, token_ttl: chrono::Duration) -> Self {
+        Self {
+            svc,
             token_ttl,
             secure_cookies: true,
-            calendar: Arc::new(RwLock::new(Arc::new(cal))),
-            rules,
-            hours,
-            refs: Arc::default(),
-        })
-    }
-
-    /// The working calendar in force.
-    pub fn calendar(&self) -> Arc<WorkCalendar> {
-        self.calendar
-            .read()
-            .map(|c| c.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
-    }
-
-    /// The store, with changes attributed to `username` now (for the audit chain).
-    pub fn store_by(&self, username: &str) -> Store {
-        self.store.by(username, self.clock.now())
-    }
-
-    /// An agency's name, or its code if unknown.
-    pub async fn agency_name(&self, code: &AgencyCode) -> String {
-        match self.refs.agency(&self.store, code.as_str()).await {
-            Ok((a, _)) => a.name,
-            Err(_) => code.to_string(),
         }
-    }
-
-    /// Rebuilds the calendar after its tables changed.
-    pub async fn reload_calendar(&self) -> Result<(), ApiError> {
-        let cal = WorkCalendar::new(
-            self.rules.clone(),
-            self.hours.clone(),
-            self.store.calendar_tables().await?,
-        );
-        match self.calendar.write() {
-            Ok(mut c) => *c = Arc::new(cal),
-            Err(p) => *p.into_inner() = Arc::new(cal),
-        }
-        Ok(())
     }
 }
 
@@ -120,6 +71,7 @@ impl AppState {
         (name = "units", description = "Administrative units and agencies"),
         (name = "auth", description = "Tokens and users"),
         (name = "dossiers", description = "Dossiers: intake, workflow actions, work queues, tracking"),
+        (name = "jobs", description = "The background job queue (administrators)"),
     )
 )]
 struct ApiDoc;
@@ -138,7 +90,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The API router and its OpenAPI document.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(
             "/api/v1",
             OpenApiRouter::new()
@@ -146,9 +98,13 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(api::catalogue::router())
                 .merge(api::units::router())
                 .merge(api::auth::router())
-                .merge(api::dossiers::router()),
+                .merge(api::dossiers::router())
+                .merge(api::jobs::router()),
         )
-        .split_for_parts()
+        .split_for_parts();
+    let (router, mut doc) = (router, doc);
+    contract::complete_all(&mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI document as JSON.
@@ -232,7 +188,7 @@ pub fn app(state: AppState) -> Router {
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {
-    match s.store.ping().await {
+    match s.store().ping().await {
         Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");

@@ -90,8 +90,10 @@ impl LegacyDossier {
             owner_id: None,
         };
         let (mut d, mut first) = Dossier::new(intake, self.code, self.submitted_at, cal)?;
-        if let serde_json::Value::Object(m) = &mut first.data {
-            m.insert("imported_from".into(), source.into());
+        if let super::DossierEvent::Submitted { imported_from, .. }
+        | super::DossierEvent::Received { imported_from, .. } = &mut first.event
+        {
+            *imported_from = Some(source.to_owned());
         }
         let mut changes = vec![(self.submitted_at, format!("{source}:import"), first)];
         let mut last = self.submitted_at;

@@ -9,7 +9,9 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use motcua_domain::auth::Role;
 use motcua_domain::codes::AgencyCode;
-use motcua_store::{NewUser, User};
+use motcua_domain::policy::Permission;
+use motcua_service::actor_of;
+use motcua_service::store::{NewUser, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -45,7 +47,11 @@ async fn token(
     State(s): State<AppState>,
     ApiJson(r): ApiJson<TokenRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let Some(user) = s.store.authenticate(r.username.trim(), &r.password).await? else {
+    let Some(user) = s
+        .store()
+        .authenticate(r.username.trim(), &r.password)
+        .await?
+    else {
         metrics::counter!("motcua_login_failures_total").increment(1);
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -54,10 +60,7 @@ async fn token(
             "wrong username or password",
         ));
     };
-    let (access_token, expires_at) = s
-        .store
-        .issue_token(&user, s.clock.now(), s.token_ttl)
-        .await?;
+    let (access_token, expires_at) = s.store().issue_token(&user, s.now(), s.token_ttl).await?;
     Ok(Json(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -76,12 +79,17 @@ async fn me(user: AuthUser) -> Json<User> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
+    /// 3–64 letters, digits or `.` `_` `-` `@`.
+    #[schema(pattern = r"^[A-Za-z0-9._@-]{3,64}$")]
     pub username: String,
     #[serde(default)]
+    #[schema(max_length = 300)]
     pub full_name: String,
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     pub role: Role,
-    #[schema(value_type = Option<String>)]
+    /// Required for reception, specialist, leader and postal accounts.
+    #[schema(value_type = Option<String>, pattern = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")]
     pub agency_code: Option<AgencyCode>,
 }
 
@@ -89,8 +97,8 @@ pub struct NewUserRequest {
 #[utoipa::path(get, path = "/users", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = Vec<User>), (status = 403, body = crate::error::Problem)))]
 async fn list_users(State(s): State<AppState>, user: AuthUser) -> ApiResult<Json<Vec<User>>> {
-    user.require_admin("xem danh sách người dùng", "list users")?;
-    Ok(Json(s.store.users().await?))
+    s.authorize(&actor_of(&user.0), Permission::ManageUsers)?;
+    Ok(Json(s.store().users().await?))
 }
 
 /// Creates a user (admin).
@@ -101,10 +109,9 @@ async fn create_user(
     user: AuthUser,
     ApiJson(r): ApiJson<NewUserRequest>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    user.require_admin("tạo người dùng", "create users")?;
     let u = s
-        .store_by(&user.0.username)
         .create_user(
+            &s.acting(actor_of(&user.0)),
             NewUser {
                 username: r.username,
                 full_name: r.full_name,
@@ -112,9 +119,7 @@ async fn create_user(
                 role: r.role,
                 agency_code: r.agency_code,
             },
-            s.clock.now(),
         )
         .await?;
-    tracing::info!(username = %u.username, role = %u.role, by = %user.0.username, "user created");
     Ok((StatusCode::CREATED, Json(u)))
 }

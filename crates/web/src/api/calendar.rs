@@ -8,6 +8,7 @@ use axum::extract::State;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use motcua_domain::calendar::{CalendarEntry, HolidayKey, TimeLimit, YearTable};
 use motcua_domain::lunar::{self, LunarDate};
+use motcua_service::actor_of;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -24,11 +25,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LunarQuery {
-    /// A solar date (YYYY-MM-DD), 1900-01-31 .. 2100-12-31.
+    /// A solar date (YYYY-MM-DD), 1900-01-31 .. 2100-12-31; today when nothing is given.
     date: Option<NaiveDate>,
-    /// Start of a range (with `to`, at most 3,660 days).
+    /// Start of a range (at most 3,660 days; `to` alone or `from` alone is one day).
     from: Option<NaiveDate>,
+    /// End of a range (inclusive).
     to: Option<NaiveDate>,
 }
 
@@ -40,21 +43,39 @@ pub struct LunarDay {
     pub lunar: LunarDate,
 }
 
+/// One day, or the days of a range.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LunarAnswer {
+    Day(LunarDay),
+    Range(Vec<LunarDay>),
+}
+
 const MAX_RANGE_DAYS: i64 = 3660;
 
 /// Converts solar dates to the Vietnamese lunar calendar (UTC+7).
 #[utoipa::path(get, path = "/calendar/lunar", params(LunarQuery), tag = "calendar",
-    responses((status = 200, body = Vec<LunarDay>), (status = 422, body = crate::error::Problem)))]
-async fn lunar_date(ApiQuery(q): ApiQuery<LunarQuery>) -> ApiResult<Json<serde_json::Value>> {
+    responses((status = 200, body = LunarAnswer, description = "one day for `date` (or today), the days of a range for `from`–`to`"), (status = 422, body = crate::error::Problem)))]
+async fn lunar_date(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<LunarQuery>,
+) -> ApiResult<Json<LunarAnswer>> {
     let day = |d: NaiveDate| -> ApiResult<LunarDay> {
         Ok(LunarDay {
             solar: d,
             lunar: lunar::to_lunar(d)?,
         })
     };
-    match (q.date, q.from, q.to) {
-        (Some(d), None, None) => Ok(Json(serde_json::to_value(day(d)?).unwrap_or_default())),
-        (None, Some(from), Some(to)) => {
+    let range = match (q.from, q.to) {
+        (None, None) => None,
+        (f, t) => f.or(t).zip(t.or(f)),
+    };
+    match (q.date, range) {
+        (date, None) => {
+            let d = date.unwrap_or_else(|| s.calendar().local(s.now()).date());
+            Ok(Json(LunarAnswer::Day(day(d)?)))
+        }
+        (None, Some((from, to))) => {
             if to < from || (to - from).num_days() >= MAX_RANGE_DAYS {
                 return Err(ApiError::invalid(
                     "to",
@@ -67,18 +88,20 @@ async fn lunar_date(ApiQuery(q): ApiQuery<LunarQuery>) -> ApiResult<Json<serde_j
                 .take_while(|d| *d <= to)
                 .map(day)
                 .collect::<ApiResult<Vec<_>>>()?;
-            Ok(Json(serde_json::to_value(days).unwrap_or_default()))
+            Ok(Json(LunarAnswer::Range(days)))
         }
-        _ => Err(ApiError::bad_request(
-            "Cần tham số date, hoặc cả from và to",
-            "give either date, or both from and to",
+        (Some(_), Some(_)) => Err(ApiError::bad_request(
+            "Cần tham số date, hoặc khoảng from–to, không cả hai",
+            "give either date or a from–to range, not both",
         )),
     }
 }
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct YearQuery {
+    #[param(minimum = 1900, maximum = 2100)]
     year: i32,
 }
 
@@ -135,6 +158,7 @@ async fn holidays(
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DueQuery {
     /// Instant of receipt, RFC 3339 with offset (e.g. `2025-01-24T09:00:00+07:00`).
     start: DateTime<FixedOffset>,
@@ -189,6 +213,7 @@ async fn due(
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct BetweenQuery {
     from: DateTime<FixedOffset>,
     to: DateTime<FixedOffset>,
@@ -226,7 +251,7 @@ async fn working_days(
 
 /// A year's calendar: its explicit table, or the computed rules (`source` = `computed`).
 #[utoipa::path(get, path = "/calendar/years/{year}", tag = "calendar",
-    params(("year" = i32, Path)), responses((status = 200, body = YearTable)))]
+    params(("year" = i32, Path, minimum = 1900, maximum = 2100)), responses((status = 200, body = YearTable)))]
 async fn get_year(
     State(s): State<AppState>,
     ApiPath(year): ApiPath<i32>,
@@ -252,7 +277,7 @@ pub struct YearTableInput {
 
 /// Replaces a year's table (admin): official Tết span, swaps, make-up days, compensatory days.
 #[utoipa::path(put, path = "/calendar/years/{year}", tag = "calendar", request_body = YearTableInput,
-    params(("year" = i32, Path)), security(("bearer" = [])),
+    params(("year" = i32, Path, minimum = 1900, maximum = 2100)), security(("bearer" = [])),
     responses((status = 200, body = YearTable), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 async fn put_year(
     State(s): State<AppState>,
@@ -260,34 +285,31 @@ async fn put_year(
     ApiPath(year): ApiPath<i32>,
     ApiJson(body): ApiJson<YearTableInput>,
 ) -> ApiResult<Json<YearTable>> {
-    user.require_admin("sửa lịch làm việc", "edit the working calendar")?;
     check_year(year)?;
     let t = s
-        .store_by(&user.0.username)
-        .put_calendar_table(YearTable {
-            year,
-            source: body.source,
-            entries: body.entries,
-        })
+        .put_calendar_year(
+            &s.acting(actor_of(&user.0)),
+            YearTable {
+                year,
+                source: body.source,
+                entries: body.entries,
+            },
+        )
         .await?;
-    s.reload_calendar().await?;
-    tracing::info!(year, by = %user.0.username, "calendar year table replaced");
     Ok(Json(t))
 }
 
 /// Removes a year's table (admin): the computed rules apply again.
 #[utoipa::path(delete, path = "/calendar/years/{year}", tag = "calendar",
-    params(("year" = i32, Path)), security(("bearer" = [])),
+    params(("year" = i32, Path, minimum = 1900, maximum = 2100)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = crate::error::Problem)))]
 async fn delete_year(
     State(s): State<AppState>,
     user: AuthUser,
     ApiPath(year): ApiPath<i32>,
 ) -> ApiResult<axum::http::StatusCode> {
-    user.require_admin("sửa lịch làm việc", "edit the working calendar")?;
     if !s
-        .store_by(&user.0.username)
-        .delete_calendar_table(year)
+        .delete_calendar_year(&s.acting(actor_of(&user.0)), year)
         .await?
     {
         return Err(ApiError::not_found(
@@ -295,6 +317,5 @@ async fn delete_year(
             format!("year {year} has no table"),
         ));
     }
-    s.reload_calendar().await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -10,7 +10,8 @@ use motcua_domain::auth::Role;
 use motcua_domain::catalogue::{
     CatalogueFormat, ImplLevel, OnlineLevel, Procedure, parse_catalogue,
 };
-use motcua_store::{ImportReport, Page, ProcedureQuery, StoreError};
+use motcua_service::actor_of;
+use motcua_service::store::{ImportReport, Page, ProcedureQuery, StoreError};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -25,8 +26,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Words to find in code, name or field; case and diacritics are ignored (`dang ky` finds `Đăng ký`).
+    #[param(max_length = 200)]
     q: Option<String>,
     field: Option<String>,
     level: Option<ImplLevel>,
@@ -36,6 +39,7 @@ pub struct ListQuery {
     include_unpublished: bool,
     cursor: Option<String>,
     /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
@@ -47,6 +51,8 @@ async fn list(
     MaybeUser(user): MaybeUser,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<Procedure>>> {
+    crate::error::page_size(q.limit, 500)?;
+    crate::error::short_text("q", q.q.as_deref(), 200)?;
     if q.include_unpublished && user.as_ref().is_none_or(|u| u.role != Role::Admin) {
         return Err(ApiError::forbidden(
             "xem thủ tục chưa công bố",
@@ -61,7 +67,7 @@ async fn list(
         ));
     }
     Ok(Json(
-        s.store
+        s.store()
             .search_procedures(&ProcedureQuery {
                 q: q.q,
                 field: q.field,
@@ -84,7 +90,7 @@ async fn get_one(
     MaybeUser(user): MaybeUser,
     ApiPath(code): ApiPath<String>,
 ) -> ApiResult<Json<Procedure>> {
-    let p = s.store.procedure(&code).await?;
+    let p = s.store().procedure(&code).await?;
     if !p.published && user.as_ref().is_none_or(|u| u.role != Role::Admin) {
         return Err(StoreError::NotFound(motcua_domain::Msg::new(
             format!("Không tìm thấy thủ tục {code}"),
@@ -106,7 +112,6 @@ async fn put_one(
     ApiPath(code): ApiPath<String>,
     ApiJson(p): ApiJson<Procedure>,
 ) -> ApiResult<(StatusCode, Json<Procedure>)> {
-    user.require_admin("sửa danh mục thủ tục", "change the procedure catalogue")?;
     if p.code.as_str() != code {
         return Err(ApiError::invalid(
             "code",
@@ -114,9 +119,7 @@ async fn put_one(
             "the body's code differs from the path's",
         ));
     }
-    let (p, created) = s.store_by(&user.0.username).upsert_procedure(p).await?;
-    s.refs.clear();
-    tracing::info!(procedure = %p.code, by = %user.0.username, created, "procedure saved");
+    let (p, created) = s.put_procedure(&s.acting(actor_of(&user.0)), p).await?;
     Ok((
         if created {
             StatusCode::CREATED
@@ -138,7 +141,6 @@ async fn import(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<ImportReport>> {
-    user.require_admin("nhập danh mục thủ tục", "import the procedure catalogue")?;
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -152,10 +154,7 @@ async fn import(
     };
     let procedures = parse_catalogue(format, &body).map_err(StoreError::Import)?;
     let report = s
-        .store_by(&user.0.username)
-        .import_procedures(procedures)
+        .import_procedures(&s.acting(actor_of(&user.0)), procedures)
         .await?;
-    s.refs.clear();
-    tracing::info!(inserted = report.inserted, updated = report.updated, by = %user.0.username, "catalogue imported");
     Ok(Json(report))
 }

@@ -4,4 +4,5 @@ pub mod auth;
 pub mod calendar;
 pub mod catalogue;
 pub mod dossiers;
+pub mod jobs;
 pub mod units;

@@ -8,7 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use motcua_domain::units::{Agency, NewUnit, UnitLevel};
-use motcua_store::{Page, Unit, UnitQuery};
+use motcua_service::actor_of;
+use motcua_service::store::{Page, Unit, UnitQuery};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -24,17 +25,21 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UnitListQuery {
     level: Option<UnitLevel>,
     code: Option<String>,
     parent_id: Option<i64>,
     /// Words of the name or code, ignoring case and diacritics.
+    #[param(max_length = 200)]
     q: Option<String>,
     /// Only units valid on this date; `current=true` is today.
     as_of: Option<NaiveDate>,
     #[serde(default)]
     current: bool,
     cursor: Option<i64>,
+    /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
@@ -45,13 +50,15 @@ async fn list_units(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<UnitListQuery>,
 ) -> ApiResult<Json<Page<Unit>>> {
+    crate::error::page_size(q.limit, 500)?;
+    crate::error::short_text("q", q.q.as_deref(), 200)?;
     let as_of = if q.current {
-        Some(s.calendar().local(s.clock.now()).date())
+        Some(s.calendar().local(s.now()).date())
     } else {
         q.as_of
     };
     Ok(Json(
-        s.store
+        s.store()
             .units(&UnitQuery {
                 level: q.level,
                 code: q.code,
@@ -69,7 +76,7 @@ async fn list_units(
 #[utoipa::path(get, path = "/units/{id}", tag = "units", params(("id" = i64, Path)),
     responses((status = 200, body = Unit), (status = 404, body = crate::error::Problem)))]
 async fn get_unit(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Unit>> {
-    Ok(Json(s.store.unit(id).await?))
+    Ok(Json(s.store().unit(id).await?))
 }
 
 /// Adds or updates a unit (admin).
@@ -80,21 +87,23 @@ async fn create_unit(
     user: AuthUser,
     ApiJson(u): ApiJson<NewUnit>,
 ) -> ApiResult<Json<Unit>> {
-    user.require_admin("sửa đơn vị hành chính", "change administrative units")?;
-    let u = s.store_by(&user.0.username).upsert_unit(u).await?;
-    s.refs.clear();
+    let u = s.put_unit(&s.acting(actor_of(&user.0)), u).await?;
     Ok(Json(u))
 }
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AgencyListQuery {
+    #[param(max_length = 200)]
     q: Option<String>,
     /// Code of the parent agency.
     parent: Option<String>,
     /// Code of the administrative unit served.
     unit: Option<String>,
     cursor: Option<String>,
+    /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
@@ -105,8 +114,10 @@ async fn list_agencies(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<AgencyListQuery>,
 ) -> ApiResult<Json<Page<Agency>>> {
+    crate::error::page_size(q.limit, 500)?;
+    crate::error::short_text("q", q.q.as_deref(), 200)?;
     Ok(Json(
-        s.store
+        s.store()
             .agencies(
                 q.q.as_deref(),
                 q.parent.as_deref(),
@@ -124,7 +135,7 @@ async fn get_agency(
     State(s): State<AppState>,
     ApiPath(code): ApiPath<String>,
 ) -> ApiResult<Json<Agency>> {
-    Ok(Json(s.store.agency(&code).await?))
+    Ok(Json(s.store().agency(&code).await?))
 }
 
 /// Creates or replaces an agency (admin).
@@ -137,7 +148,6 @@ async fn put_agency(
     ApiPath(code): ApiPath<String>,
     ApiJson(a): ApiJson<Agency>,
 ) -> ApiResult<(StatusCode, Json<Agency>)> {
-    user.require_admin("sửa danh mục cơ quan", "change agencies")?;
     if a.code.as_str() != code {
         return Err(ApiError::invalid(
             "code",
@@ -145,22 +155,7 @@ async fn put_agency(
             "the body's code differs from the path's",
         ));
     }
-    if let Some(u) = &a.unit_code {
-        let level = if u.len() == 2 {
-            UnitLevel::Province
-        } else {
-            UnitLevel::Commune
-        };
-        if s.store.current_unit(level, u).await?.is_none() {
-            return Err(ApiError::invalid(
-                "unit_code",
-                format!("Không có đơn vị hành chính hiện hành mã {u}"),
-                format!("no current administrative unit has code {u}"),
-            ));
-        }
-    }
-    let (a, created) = s.store_by(&user.0.username).upsert_agency(a).await?;
-    s.refs.clear();
+    let (a, created) = s.put_agency(&s.acting(actor_of(&user.0)), a).await?;
     Ok((
         if created {
             StatusCode::CREATED

@@ -18,7 +18,8 @@ use motcua_domain::catalogue::{CatalogueFormat, parse_catalogue};
 use motcua_domain::codes::AgencyCode;
 use motcua_domain::process::Process;
 use motcua_domain::units::Agency;
-use motcua_store::NewUser;
+use motcua_service::actor_of;
+use motcua_service::store::NewUser;
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
@@ -32,6 +33,120 @@ pub fn router() -> Router<AppState> {
         .route("/quan-tri/thu-tuc", post(import_catalogue))
         .route("/quan-tri/mot-thu-tuc", get(procedure).post(put_procedure))
         .route("/quan-tri/don-vi", get(units))
+        .route("/quan-tri/tac-vu", get(jobs).post(job_action))
+}
+
+struct KindRow {
+    kind: String,
+    queued: i64,
+    running: i64,
+    failed: i64,
+    dead: i64,
+    done: i64,
+    oldest: String,
+    last_error: String,
+}
+
+struct DeadRow {
+    id: i64,
+    kind: String,
+    attempts: i32,
+    error: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_jobs.html")]
+struct JobsPage {
+    page: Page,
+    kinds: Vec<KindRow>,
+    dead: Vec<DeadRow>,
+    notice: String,
+    errors: Vec<String>,
+}
+
+async fn jobs_page(s: &AppState, page: Page, notice: String, errors: Vec<String>) -> Response {
+    let tr = page.tr;
+    let actor = page.acting(s).actor;
+    let kinds = match s.job_stats(&actor).await {
+        Ok(k) => k,
+        Err(e) => return error_page(tr, e.into()),
+    };
+    let dead = match s.jobs(&actor, Some("dead"), None, 200).await {
+        Ok(j) => j,
+        Err(e) => return error_page(tr, e.into()),
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut res = render(&JobsPage {
+        page: page.titled("Tác vụ nền", "Background jobs"),
+        kinds: kinds
+            .into_iter()
+            .map(|k| KindRow {
+                kind: k.kind,
+                queued: k.queued,
+                running: k.running,
+                failed: k.failed,
+                dead: k.dead,
+                done: k.done,
+                oldest: k
+                    .oldest_due_seconds
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+                last_error: k.last_error.unwrap_or_default(),
+            })
+            .collect(),
+        dead: dead
+            .into_iter()
+            .map(|j| DeadRow {
+                id: j.id,
+                kind: j.kind,
+                attempts: j.attempts,
+                error: j.last_error.unwrap_or_default(),
+            })
+            .collect(),
+        notice,
+        errors,
+    });
+    *res.status_mut() = status;
+    res
+}
+
+async fn jobs(State(s): State<AppState>, page: Page, Query(q): Query<NoticeQuery>) -> Response {
+    if let Err(r) = page.require(&[Role::Admin]) {
+        return r;
+    }
+    let notice = if q.ok.is_some() {
+        page.tr.t("Đã thực hiện.", "Done.").to_owned()
+    } else {
+        String::new()
+    };
+    jobs_page(&s, page, notice, Vec::new()).await
+}
+
+async fn job_action(State(s): State<AppState>, page: Page, form: Form) -> Response {
+    if let Err(r) = page.require(&[Role::Admin]) {
+        return r;
+    }
+    let by = page.acting(&s);
+    let result = match (form.text("id").parse::<i64>(), form.text("do").as_str()) {
+        (Ok(id), "retry") => s.retry_job(&by, id).await.map(|_| ()),
+        (Ok(id), "discard") => s.discard_job(&by, id).await,
+        _ => Err(motcua_service::ServiceError::invalid(
+            "id",
+            "Cần số tác vụ và thao tác (thử lại hoặc bỏ)",
+            "give the job number and the action (retry or discard)",
+        )),
+    };
+    match result {
+        Ok(()) => see_other("/quan-tri/tac-vu?ok=1"),
+        Err(e) => {
+            let m = messages(page.tr, &ApiError::from(e));
+            jobs_page(&s, page, String::new(), m).await
+        }
+    }
 }
 
 #[derive(Template)]
@@ -53,15 +168,15 @@ struct NoticeQuery {
 
 async fn overview_page(s: &AppState, page: Page, notice: String, errors: Vec<String>) -> Response {
     let tr = page.tr;
-    let users = match s.store.users().await {
+    let users = match s.store().users().await {
         Ok(u) => u,
         Err(e) => return error_page(tr, e.into()),
     };
-    let agencies = match s.store.agencies(None, None, None, None, Some(500)).await {
+    let agencies = match s.store().agencies(None, None, None, None, Some(500)).await {
         Ok(a) => a.items,
         Err(e) => return error_page(tr, e.into()),
     };
-    let procedures = match s.store.procedure_fields().await {
+    let procedures = match s.store().procedure_fields().await {
         Ok(f) => f.iter().map(|(_, n)| *n as usize).sum(),
         Err(e) => return error_page(tr, e.into()),
     };
@@ -139,11 +254,7 @@ async fn add_user(State(s): State<AppState>, page: Page, form: Form) -> Response
         role,
         agency_code: agency,
     };
-    match s
-        .store_by(page.username())
-        .create_user(new, s.clock.now())
-        .await
-    {
+    match s.create_user(&page.acting(&s), new).await {
         Ok(_) => see_other("/quan-tri?ok=1"),
         Err(e) => {
             let m = messages(page.tr, &ApiError::from(e));
@@ -171,14 +282,10 @@ async fn lock_user(State(s): State<AppState>, page: Page, form: Form) -> Respons
     }
     let disabled = form.get("disabled") == Some("1");
     match s
-        .store_by(page.username())
-        .set_user_disabled(&username, disabled)
+        .set_user_locked(&page.acting(&s), &username, disabled)
         .await
     {
-        Ok(()) => {
-            tracing::info!(by = %me, user = %username, disabled, "account locked or unlocked");
-            see_other("/quan-tri?ok=1#users")
-        }
+        Ok(()) => see_other("/quan-tri?ok=1#users"),
         Err(e) => {
             let m = messages(page.tr, &ApiError::from(e));
             overview_page(&s, page, String::new(), m).await
@@ -202,17 +309,13 @@ async fn put_agency(State(s): State<AppState>, page: Page, form: Form) -> Respon
     });
     let result = match parsed {
         Ok(a) => s
-            .store_by(page.username())
-            .upsert_agency(a)
+            .put_agency(&page.acting(&s), a)
             .await
             .map_err(ApiError::from),
         Err(e) => Err(ApiError::from(e)),
     };
     match result {
-        Ok(_) => {
-            s.refs.clear();
-            see_other("/quan-tri?ok=1")
-        }
+        Ok(_) => see_other("/quan-tri?ok=1"),
         Err(e) => {
             let m = messages(page.tr, &e);
             overview_page(&s, page, String::new(), m).await
@@ -312,7 +415,7 @@ async fn calendar(State(s): State<AppState>, page: Page, Query(q): Query<YearQue
         return r;
     }
     let cal = s.calendar();
-    let year = q.nam.unwrap_or_else(|| cal.local(s.clock.now()).year());
+    let year = q.nam.unwrap_or_else(|| cal.local(s.now()).year());
     let table = YearTable {
         year,
         source: cal.table(year).map_or_else(
@@ -340,8 +443,7 @@ async fn put_calendar(State(s): State<AppState>, page: Page, form: Form) -> Resp
     let text = form.text("text");
     let result = match serde_json::from_str::<YearTable>(&text) {
         Ok(t) if (1900..=2100).contains(&t.year) => s
-            .store_by(page.username())
-            .put_calendar_table(t)
+            .put_calendar_year(&page.acting(&s), t)
             .await
             .map_err(ApiError::from),
         Ok(_) => Err(ApiError::invalid(
@@ -357,12 +459,7 @@ async fn put_calendar(State(s): State<AppState>, page: Page, form: Form) -> Resp
     };
     let page = page.titled("Lịch làm việc theo năm", "Working calendar by year");
     match result {
-        Ok(t) => {
-            if let Err(e) = s.reload_calendar().await {
-                return error_page(page.tr, e);
-            }
-            see_other(&format!("/quan-tri/lich?nam={}&ok=1", t.year))
-        }
+        Ok(t) => see_other(&format!("/quan-tri/lich?nam={}&ok=1", t.year)),
         Err(e) => {
             let tr = page.tr;
             editor(
@@ -393,8 +490,8 @@ async fn process(State(s): State<AppState>, page: Page, Query(q): Query<ProcessQ
     let text = if code.is_empty() {
         String::new()
     } else {
-        match s.store.procedure(&code).await {
-            Ok(_) => match s.store.process_for(&code).await {
+        match s.store().procedure(&code).await {
+            Ok(_) => match s.store().process_for(&code).await {
                 Ok(p) => serde_json::to_string_pretty(&p).unwrap_or_default(),
                 Err(e) => return error_page(tr, e.into()),
             },
@@ -412,7 +509,7 @@ async fn put_process(State(s): State<AppState>, page: Page, form: Form) -> Respo
     let code = form.text("thu_tuc");
     let text = form.text("text");
     let result = match (
-        s.store.procedure(&code).await,
+        s.store().procedure(&code).await,
         serde_json::from_str::<Process>(&text),
     ) {
         (Err(e), _) => Err(ApiError::from(e)),
@@ -422,17 +519,13 @@ async fn put_process(State(s): State<AppState>, page: Page, form: Form) -> Respo
             format!("invalid JSON: {e}"),
         )),
         (Ok(_), Ok(p)) => s
-            .store
-            .put_process(&code, p, &user.username, s.clock.now())
+            .put_process(&s.acting(actor_of(&user)), &code, p)
             .await
             .map_err(ApiError::from),
     };
     let page = page.titled("Quy trình xử lý của thủ tục", "Process of a procedure");
     match result {
-        Ok(_) => {
-            s.refs.clear();
-            see_other(&format!("/quan-tri/quy-trinh?thu_tuc={code}&ok=1"))
-        }
+        Ok(_) => see_other(&format!("/quan-tri/quy-trinh?thu_tuc={code}&ok=1")),
         Err(e) => {
             let tr = page.tr;
             editor(page, &PROCESS, code, text, false, messages(tr, &e))
@@ -448,17 +541,13 @@ async fn import_catalogue(State(s): State<AppState>, page: Page, form: Form) -> 
     let format = CatalogueFormat::detect("", text.as_bytes());
     let result = match parse_catalogue(format, text.as_bytes()) {
         Ok(ps) => s
-            .store_by(page.username())
-            .import_procedures(ps)
+            .import_procedures(&page.acting(&s), ps)
             .await
             .map_err(ApiError::from),
-        Err(rows) => Err(motcua_store::StoreError::Import(rows).into()),
+        Err(rows) => Err(motcua_service::ServiceError::Import(rows).into()),
     };
     match result {
-        Ok(_) => {
-            s.refs.clear();
-            see_other("/quan-tri?ok=1")
-        }
+        Ok(_) => see_other("/quan-tri?ok=1"),
         Err(e) => {
             let tr = page.tr;
             let mut m = messages(tr, &e);
@@ -499,8 +588,8 @@ async fn units(State(s): State<AppState>, page: Page, Query(q): Query<UnitsQuery
     let mut rows = Vec::new();
     if !text.trim().is_empty() {
         let found = match s
-            .store
-            .units(&motcua_store::UnitQuery {
+            .store()
+            .units(&motcua_service::store::UnitQuery {
                 q: Some(text.clone()),
                 limit: Some(50),
                 ..Default::default()
@@ -511,7 +600,7 @@ async fn units(State(s): State<AppState>, page: Page, Query(q): Query<UnitsQuery
             Err(e) => return error_page(page.tr, e.into()),
         };
         for u in found {
-            let full = match s.store.unit(u.id).await {
+            let full = match s.store().unit(u.id).await {
                 Ok(f) => f,
                 Err(e) => return error_page(page.tr, e.into()),
             };
@@ -563,7 +652,7 @@ async fn procedure(
     let text = if code.is_empty() {
         String::new()
     } else {
-        match s.store.procedure(&code).await {
+        match s.store().procedure(&code).await {
             Ok(p) => serde_json::to_string_pretty(&p).unwrap_or_default(),
             Err(e) => return error_page(page.tr, e.into()),
         }
@@ -579,8 +668,7 @@ async fn put_procedure(State(s): State<AppState>, page: Page, form: Form) -> Res
     let text = form.text("text");
     let result = match serde_json::from_str::<motcua_domain::catalogue::Procedure>(&text) {
         Ok(p) => s
-            .store_by(page.username())
-            .upsert_procedure(p)
+            .put_procedure(&page.acting(&s), p)
             .await
             .map_err(ApiError::from),
         Err(e) => Err(ApiError::invalid(
@@ -590,10 +678,7 @@ async fn put_procedure(State(s): State<AppState>, page: Page, form: Form) -> Res
         )),
     };
     match result {
-        Ok((p, _)) => {
-            s.refs.clear();
-            see_other(&format!("/quan-tri/mot-thu-tuc?ma={}&ok=1", p.code))
-        }
+        Ok((p, _)) => see_other(&format!("/quan-tri/mot-thu-tuc?ma={}&ok=1", p.code)),
         Err(e) => {
             let m = messages(page.tr, &e);
             editor(page, &PROCEDURE, form.text("ma"), text, false, m)

@@ -19,7 +19,7 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use motcua_domain::auth::Role;
-use motcua_store::User;
+use motcua_service::store::User;
 
 mod admin;
 mod office;
@@ -208,8 +208,8 @@ impl FromRequestParts<AppState> for Page {
             .unwrap_or_default();
         let user = match cookie(&parts.headers, SESSION_COOKIE) {
             Some(token) => s
-                .store
-                .user_by_token(token, s.clock.now())
+                .store()
+                .user_by_token(token, s.now())
                 .await
                 .map_err(|e| error_page(tr, ApiError::from(e)))?,
             None => None,
@@ -257,6 +257,21 @@ impl Page {
         self.user.as_ref().map_or("", |u| u.username.as_str())
     }
 
+    /// The signed-in user acting now. Pages call it after `require`; a visitor who is not
+    /// signed in is an actor the policy grants nothing that needs an account.
+    pub fn acting(&self, s: &AppState) -> motcua_service::Acting {
+        let actor = match &self.user {
+            Some(u) => motcua_service::actor_of(u),
+            None => motcua_domain::dossier::Actor {
+                name: "anonymous".into(),
+                user_id: None,
+                role: Some(Role::Citizen),
+                agency: None,
+            },
+        };
+        s.acting(actor)
+    }
+
     pub fn role(&self) -> Option<Role> {
         self.user.as_ref().map(|u| u.role)
     }
@@ -266,12 +281,7 @@ impl Page {
     }
 
     pub fn is_officer(&self) -> bool {
-        self.role().is_some_and(|r| {
-            matches!(
-                r,
-                Role::Reception | Role::Specialist | Role::Leader | Role::Postal
-            )
-        })
+        self.role().is_some_and(Role::works_at_agency)
     }
 }
 

@@ -7,7 +7,6 @@ use super::portal::{
 };
 use super::{Form, Page, error_page, messages, render, see_other, when};
 use crate::AppState;
-use crate::api::dossiers::{NewDossier, act_as, actor_of, can_read, file};
 use crate::error::ApiError;
 use askama::Template;
 use axum::Router;
@@ -19,9 +18,11 @@ use motcua_domain::auth::Role;
 use motcua_domain::catalogue::{Channel, Procedure};
 use motcua_domain::codes::AgencyCode;
 use motcua_domain::dossier::{
-    Action, Applicant, ApplicantKind, Dossier, Snapshot, Status, SubmittedComponent,
+    Action, ActionKind, Applicant, ApplicantKind, Dossier, DossierEvent, EventRecord, MissingItem,
+    Slip, Status, SubmittedComponent,
 };
-use motcua_store::{DossierQuery, ProcedureQuery, StoredDossier, User};
+use motcua_service::store::{DossierQuery, ProcedureQuery, StoredDossier, User};
+use motcua_service::{HistoryEntry, NewDossier, actor_of};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -104,36 +105,11 @@ struct DossierPage {
     slips: Vec<(&'static str, String)>,
 }
 
-/// The actions `u` may take now: allowed for their role and agency, and by the dossier's state.
+/// The actions `u` may take now: allowed by the policy and by the dossier's state.
 fn possible_actions(s: &AppState, u: &User, d: &Dossier) -> Vec<&'static str> {
-    let now = s.clock.now();
-    let cal = s.calendar();
-    let actor = actor_of(u);
-    let today = cal.local(now).date();
-    let later = d.due_at.map_or(today, |t| cal.local(t).date()).max(today) + chrono::Days::new(10);
-    // `transfer` only needs an agency other than the current one to be checked against the
-    // state; which one is chosen in the form.
-    let other = if d.current_agency.as_str() == "000.00.00.G00" {
-        "000.00.00.G01"
-    } else {
-        "000.00.00.G00"
-    };
-    let Ok(other) = AgencyCode::parse(other) else {
-        return Vec::new();
-    };
-    Action::examples(&other, &u.username, later)
+    s.available_actions(&actor_of(u), d)
         .into_iter()
-        .filter(|a| {
-            let a = match a {
-                Action::Extend { reason, .. } => Action::Extend {
-                    reason: reason.clone(),
-                    new_due_date: later,
-                },
-                a => a.clone(),
-            };
-            d.authorise(&a, &actor).is_ok() && d.clone().apply(&a, now, &cal).is_ok()
-        })
-        .map(|a| a.name())
+        .map(ActionKind::as_str)
         .collect()
 }
 
@@ -148,31 +124,22 @@ async fn dossier_page(
         return see_other(&format!("/dang-nhap?next=/ho-so/{}", stored.dossier.code));
     };
     let d = stored.dossier;
-    if !can_read(&user, &d) {
-        return error_page(
-            page.tr,
-            ApiError::not_found(
-                format!("Không tìm thấy hồ sơ «{}»", d.code),
-                format!("dossier «{}» not found", d.code),
-            ),
-        );
-    }
     let tr = page.tr;
-    let trail = match s.store.audit_trail("dossier", &d.code).await {
+    // The policy decides who reads the dossier and its history.
+    let trail = match s.history(&actor_of(&user), &d.code).await {
         Ok(t) => t,
         Err(e) => return error_page(tr, e.into()),
     };
     let mut slips: Vec<(&'static str, String)> = Vec::new();
     let mut missing = Vec::new();
     for e in &trail {
-        if let Some(kind) = slip_kind(&e.action)
+        if let Some(kind) = e.data.event.slip().map(slip_kind)
             && !slips.iter().any(|(k, _)| *k == kind)
         {
             slips.push((kind, slip_title(tr, kind).to_owned()));
         }
-        if e.action == "request_supplement" {
-            let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
-            missing = missing_items(&data);
+        if let DossierEvent::SupplementRequested { missing: m, .. } = &e.data.event {
+            missing = missing_items(m);
         }
     }
     if d.status != Status::AwaitingSupplement {
@@ -198,7 +165,7 @@ async fn dossier_page(
     // The choices of the assign and transfer forms, read only when those forms are shown.
     let has = |name: &str| actions.iter().any(|(a, _)| *a == name);
     let officers = if has("assign") {
-        match s.store.officers_of(&d.current_agency).await {
+        match s.store().officers_of(&d.current_agency).await {
             Ok(us) => us
                 .into_iter()
                 .map(|u| {
@@ -214,7 +181,7 @@ async fn dossier_page(
         Vec::new()
     };
     let agencies = if has("transfer") {
-        match s.store.agencies(None, None, None, None, Some(500)).await {
+        match s.store().agencies(None, None, None, None, Some(500)).await {
             Ok(p) => p
                 .items
                 .into_iter()
@@ -314,7 +281,7 @@ async fn facts(s: &AppState, tr: super::Tr, d: &Dossier) -> Facts {
             .filter(|_| d.status.is_open())
             .map(|t| when(s, &t))
             .unwrap_or_default(),
-        overdue: d.overdue(s.clock.now()),
+        overdue: d.overdue(s.now()),
         timeliness: timeliness_label(tr, d.timeliness),
         postal_tracking: d.postal_tracking.clone().unwrap_or_default(),
         parent: d.parent_code.clone().unwrap_or_default(),
@@ -328,16 +295,12 @@ async fn history_rows(
     s: &AppState,
     tr: super::Tr,
     d: &Dossier,
-    trail: &[motcua_store::AuditEntry],
+    trail: &[HistoryEntry],
     with_step_due: bool,
 ) -> Vec<HistoryRow> {
     let mut rows = Vec::with_capacity(trail.len());
     for e in trail {
-        let after: Option<Snapshot> = e
-            .after
-            .as_deref()
-            .and_then(|a| serde_json::from_str(a).ok());
-        let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
+        let after = &e.after;
         let step_due = after
             .as_ref()
             .and_then(|a| a.step_due_at)
@@ -361,7 +324,7 @@ async fn history_rows(
             },
             details: step_due
                 .into_iter()
-                .chain(Some(details(tr, s, &data)))
+                .chain(Some(details(tr, s, &e.data)))
                 .filter(|x| !x.is_empty())
                 .collect::<Vec<_>>()
                 .join(" · "),
@@ -371,57 +334,51 @@ async fn history_rows(
 }
 
 /// The items of a supplement request: "what — why".
-fn missing_items(data: &serde_json::Value) -> Vec<String> {
-    data["missing"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .map(|i| {
-                    format!(
-                        "{} — {}",
-                        i["item"].as_str().unwrap_or_default(),
-                        i["reason"].as_str().unwrap_or_default()
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+fn missing_items(missing: &[MissingItem]) -> Vec<String> {
+    missing
+        .iter()
+        .map(|i| format!("{} — {}", i.item, i.reason))
+        .collect()
 }
 
 /// The slip data of a history line, in words.
-fn details(tr: super::Tr, s: &AppState, data: &serde_json::Value) -> String {
+fn details(tr: super::Tr, s: &AppState, r: &EventRecord) -> String {
     let mut out = Vec::new();
-    let missing = missing_items(data);
-    if !missing.is_empty() {
-        out.push(format!(
+    match &r.event {
+        DossierEvent::SupplementRequested { missing, .. } => out.push(format!(
             "{}: {}",
             tr.t("Cần bổ sung", "Missing"),
-            missing.join("; ")
-        ));
+            missing_items(missing).join("; ")
+        )),
+        DossierEvent::Refused { reasons, .. } => {
+            out.push(format!(
+                "{}: {}",
+                tr.t("Lý do", "Reasons"),
+                reasons.join("; ")
+            ));
+        }
+        DossierEvent::Paused { reason, .. } | DossierEvent::WithdrawalRequested { reason }
+            if !reason.is_empty() =>
+        {
+            out.push(format!("{}: {reason}", tr.t("Lý do", "Reason")));
+        }
+        DossierEvent::Extended {
+            reason, new_due_at, ..
+        } => {
+            out.push(format!("{}: {reason}", tr.t("Lý do", "Reason")));
+            out.push(format!(
+                "{}: {}",
+                tr.t("Hẹn mới", "New appointment"),
+                when(s, new_due_at)
+            ));
+        }
+        DossierEvent::ChildOpened { child_code } | DossierEvent::ChildClosed { child_code, .. } => {
+            out.push(child_code.clone());
+        }
+        _ => {}
     }
-    if let Some(r) = data.get("reasons").and_then(|m| m.as_array()) {
-        let rs: Vec<&str> = r.iter().filter_map(|x| x.as_str()).collect();
-        out.push(format!("{}: {}", tr.t("Lý do", "Reasons"), rs.join("; ")));
-    }
-    if let Some(r) = data.get("reason").and_then(|r| r.as_str()) {
-        out.push(format!("{}: {r}", tr.t("Lý do", "Reason")));
-    }
-    if let Some(t) = data
-        .get("new_due_at")
-        .and_then(|t| t.as_str())
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-    {
-        out.push(format!(
-            "{}: {}",
-            tr.t("Hẹn mới", "New appointment"),
-            when(s, &t.with_timezone(&chrono::Utc))
-        ));
-    }
-    if let Some(c) = data.get("child_code").and_then(|c| c.as_str()) {
-        out.push(c.to_owned());
-    }
-    if let Some(n) = data.get("note").and_then(|n| n.as_str()) {
-        out.push(n.to_owned());
+    if let Some(n) = &r.note {
+        out.push(n.clone());
     }
     out.join(" · ")
 }
@@ -437,10 +394,10 @@ async fn dossier(
     Path(code): Path<String>,
     Query(q): Query<DossierQueryParams>,
 ) -> Response {
-    if page.user.is_none() {
+    let Some(user) = page.user.clone() else {
         return see_other(&format!("/dang-nhap?next=/ho-so/{code}"));
-    }
-    match s.store.dossier(code.trim()).await {
+    };
+    match s.dossier(&actor_of(&user), code.trim()).await {
         Ok(d) => {
             let notice = if q.moi.is_some() {
                 page.tr
@@ -526,13 +483,18 @@ async fn action(
         Ok(u) => u.clone(),
         Err(r) => return r,
     };
-    let current = match s.store.dossier(&code).await {
+    let by = s.acting(actor_of(&user));
+    let current = match s.dossier(&by.actor, &code).await {
         Ok(d) => d,
         Err(e) => return error_page(page.tr, e.into()),
     };
     let version = form.get("version").and_then(|v| v.parse().ok());
     let result = match action_from(&form, &current.dossier) {
-        Ok(a) => act_as(&s, &user, &code, &a, version).await.map(|d| (d, a)),
+        Ok(a) => s
+            .act(&by, &code, &a, version)
+            .await
+            .map(|d| (d, a))
+            .map_err(ApiError::from),
         Err(e) => Err(e),
     };
     match result {
@@ -544,7 +506,7 @@ async fn action(
         }
         Err(e) => {
             let msgs = messages(page.tr, &e);
-            match s.store.dossier(&code).await {
+            match s.dossier(&by.actor, &code).await {
                 Ok(d) => dossier_page(&s, page, d, String::new(), msgs).await,
                 Err(e2) => error_page(page.tr, e2.into()),
             }
@@ -570,18 +532,12 @@ async fn receipt(State(s): State<AppState>, page: Page, Path(code): Path<String>
         Ok(u) => u.clone(),
         Err(r) => return r,
     };
-    let d = match s.store.dossier(&code).await {
-        Ok(d) if can_read(&user, &d.dossier) => d.dossier,
-        Ok(_) => {
-            return error_page(
-                page.tr,
-                ApiError::not_found("Không tìm thấy hồ sơ", "dossier not found"),
-            );
-        }
+    let d = match s.dossier(&actor_of(&user), &code).await {
+        Ok(d) => d.dossier,
         Err(e) => return error_page(page.tr, e.into()),
     };
     let tr = page.tr;
-    let limit = match s.store.procedure(d.procedure_code.as_str()).await {
+    let limit = match s.store().procedure(d.procedure_code.as_str()).await {
         Ok(p) => super::portal::limit_text(tr, &p),
         Err(_) => String::new(),
     };
@@ -613,15 +569,15 @@ async fn receipt(State(s): State<AppState>, page: Page, Path(code): Path<String>
         })
         .collect();
     // The officer who received it (not whoever prints the slip).
-    let receiver = match s.store.audit_trail("dossier", &d.code).await {
+    let receiver = match s.history(&actor_of(&user), &d.code).await {
         Ok(t) => t
             .into_iter()
-            .find(|e| e.action == "receive" || e.action == "accept")
+            .find(|e| e.data.event.is_receipt())
             .map(|e| e.actor)
             .unwrap_or_default(),
         Err(e) => return error_page(tr, e.into()),
     };
-    let receiver = match s.store.user_by_name(&receiver).await {
+    let receiver = match s.store().user_by_name(&receiver).await {
         Ok(Some(u)) => format!("{} ({})", u.full_name, u.username),
         _ => receiver,
     };
@@ -702,7 +658,7 @@ async fn counter_page(
         Vec::new()
     } else {
         match s
-            .store
+            .store()
             .search_procedures(&ProcedureQuery {
                 q: Some(q.clone()),
                 limit: Some(20),
@@ -724,7 +680,7 @@ async fn counter_page(
         }
     };
     let procedure = match procedure_code.as_deref().filter(|c| !c.is_empty()) {
-        Some(c) => match s.store.procedure(c).await {
+        Some(c) => match s.store().procedure(c).await {
             Ok(p) => Some(p),
             Err(e) => return error_page(tr, e.into()),
         },
@@ -755,18 +711,18 @@ async fn counter_page(
             None
         },
         applicant_id: applicant,
-        as_of: Some(s.clock.now()),
+        as_of: Some(s.now()),
         limit: Some(50),
         ..Default::default()
     };
-    let rows = |p: motcua_store::Page<StoredDossier>| -> Vec<Row> {
+    let rows = |p: motcua_service::store::Page<StoredDossier>| -> Vec<Row> {
         p.items.iter().map(|d| row(s, tr, &d.dossier)).collect()
     };
     let history = if v.id_number.trim().is_empty() {
         Vec::new()
     } else {
         match s
-            .store
+            .store()
             .dossiers(&list(Vec::new(), Some(v.id_number.trim().to_owned())))
             .await
         {
@@ -793,8 +749,14 @@ async fn counter_page(
         }
     };
     let (submitted, results) = if user.role == Role::Reception {
-        let a = s.store.dossiers(&list(vec![Status::Submitted], None)).await;
-        let b = s.store.dossiers(&list(vec![Status::Resolved], None)).await;
+        let a = s
+            .store()
+            .dossiers(&list(vec![Status::Submitted], None))
+            .await;
+        let b = s
+            .store()
+            .dossiers(&list(vec![Status::Resolved], None))
+            .await;
         match (a, b) {
             (Ok(a), Ok(b)) => (rows(a), rows(b)),
             (Err(e), _) | (_, Err(e)) => return error_page(tr, e.into()),
@@ -855,7 +817,7 @@ async fn receive(State(s): State<AppState>, page: Page, form: Form) -> Response 
         Err(r) => return r,
     };
     let code = form.text("thu_tuc");
-    let procedure = match s.store.procedure(&code).await {
+    let procedure = match s.store().procedure(&code).await {
         Ok(p) => p,
         Err(e) => return error_page(page.tr, e.into()),
     };
@@ -930,7 +892,11 @@ async fn receive(State(s): State<AppState>, page: Page, form: Form) -> Response 
         components,
         postal_tracking: Some(v.postal_tracking.clone()).filter(|x| !x.is_empty()),
     };
-    match file(&s, &user, body, None).await {
+    match s
+        .file(&s.acting(actor_of(&user)), body, None)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok((d, _)) if d.dossier.received_at.is_some() => {
             see_other(&format!("/ho-so/{}/bien-nhan", d.dossier.code))
         }
@@ -976,7 +942,7 @@ async fn queue(State(s): State<AppState>, page: Page, Query(q): Query<QueueQuery
             Status::Resolved,
         ],
         agency: user.agency_code.as_ref().map(|a| a.to_string()),
-        as_of: Some(s.clock.now()),
+        as_of: Some(s.now()),
         cursor: q.cursor,
         limit: Some(100),
         ..Default::default()
@@ -987,7 +953,7 @@ async fn queue(State(s): State<AppState>, page: Page, Query(q): Query<QueueQuery
         "approval" => query.statuses = vec![Status::Processing],
         _ => {}
     }
-    let page_ = match s.store.dossiers(&query).await {
+    let page_ = match s.store().dossiers(&query).await {
         Ok(p) => p,
         Err(e) => return error_page(page.tr, e.into()),
     };
@@ -1017,13 +983,13 @@ async fn queue(State(s): State<AppState>, page: Page, Query(q): Query<QueueQuery
 // Slips (HTML print views until the PDF slips exist)
 
 /// The slip an event of the history gives rise to.
-fn slip_kind(action: &str) -> Option<&'static str> {
-    match action {
-        "request_supplement" => Some("bo-sung"),
-        "refuse" => Some("tu-choi"),
-        "extend" => Some("xin-loi"),
-        "confirm_withdrawal" => Some("dung"),
-        _ => None,
+/// The path segment of a slip's print view.
+fn slip_kind(slip: Slip) -> &'static str {
+    match slip {
+        Slip::SupplementRequest => "bo-sung",
+        Slip::Refusal => "tu-choi",
+        Slip::Apology => "xin-loi",
+        Slip::Stopping => "dung",
     }
 }
 
@@ -1073,12 +1039,12 @@ async fn slip(
             ApiError::not_found("Không có phiếu này", "no such slip"),
         )
     };
-    let d = match s.store.dossier(&code).await {
-        Ok(d) if can_read(&user, &d.dossier) => d.dossier,
-        Ok(_) => return not_found(),
+    let actor = actor_of(&user);
+    let d = match s.dossier(&actor, &code).await {
+        Ok(d) => d.dossier,
         Err(e) => return error_page(tr, e.into()),
     };
-    let trail = match s.store.audit_trail("dossier", &d.code).await {
+    let trail = match s.history(&actor, &d.code).await {
         Ok(t) => t,
         Err(e) => return error_page(tr, e.into()),
     };
@@ -1094,69 +1060,64 @@ async fn slip(
         let Some(e) = trail
             .iter()
             .rev()
-            .find(|e| slip_kind(&e.action) == Some(kind.as_str()))
+            .find(|e| e.data.event.slip().map(slip_kind) == Some(kind.as_str()))
         else {
             return not_found();
         };
-        let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
         signer = e.actor.clone();
         facts.push((tr.t("Ngày lập", "Issued").to_owned(), when(&s, &e.at)));
-        match kind.as_str() {
-            "bo-sung" => {
+        match &e.data.event {
+            DossierEvent::SupplementRequested {
+                missing,
+                request_no,
+            } => {
                 items_title = tr
                     .t(
                         "Đề nghị bổ sung, hoàn thiện các nội dung sau",
                         "Please hand in the following",
                     )
                     .to_owned();
-                items = missing_items(&data);
+                items = missing_items(missing);
                 facts.push((
                     tr.t("Lần yêu cầu", "Request number").to_owned(),
-                    data["request_no"].as_u64().unwrap_or(1).to_string(),
+                    request_no.to_string(),
                 ));
             }
-            "tu-choi" | "dung" => {
+            DossierEvent::Refused { reasons, .. } => {
                 items_title = tr.t("Lý do", "Reasons").to_owned();
-                items = data["reasons"]
-                    .as_array()
-                    .map(|m| {
-                        m.iter()
-                            .filter_map(|x| x.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if let Some(n) = data["note"].as_str() {
-                    items.push(n.to_owned());
-                }
+                items = reasons.clone();
+                items.extend(e.data.note.clone());
             }
-            "xin-loi" => {
-                let at = |k: &str| {
-                    data[k]
-                        .as_str()
-                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                        .map(|t| when(&s, &t.with_timezone(&chrono::Utc)))
-                        .unwrap_or_default()
-                };
-                let agency = match data["agency"].as_str().map(AgencyCode::parse) {
-                    Some(Ok(a)) => s.agency_name(&a).await,
-                    _ => String::new(),
-                };
+            DossierEvent::WithdrawalConfirmed {} => {
+                items_title = tr.t("Lý do", "Reasons").to_owned();
+                items.push(
+                    tr.t(
+                        "Người nộp hồ sơ xin rút hồ sơ",
+                        "The applicant withdrew the dossier",
+                    )
+                    .to_owned(),
+                );
+                items.extend(e.data.note.clone());
+            }
+            DossierEvent::Extended {
+                agency,
+                reason,
+                old_due_at,
+                new_due_at,
+            } => {
                 facts.push((
                     tr.t("Cơ quan chậm giải quyết", "Agency at fault")
                         .to_owned(),
-                    agency,
+                    s.agency_name(agency).await,
                 ));
-                facts.push((
-                    tr.t("Lý do", "Reason").to_owned(),
-                    data["reason"].as_str().unwrap_or_default().to_owned(),
-                ));
+                facts.push((tr.t("Lý do", "Reason").to_owned(), reason.clone()));
                 facts.push((
                     tr.t("Ngày hẹn cũ", "Former appointment").to_owned(),
-                    at("old_due_at"),
+                    when(&s, old_due_at),
                 ));
                 facts.push((
                     tr.t("Ngày hẹn mới", "New appointment").to_owned(),
-                    at("new_due_at"),
+                    when(&s, new_due_at),
                 ));
             }
             _ => return not_found(),

@@ -3,7 +3,6 @@
 
 use super::{Form, Page, Tr, error_page, messages, render, see_other, session_cookie, when};
 use crate::AppState;
-use crate::api::dossiers::{NewDossier, Tracking, file, tracking_view};
 use crate::error::ApiError;
 use askama::Template;
 use axum::Router;
@@ -16,7 +15,8 @@ use motcua_domain::calendar::TimeUnit;
 use motcua_domain::catalogue::{Channel, ImplLevel, OnlineLevel, Procedure};
 use motcua_domain::codes::AgencyCode;
 use motcua_domain::dossier::{Applicant, ApplicantKind, SubmittedComponent};
-use motcua_store::{DossierQuery, ProcedureQuery};
+use motcua_service::store::{DossierQuery, ProcedureQuery};
+use motcua_service::{NewDossier, Tracking, actor_of};
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
@@ -84,7 +84,7 @@ async fn home(State(s): State<AppState>, page: Page, Query(q): Query<SearchQuery
             .take(200)
             .collect::<String>();
     let found = s
-        .store
+        .store()
         .search_procedures(&ProcedureQuery {
             q: Some(q.clone()).filter(|q| !q.trim().is_empty()),
             limit: Some(if q.trim().is_empty() { 10 } else { 30 }),
@@ -123,7 +123,7 @@ struct ProcedurePage {
 }
 
 async fn procedure(State(s): State<AppState>, page: Page, Path(code): Path<String>) -> Response {
-    let p = match s.store.procedure(&code).await {
+    let p = match s.store().procedure(&code).await {
         Ok(p) if p.published => p,
         Ok(_) => {
             return error_page(
@@ -237,7 +237,8 @@ pub fn action_label(tr: Tr, a: &str) -> String {
         "assign" => ("Phân công xử lý", "Assigned"),
         "forward" => ("Chuyển bước tiếp theo", "Forwarded to the next step"),
         "transfer" => ("Chuyển liên thông", "Sent to another agency"),
-        "child_created" => ("Mở hồ sơ liên thông", "Inter-agency case opened"),
+        "child_created" => ("Nhận hồ sơ liên thông", "Inter-agency case received"),
+        "child_opened" => ("Mở hồ sơ liên thông", "Inter-agency case opened"),
         "child_resolved" => ("Cơ quan liên thông đã xử lý xong", "Inter-agency case done"),
         "request_supplement" => ("Yêu cầu bổ sung hồ sơ", "Supplement requested"),
         "supplement_received" => ("Đã nhận hồ sơ bổ sung", "Supplement received"),
@@ -299,7 +300,7 @@ async fn tracking(State(s): State<AppState>, page: Page, Query(q): Query<TrackQu
             errors: Vec::new(),
         });
     }
-    match tracking_view(&s, &code).await {
+    match s.tracking(&code).await.map_err(ApiError::from) {
         Ok(t) => render(&TrackingPage {
             t: Some(tracking_info(&s, page.tr, t)),
             page,
@@ -365,7 +366,7 @@ async fn login(State(s): State<AppState>, page: Page, form: Form) -> Response {
     let username = form.text("username");
     let next = safe_next(form.get("next"));
     let user = match s
-        .store
+        .store()
         .authenticate(username.trim(), form.get("password").unwrap_or_default())
         .await
     {
@@ -403,8 +404,13 @@ async fn login(State(s): State<AppState>, page: Page, form: Form) -> Response {
     .await
 }
 
-async fn start_session(s: &AppState, page: &Page, user: &motcua_store::User, to: &str) -> Response {
-    match s.store.issue_token(user, s.clock.now(), s.token_ttl).await {
+async fn start_session(
+    s: &AppState,
+    page: &Page,
+    user: &motcua_service::store::User,
+    to: &str,
+) -> Response {
+    match s.store().issue_token(user, s.now(), s.token_ttl).await {
         Ok((token, _)) => {
             let mut res = see_other(to);
             res.headers_mut().append(
@@ -424,7 +430,7 @@ async fn logout(
     _form: Form,
 ) -> Response {
     if let Some(token) = super::cookie(&headers, super::SESSION_COOKIE)
-        && let Err(e) = s.store.revoke_token(token).await
+        && let Err(e) = s.store().revoke_token(token).await
     {
         return error_page(page.tr, e.into());
     }
@@ -469,10 +475,8 @@ async fn register(State(s): State<AppState>, page: Page, form: Form) -> Response
         address: None,
         unit_code: None,
     };
-    let id_number = form.text("id_number");
     match s
-        .store_by(&id_number)
-        .register_citizen(applicant, form.text("password"), s.clock.now())
+        .register_citizen(s.now(), applicant, form.text("password"))
         .await
     {
         Ok(user) => start_session(&s, &page, &user, "/ho-so").await,
@@ -544,7 +548,10 @@ struct FilePage {
 
 /// One-stop points a citizen may file at.
 pub async fn one_stop_points(s: &AppState) -> Result<Vec<(String, String)>, ApiError> {
-    let page = s.store.agencies(None, None, None, None, Some(500)).await?;
+    let page = s
+        .store()
+        .agencies(None, None, None, None, Some(500))
+        .await?;
     Ok(page
         .items
         .into_iter()
@@ -563,7 +570,7 @@ async fn file_page(
     let Some(user) = page.user.clone() else {
         return see_other(&format!("/dang-nhap?next=/nop/{code}"));
     };
-    let p = match s.store.procedure(code).await {
+    let p = match s.store().procedure(code).await {
         Ok(p) => p,
         Err(e) => return error_page(page.tr, e.into()),
     };
@@ -571,7 +578,7 @@ async fn file_page(
         Ok(a) => a,
         Err(e) => return error_page(page.tr, e),
     };
-    let (phone, email) = s.store.user_contact(user.id).await.unwrap_or_default();
+    let (phone, email) = s.store().user_contact(user.id).await.unwrap_or_default();
     let field = |name: &str, default: String| form.map_or(default, |f| f.text(name));
     let components = p
         .components
@@ -627,7 +634,7 @@ async fn file_online(
         Ok(u) => u.clone(),
         Err(r) => return r,
     };
-    let procedure = match s.store.procedure(&code).await {
+    let procedure = match s.store().procedure(&code).await {
         Ok(p) => p,
         Err(e) => return error_page(page.tr, e.into()),
     };
@@ -667,7 +674,11 @@ async fn file_online(
         components,
         postal_tracking: None,
     };
-    match file(&s, &user, body, None).await {
+    match s
+        .file(&s.acting(actor_of(&user)), body, None)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok((d, _)) => see_other(&format!("/ho-so/{}?moi=1", d.dossier.code)),
         Err(e) => {
             let msgs = messages(page.tr, &e);
@@ -690,7 +701,7 @@ pub struct Row {
 
 /// A list row, with its urgency: `overdue`, `soon` (due within a working day) or none.
 pub fn row(s: &AppState, tr: Tr, d: &motcua_domain::dossier::Dossier) -> Row {
-    let now = s.clock.now();
+    let now = s.now();
     let urgency = if d.overdue(now) {
         "overdue"
     } else if d.status.is_open()
@@ -735,10 +746,10 @@ async fn my_dossiers(State(s): State<AppState>, page: Page) -> Response {
     };
     let page = page.titled("Hồ sơ của tôi", "My dossiers");
     match s
-        .store
+        .store()
         .dossiers(&DossierQuery {
             owner_id: Some(user.id),
-            as_of: Some(s.clock.now()),
+            as_of: Some(s.now()),
             limit: Some(200),
             ..Default::default()
         })

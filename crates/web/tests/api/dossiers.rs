@@ -1,15 +1,15 @@
 //! Dossiers over HTTP: intake on every channel, filing rules, every action from every status,
 //! deadlines, concurrency, idempotency, queues, inter-agency cases, tracking, the audit chain.
 
-use super::{Backend, NowUtc, TestApp};
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use motcua_domain::auth::Role;
 use motcua_domain::catalogue::{CatalogueFormat, parse_catalogue};
 use motcua_domain::codes::AgencyCode;
 use motcua_domain::dossier::Action;
 use motcua_domain::units::{Agency, ReferenceFiles, UnitGraph};
-use motcua_store::NewUser;
-use reqwest::StatusCode;
+use motcua_store::ChangeBy;
+use motcua_web::testing::{Req, TestApp, TestResponse};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 
@@ -26,8 +26,8 @@ const BIRTH: &str = "1.001193";
 /// Identity card for under-14s: province level only.
 const ID_CARD: &str = "1.012549";
 
-fn shared(name: &str) -> String {
-    let p = format!("{}/../../../shared/data/{name}", env!("CARGO_MANIFEST_DIR"));
+fn reference_data(name: &str) -> String {
+    let p = format!("{}/../motcua/data/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
 }
 
@@ -41,16 +41,17 @@ struct Ctx<'a> {
 }
 
 async fn setup(app: &TestApp) -> Ctx<'_> {
-    let s = &app.db.store;
+    let s = app.store();
+    let by = ChangeBy::new("system", app.now());
     let graph = UnitGraph::from_reference(&ReferenceFiles {
-        provinces: &shared("admin_units_2025_provinces.csv"),
-        communes: &shared("admin_units_2025_communes.csv"),
-        province_mapping: &shared("admin_units_2025_province_mapping.csv"),
+        provinces: &reference_data("admin_units_2025_provinces.csv"),
+        communes: &reference_data("admin_units_2025_communes.csv"),
+        province_mapping: &reference_data("admin_units_2025_province_mapping.csv"),
         commune_mapping: "new_code,new_name,new_province_code,old_code,old_name,old_district_code,old_district_name,old_province_code,old_province_name,change_note,source_old_province_label\n",
     })
     .unwrap()
     .only_provinces(&["08", "01"]);
-    s.import_units(&graph).await.unwrap();
+    s.import_units(&graph, &by).await.unwrap();
     for (code, name, unit, one_stop) in [
         (A, "Ủy ban nhân dân phường Minh Xuân", "02215", true),
         (B, "Ủy ban nhân dân phường Hà Giang 1", "00694", true),
@@ -63,14 +64,17 @@ async fn setup(app: &TestApp) -> Ctx<'_> {
         (S, "Sở Tư pháp tỉnh Tuyên Quang", "08", false),
         (H, "Ủy ban nhân dân phường Ba Đình", "00004", true),
     ] {
-        s.upsert_agency(Agency {
-            code: AgencyCode::parse(code).unwrap(),
-            name: name.into(),
-            parent_code: None,
-            unit_code: Some(unit.into()),
-            one_stop_point: one_stop,
-            provenance: None,
-        })
+        s.upsert_agency(
+            Agency {
+                code: AgencyCode::parse(code).unwrap(),
+                name: name.into(),
+                parent_code: None,
+                unit_code: Some(unit.into()),
+                one_stop_point: one_stop,
+                provenance: None,
+            },
+            &by,
+        )
         .await
         .unwrap();
     }
@@ -79,7 +83,7 @@ async fn setup(app: &TestApp) -> Ctx<'_> {
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
-    s.import_procedures(parse_catalogue(CatalogueFormat::Json, &data).unwrap())
+    s.import_procedures(parse_catalogue(CatalogueFormat::Json, &data).unwrap(), &by)
         .await
         .unwrap();
     let mut tokens = HashMap::new();
@@ -96,24 +100,8 @@ async fn setup(app: &TestApp) -> Ctx<'_> {
         ("ioc", Role::Viewer, None),
         ("quantri", Role::Admin, None),
     ] {
-        let user = s
-            .create_user(
-                NewUser {
-                    username: u.into(),
-                    full_name: format!("Người dùng {u}"),
-                    password: super::PASSWORD.into(),
-                    role,
-                    agency_code: agency.map(|a| AgencyCode::parse(a).unwrap()),
-                },
-                app.clock.now_utc(),
-            )
-            .await
-            .unwrap();
-        let (t, _) = s
-            .issue_token(&user, app.clock.now_utc(), chrono::Duration::days(3650))
-            .await
-            .unwrap();
-        tokens.insert(u, t);
+        app.add_user(u, role, agency).await;
+        tokens.insert(u, app.token(u).await);
     }
     app.clock.set(vn(2025, 1, 24, 9, 0));
     Ctx { app, tokens }
@@ -135,34 +123,15 @@ fn online(procedure: &str, agency: &str) -> Value {
            "components": [{"index": 0, "originals": 1}, {"index": 1, "from_warehouse": true}]})
 }
 
-struct Res {
-    status: StatusCode,
-    body: Value,
-    etag: Option<String>,
-}
-
 impl Ctx<'_> {
-    async fn send(&self, user: &str, req: reqwest::RequestBuilder) -> Res {
-        let r = req.bearer_auth(&self.tokens[user]).send().await.unwrap();
-        let status = r.status();
-        let etag = r
-            .headers()
-            .get("etag")
-            .map(|v| v.to_str().unwrap().to_owned());
-        Res {
-            status,
-            body: r.json().await.unwrap_or(Value::Null),
-            etag,
-        }
+    /// Sends `req` as `user`.
+    async fn send(&self, user: &str, req: Req<'_>) -> TestResponse {
+        req.bearer(&self.tokens[user]).send().await
     }
 
-    async fn file(&self, user: &str, body: &Value) -> Res {
-        let req = self
-            .app
-            .http
-            .post(self.app.url("/api/v1/dossiers"))
-            .json(body);
-        self.send(user, req).await
+    async fn file(&self, user: &str, body: &Value) -> TestResponse {
+        self.send(user, self.app.post("/api/v1/dossiers").json(body))
+            .await
     }
 
     /// Files and expects success; returns the code.
@@ -172,11 +141,10 @@ impl Ctx<'_> {
         r.body["code"].as_str().unwrap().to_owned()
     }
 
-    async fn act(&self, user: &str, code: &str, action: Value) -> Res {
+    async fn act(&self, user: &str, code: &str, action: Value) -> TestResponse {
         let req = self
             .app
-            .http
-            .post(self.app.url(&format!("/api/v1/dossiers/{code}/actions")))
+            .post(&format!("/api/v1/dossiers/{code}/actions"))
             .json(&action);
         self.send(user, req).await
     }
@@ -187,9 +155,8 @@ impl Ctx<'_> {
         r.body
     }
 
-    async fn get(&self, user: &str, path: &str) -> Res {
-        let req = self.app.http.get(self.app.url(path));
-        self.send(user, req).await
+    async fn get(&self, user: &str, path: &str) -> TestResponse {
+        self.send(user, self.app.get(path)).await
     }
 }
 
@@ -203,7 +170,7 @@ pub(super) async fn intake_on_24_january(app: &TestApp) {
     let c = setup(app).await;
     let r = c.file("tiepnhan.a", &counter(RE_BIRTH)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    assert_eq!(r.etag.as_deref(), Some("\"v1\""));
+    assert_eq!(r.header("etag"), Some("\"v1\""));
     let d = r.body;
     assert_eq!(d["code"], "000.01.31.H58-250124-0001");
     assert_eq!(d["status"], "received");
@@ -284,7 +251,7 @@ pub(super) async fn intake_on_24_january(app: &TestApp) {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Public tracking: status, appointment and steps, nothing personal.
-    let (s, t) = app.get("/api/v1/tracking/000.01.31.H58-250124-0001").await;
+    let (s, t) = super::get(app, "/api/v1/tracking/000.01.31.H58-250124-0001").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(t["status"], "received");
     assert_eq!(
@@ -309,11 +276,9 @@ pub(super) async fn intake_on_24_january(app: &TestApp) {
         t["history"][0]["agency_name"],
         "Ủy ban nhân dân phường Minh Xuân"
     );
-    let (s, _) = app
-        .get("/api/v1/tracking/%20000.01.31.h58-250124-0001")
-        .await;
+    let (s, _) = super::get(app, "/api/v1/tracking/%20000.01.31.h58-250124-0001").await;
     assert_eq!(s, StatusCode::OK, "typed in lower case, with a space");
-    let (s, _) = app.get("/api/v1/tracking/000.01.31.H58-250124-9999").await;
+    let (s, _) = super::get(app, "/api/v1/tracking/000.01.31.H58-250124-9999").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Reading a dossier needs to be its owner or an officer of an agency holding it.
     assert_eq!(
@@ -680,7 +645,7 @@ pub(super) async fn deadlines_and_overdue(app: &TestApp) {
         .await;
     assert_eq!(d["timeliness"], "early");
     assert_eq!(d["status"], "resolved");
-    let (_, t) = app.get(&format!("/api/v1/tracking/{early}")).await;
+    let (_, t) = super::get(app, &format!("/api/v1/tracking/{early}")).await;
     assert_eq!(t["timeliness"], "early");
     app.clock.set(vn(2025, 2, 12, 9, 0));
     let d = c
@@ -730,8 +695,7 @@ pub(super) async fn concurrent_actions_one_wins(app: &TestApp) {
     let send = |user: &'static str, action: Value| {
         let req = c
             .app
-            .http
-            .post(c.app.url(&format!("/api/v1/dossiers/{code}/actions")))
+            .post(&format!("/api/v1/dossiers/{code}/actions"))
             .header("if-match", "\"v2\"")
             .json(&action);
         c.send(user, req)
@@ -759,7 +723,7 @@ pub(super) async fn concurrent_actions_one_wins(app: &TestApp) {
         .get("lanhdao.a", &format!("/api/v1/dossiers/{code}"))
         .await;
     assert_eq!(d.body["version"], 3);
-    assert_eq!(d.etag.as_deref(), Some("\"v3\""));
+    assert_eq!(d.header("etag"), Some("\"v3\""));
     let h = c
         .get("lanhdao.a", &format!("/api/v1/dossiers/{code}/history"))
         .await;
@@ -772,8 +736,7 @@ pub(super) async fn concurrent_actions_one_wins(app: &TestApp) {
         .send(
             "lanhdao.a",
             c.app
-                .http
-                .post(c.app.url(&format!("/api/v1/dossiers/{code}/actions")))
+                .post(&format!("/api/v1/dossiers/{code}/actions"))
                 .header("if-match", "garbage")
                 .json(&json!({"action": "forward"})),
         )
@@ -786,8 +749,7 @@ pub(super) async fn idempotent_intake(app: &TestApp) {
     let post = |key: &'static str, body: Value| {
         let req = c
             .app
-            .http
-            .post(c.app.url("/api/v1/dossiers"))
+            .post("/api/v1/dossiers")
             .header("idempotency-key", key)
             .json(&body);
         c.send("tiepnhan.a", req)
@@ -1003,7 +965,7 @@ pub(super) async fn inter_agency_transfer(app: &TestApp) {
             "receive",
             "forward",
             "transfer",
-            "child_created",
+            "child_opened",
             "child_resolved",
             "forward",
             "approve",
@@ -1011,12 +973,24 @@ pub(super) async fn inter_agency_transfer(app: &TestApp) {
             "mark_collected"
         ]
     );
+    // The child records its own creation; the parent records opening it (docs/domain.md).
+    let h = c
+        .get("chuyenvien.s", &format!("/api/v1/dossiers/{child}/history"))
+        .await
+        .body;
+    let actions: Vec<&str> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["child_created", "forward", "approve"]);
     // The audit chain holds every record of both.
-    app.db.store.seal_audit().await.unwrap();
-    let report = app.db.store.verify_audit().await.unwrap();
+    app.store().seal_audit().await.unwrap();
+    let report = app.store().verify_audit().await.unwrap();
     assert!(report.first_bad.is_none(), "{report:?}");
     for (c, n) in [(&code, 9), (&child, 3)] {
-        let trail = app.db.store.audit_trail("dossier", c).await.unwrap();
+        let trail = app.store().audit_trail("dossier", c).await.unwrap();
         assert_eq!(
             trail.len(),
             n,
@@ -1029,7 +1003,7 @@ pub(super) async fn inter_agency_transfer(app: &TestApp) {
 pub(super) async fn processes_are_editable(app: &TestApp) {
     let c = setup(app).await;
     let path = format!("/api/v1/procedures/{RE_BIRTH}/process");
-    let (s, p) = app.get(&path).await;
+    let (s, p) = super::get(app, &path).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(p["steps"].as_array().unwrap().len(), 4);
     let short = json!({"steps": [
@@ -1037,7 +1011,7 @@ pub(super) async fn processes_are_editable(app: &TestApp) {
         {"key": "processing", "name": "Xử lý và quyết định", "role": "specialist", "agency": "competent", "share": 90, "decides": true}
     ]});
     let put = |user: &'static str, body: Value| {
-        let req = c.app.http.put(c.app.url(&path)).json(&body);
+        let req = c.app.put(&path).json(&body);
         c.send(user, req)
     };
     assert_eq!(
@@ -1058,7 +1032,7 @@ pub(super) async fn processes_are_editable(app: &TestApp) {
         .ok("chuyenvien.a", &code, json!({"action": "approve"}))
         .await;
     assert_eq!(d["status"], "resolved");
-    let trail = app.db.store.audit_trail("process", RE_BIRTH).await.unwrap();
+    let trail = app.store().audit_trail("process", RE_BIRTH).await.unwrap();
     assert_eq!(trail.len(), 1);
     assert_eq!(trail[0].actor, "quantri");
 
@@ -1083,7 +1057,8 @@ pub(super) async fn processes_are_editable(app: &TestApp) {
     assert_eq!(d["status"], "submitted");
 }
 
-on_both!(
+motcua_store::on_both!(
+    crate::start =>
     intake_on_24_january,
     filing_place_rules,
     every_action_from_every_status,

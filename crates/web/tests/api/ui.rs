@@ -1,7 +1,8 @@
 //! The web application's security and error handling, without a browser (the browser test is
 //! e2e/run.mjs): anti-forgery tokens, cookie flags, login redirects, errors shown in the page.
 
-use super::{Backend, PASSWORD, TestApp};
+use super::PASSWORD;
+use motcua_web::testing::TestApp;
 use reqwest::StatusCode;
 use reqwest::header::{LOCATION, SET_COOKIE};
 
@@ -153,19 +154,13 @@ pub(super) async fn pages_by_role_and_language(app: &TestApp) {
     // A specialist is not an administrator: 403, explained in the page.
     let (token, _) = {
         let u = app
-            .db
-            .store
+            .store()
             .user_by_name("chuyenvien")
             .await
             .unwrap()
             .unwrap();
-        app.db
-            .store
-            .issue_token(
-                &u,
-                super::NowUtc::now_utc(&*app.clock),
-                chrono::Duration::hours(1),
-            )
+        app.store()
+            .issue_token(&u, app.now(), chrono::Duration::hours(1))
             .await
             .unwrap()
     };
@@ -221,13 +216,12 @@ pub(super) async fn pages_by_role_and_language(app: &TestApp) {
         let r = http.get(app.url(path)).send().await.unwrap();
         assert!(r.headers().get(SET_COOKIE).is_none(), "{path}");
     }
-    let _ = Backend::Sqlite;
 }
 
 pub(super) async fn admin_locks_an_account(app: &TestApp) {
     let http = no_redirects();
-    let now = super::NowUtc::now_utc(&*app.clock);
-    let store = &app.db.store;
+    let now = app.now();
+    let store = app.store();
     let admin_user = store.user_by_name("admin").await.unwrap().unwrap();
     let officer_user = store.user_by_name("chuyenvien").await.unwrap().unwrap();
     let (admin, _) = store
@@ -291,11 +285,10 @@ pub(super) async fn admin_locks_an_account(app: &TestApp) {
 
 pub(super) async fn admin_imports_a_pasted_catalogue(app: &TestApp) {
     let http = no_redirects();
-    let now = super::NowUtc::now_utc(&*app.clock);
-    let admin_user = app.db.store.user_by_name("admin").await.unwrap().unwrap();
+    let now = app.now();
+    let admin_user = app.store().user_by_name("admin").await.unwrap().unwrap();
     let (admin, _) = app
-        .db
-        .store
+        .store()
         .issue_token(&admin_user, now, chrono::Duration::hours(1))
         .await
         .unwrap();
@@ -319,9 +312,9 @@ pub(super) async fn admin_imports_a_pasted_catalogue(app: &TestApp) {
         "{}",
         r.text().await.unwrap()
     );
-    let p = app.db.store.procedure("9.000002").await.unwrap();
+    let p = app.store().procedure("9.000002").await.unwrap();
     assert_eq!(p.name, "Thủ tục thử nghiệm hai");
-    let trail = app.db.store.audit_trail("procedure", "*").await.unwrap();
+    let trail = app.store().audit_trail("procedure", "*").await.unwrap();
     assert_eq!(trail.last().unwrap().actor, "admin");
     // A bad line: nothing imported, the line named in the page.
     let bad = "code,name,field,level,implementing_agency,decision_no,procedure_type,submission_modes,processing_time_parsed,fee_parsed\n\
@@ -339,10 +332,11 @@ pub(super) async fn admin_imports_a_pasted_catalogue(app: &TestApp) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("line 3"));
-    assert!(app.db.store.procedure("9.000003").await.is_err());
+    assert!(app.store().procedure("9.000003").await.is_err());
 }
 
-on_both!(
+motcua_store::on_both!(
+    crate::start_tcp =>
     admin_imports_a_pasted_catalogue,
     forms_need_the_anti_forgery_token,
     pages_by_role_and_language,

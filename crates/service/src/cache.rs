@@ -1,6 +1,8 @@
 //! Reference data read on every intake (procedures with their process, agencies with their
-//! province, unit → province), cached for a short time. An edit through this instance clears
-//! the cache at once; other instances see it within [`TTL`]. Dossiers are never cached.
+//! province, unit → province), cached. An edit through this instance clears the cache at once;
+//! an edit on another instance bumps the reference version in its transaction, and this
+//! instance's watcher ([`crate::Service::refresh_if_changed`]) clears the cache within a
+//! second. [`TTL`] is the safety net. Dossiers are never cached.
 
 use motcua_domain::catalogue::Procedure;
 use motcua_domain::process::Process;

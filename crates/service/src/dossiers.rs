@@ -1,0 +1,567 @@
+//! Dossier use cases: intake on every channel, workflow actions, reads, lists, the control
+//! slip, public tracking and per-procedure processes.
+
+use crate::{Acting, Result, Service, ServiceError};
+use chrono::{DateTime, Utc};
+use motcua_domain::auth::Role;
+use motcua_domain::catalogue::{Channel, ImplLevel, OnlineLevel, Procedure};
+use motcua_domain::codes::{AgencyCode, is_commune_code, is_province_code};
+use motcua_domain::dossier::{
+    Action, ActionKind, Actor, Applicant, Change, Dossier, EventRecord, Intake, Place, Snapshot,
+    Status, SubmittedComponent, Timeliness, agency_level, check_filing_place,
+};
+use motcua_domain::policy::{Permission, Scope, authorize, handles_dossiers};
+use motcua_domain::process::Process;
+use motcua_domain::units::Agency;
+use motcua_store::{DossierQuery, IdempotencyKey, NewJob, Page, StoredDossier, no_jobs};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+/// A new dossier.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDossier {
+    #[schema(example = "1.001193")]
+    pub procedure_code: String,
+    pub channel: Channel,
+    /// The receiving one-stop point. A counter officer's own agency when omitted.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub agency: Option<AgencyCode>,
+    pub applicant: Applicant,
+    #[serde(default)]
+    pub components: Vec<SubmittedComponent>,
+    /// Postal tracking number (postal channel).
+    #[serde(default)]
+    pub postal_tracking: Option<String>,
+}
+
+/// SHA-256 of a request body, for `Idempotency-Key`.
+pub fn request_hash(body: &NewDossier) -> String {
+    hex::encode(Sha256::digest(
+        serde_json::to_string(body).unwrap_or_default().as_bytes(),
+    ))
+}
+
+/// Filters of a dossier list, as asked; the service narrows them to what the actor may see.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub statuses: Vec<Status>,
+    pub overdue: Option<bool>,
+    /// Overdue as of this instant (default now).
+    pub as_of: Option<DateTime<Utc>>,
+    pub due_before: Option<DateTime<Utc>>,
+    /// Agency holding the dossier now (officers: their own, by default).
+    pub agency: Option<String>,
+    /// Officer the dossier is assigned to; `me` for the actor.
+    pub assignee: Option<String>,
+    pub applicant_id: Option<String>,
+    pub procedure_code: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// One line of the control slip (process history), with its typed event.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    /// The event's name (`submit`, `accept`, `assign`, …).
+    pub action: String,
+    pub before: Option<Snapshot>,
+    pub after: Option<Snapshot>,
+    /// The typed event: its fields (tagged by `action`), the actor's note and the shape's
+    /// version `v`.
+    pub data: EventRecord,
+    /// Place in the audit chain (absent for a few moments until sealed).
+    pub seq: Option<i64>,
+}
+
+/// Public view of a dossier: no personal data.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Tracking {
+    pub code: String,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub status: Status,
+    pub status_label: String,
+    pub portal_status: u8,
+    pub channel: Channel,
+    pub receiving_agency: String,
+    pub receiving_agency_name: String,
+    pub submitted_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeliness: Option<Timeliness>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub returned_at: Option<DateTime<Utc>>,
+    pub history: Vec<TrackingStep>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TrackingStep {
+    pub at: DateTime<Utc>,
+    pub action: String,
+    pub status: Status,
+    /// Step name (Vietnamese).
+    pub step: String,
+    pub agency: String,
+    pub agency_name: String,
+}
+
+fn not_visible(code: &str) -> ServiceError {
+    ServiceError::NotFound(motcua_domain::Msg::new(
+        format!("Không tìm thấy hồ sơ «{code}»"),
+        format!("dossier «{code}» not found"),
+    ))
+}
+
+/// The jobs that follow a dossier change (the outbox). None yet: portal sync, notifications
+/// and slips will add theirs here, in the change's own transaction.
+fn outbox(d: &Dossier, c: &Change) -> Vec<NewJob> {
+    no_jobs(d, c)
+}
+
+impl Service {
+    /// The agency and its current province.
+    async fn place(&self, field: &str, code: &AgencyCode) -> Result<(Agency, Option<String>)> {
+        self.refs()
+            .agency(self.store(), code.as_str())
+            .await
+            .map_err(|e| ServiceError::from(e).as_invalid(field))
+    }
+
+    /// The competent agency: the process's, else for a non-territorial procedure the one-stop
+    /// point serving the applicant's unit at the procedure's level, else the receiving agency.
+    pub async fn competent_agency(
+        &self,
+        p: &Procedure,
+        process: &Process,
+        receiving: &Agency,
+        applicant: &Applicant,
+    ) -> Result<AgencyCode> {
+        if let Some(c) = &process.competent_agency {
+            return Ok(c.clone());
+        }
+        let receiving_fits = agency_level(receiving).is_some_and(|l| p.levels.contains(&l));
+        if !p.non_territorial
+            || receiving_fits && !applicant.unit_code.as_deref().is_some_and(is_commune_code)
+        {
+            return Ok(receiving.code.clone());
+        }
+        let Some(unit) = applicant.unit_code.as_deref() else {
+            return Ok(receiving.code.clone());
+        };
+        // The applicant's commune for a commune-level procedure, else the province.
+        let commune_level = p.levels.contains(&ImplLevel::Commune);
+        let target = if (commune_level && is_commune_code(unit)) || is_province_code(unit) {
+            unit.to_owned()
+        } else {
+            self.refs()
+                .province_of(self.store(), unit)
+                .await?
+                .unwrap_or_default()
+        };
+        if receiving.unit_code.as_deref() == Some(target.as_str()) {
+            return Ok(receiving.code.clone());
+        }
+        let page = self
+            .store()
+            .agencies(None, None, Some(&target), None, Some(50))
+            .await?;
+        page.items
+            .into_iter()
+            .find(|a| a.one_stop_point)
+            .map(|a| a.code)
+            .ok_or_else(|| {
+                ServiceError::invalid(
+                    "applicant.unit_code",
+                    format!("Chưa có cơ quan giải quyết được khai báo cho đơn vị {target}"),
+                    format!("no competent agency is registered for unit {target}"),
+                )
+            })
+    }
+
+    /// Files a dossier: `online` (a citizen), `counter` (a reception officer at their one-stop
+    /// point: received at once, with its appointment) or `postal` (a postal agent). Checks the
+    /// channel for the actor, the procedure, the applicant, the components and the place of
+    /// filing, then stores it durably. A retried request with the same idempotency key
+    /// returns the first dossier and `false`.
+    #[tracing::instrument(skip_all, fields(dossier))]
+    pub async fn file(
+        &self,
+        by: &Acting,
+        body: NewDossier,
+        idem: Option<IdempotencyKey>,
+    ) -> Result<(StoredDossier, bool)> {
+        let actor = &by.actor;
+        let role = actor.role;
+        // The channel and the place first: a wrong one is refused whatever the body says.
+        authorize(
+            actor,
+            Permission::File {
+                channel: body.channel,
+                agency: body.agency.as_ref(),
+            },
+        )?;
+        let receiving_code = match (&body.agency, role) {
+            (Some(a), _) => a.clone(),
+            (None, Some(Role::Reception)) => actor.agency.clone().ok_or_else(|| {
+                ServiceError::invalid(
+                    "agency",
+                    "Tài khoản chưa gắn cơ quan",
+                    "the account has no agency",
+                )
+            })?,
+            (None, _) => {
+                return Err(ServiceError::invalid(
+                    "agency",
+                    "Cần chọn nơi tiếp nhận hồ sơ (mã cơ quan)",
+                    "choose the receiving agency (its code)",
+                ));
+            }
+        };
+        let postal_tracking = body
+            .postal_tracking
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+        if body.channel == Channel::Postal && postal_tracking.is_none() {
+            return Err(ServiceError::invalid(
+                "postal_tracking",
+                "Hồ sơ qua bưu chính cần số hiệu bưu gửi",
+                "a postal dossier needs its postal tracking number",
+            ));
+        }
+        let (procedure, process) = self
+            .refs()
+            .procedure(self.store(), &body.procedure_code)
+            .await
+            .map_err(|e| ServiceError::from(e).as_invalid("procedure_code"))?;
+        if !procedure.published {
+            return Err(ServiceError::invalid(
+                "procedure_code",
+                "Thủ tục chưa được công bố",
+                "the procedure is not published",
+            ));
+        }
+        if !procedure.channels.contains(&body.channel)
+            || (body.channel == Channel::Online
+                && procedure.online_level == OnlineLevel::Information)
+        {
+            return Err(ServiceError::invalid(
+                "channel",
+                "Thủ tục không tiếp nhận hồ sơ qua kênh này",
+                "the procedure does not accept dossiers on this channel",
+            ));
+        }
+        let applicant = body.applicant.clone().validate()?;
+        let (receiving, r_province) = self.place("agency", &receiving_code).await?;
+        let competent_code = self
+            .competent_agency(&procedure, &process, &receiving, &applicant)
+            .await?;
+        let (competent, c_province) = self.place("agency", &competent_code).await?;
+        let applicant_province = match applicant.unit_code.as_deref() {
+            Some(u) => self.refs().province_of(self.store(), u).await?,
+            None => None,
+        };
+        check_filing_place(
+            &procedure,
+            Place {
+                agency: &receiving,
+                province: r_province.as_deref(),
+            },
+            Place {
+                agency: &competent,
+                province: c_province.as_deref(),
+            },
+            &applicant,
+            applicant_province.as_deref(),
+        )?;
+        let cal = self.calendar();
+        let intake = Intake {
+            procedure,
+            process,
+            channel: body.channel,
+            receiving_agency: receiving.code,
+            competent_agency: competent.code,
+            applicant,
+            components: body.components,
+            postal_tracking,
+            owner_id: (role == Some(Role::Citizen))
+                .then_some(actor.user_id)
+                .flatten(),
+        };
+        let (d, change) = Dossier::new(intake, String::new(), by.at, &cal)?;
+        let (stored, created) = self
+            .store()
+            .create_dossier(d, change, &actor.name, by.at, &cal, idem.as_ref(), &outbox)
+            .await?;
+        tracing::Span::current().record("dossier", stored.dossier.code.as_str());
+        if created {
+            let channel = serde_json::to_value(body.channel)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            metrics::counter!("motcua_dossiers_created_total", "channel" => channel).increment(1);
+            tracing::info!(dossier = %stored.dossier.code, channel = ?body.channel, "dossier created");
+        }
+        Ok((stored, created))
+    }
+
+    /// A dossier, if the actor may read it (otherwise it does not exist for them).
+    pub async fn dossier(&self, actor: &Actor, code: &str) -> Result<StoredDossier> {
+        let d = self.store().dossier(code).await?;
+        if authorize(actor, Permission::ReadDossier(&d.dossier)).is_err() {
+            return Err(not_visible(code));
+        }
+        Ok(d)
+    }
+
+    /// Takes a workflow action. `expected` is the version acted on (`If-Match`): if someone
+    /// acted in between, the answer is [`ServiceError::Stale`] and nothing changes.
+    #[tracing::instrument(skip_all, fields(dossier = %code, action = action.name()))]
+    pub async fn act(
+        &self,
+        by: &Acting,
+        code: &str,
+        action: &Action,
+        expected: Option<i64>,
+    ) -> Result<StoredDossier> {
+        let actor = &by.actor;
+        // A dossier the actor may not read does not exist for them.
+        self.dossier(actor, code).await?;
+        let assignee = match action {
+            Action::Assign { assignee, .. } => Some(self.assignee(assignee).await?),
+            _ => None,
+        };
+        let kind = action.kind();
+        let guard = move |d: &Dossier| -> std::result::Result<(), motcua_domain::dossier::Refusal> {
+            authorize(actor, Permission::Act(d, kind))?;
+            if let Some(a) = &assignee {
+                authorize(a, Permission::BeAssigned(d)).map_err(|e| {
+                    motcua_domain::dossier::Refusal::Invalid(motcua_domain::Error::field(
+                        "assignee", e.0.vi, e.0.en,
+                    ))
+                })?;
+            }
+            Ok(())
+        };
+        let (d, _) = self
+            .store()
+            .act(
+                code,
+                action,
+                actor,
+                expected,
+                by.at,
+                &self.calendar(),
+                &guard,
+                &outbox,
+            )
+            .await?;
+        metrics::counter!("motcua_dossier_actions_total", "action" => action.name()).increment(1);
+        tracing::info!(
+            dossier = code,
+            action = action.name(),
+            status = d.dossier.status.as_str(),
+            "dossier action"
+        );
+        Ok(d)
+    }
+
+    /// The workflow actor of an assignee named in an `assign` action: an active account.
+    async fn assignee(&self, name: &str) -> Result<Actor> {
+        let name = name.trim();
+        match self.store().user_by_name(name).await? {
+            Some(u) if !u.disabled && handles_dossiers(u.role) => Ok(crate::actor_of(&u)),
+            _ => Err(ServiceError::invalid(
+                "assignee",
+                format!("«{name}» không phải cán bộ đang hoạt động"),
+                format!("«{name}» is not an active officer"),
+            )),
+        }
+    }
+
+    /// The actions `actor` may take on `d` now.
+    pub fn available_actions(&self, actor: &Actor, d: &Dossier) -> Vec<ActionKind> {
+        d.available_actions(actor, self.now(), &self.calendar())
+    }
+
+    /// Dossiers matching `f` that `actor` may list, soonest appointment first. Citizens see
+    /// their own; officers those their agency holds; admins and the operations centre all.
+    pub async fn dossiers(&self, actor: &Actor, f: ListFilter) -> Result<Page<StoredDossier>> {
+        // A parameter sent empty (`agency=`) is a parameter not sent.
+        let given = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+        let f = ListFilter {
+            agency: given(f.agency),
+            assignee: given(f.assignee),
+            applicant_id: given(f.applicant_id),
+            procedure_code: given(f.procedure_code),
+            cursor: given(f.cursor),
+            ..f
+        };
+        let mut q = DossierQuery {
+            statuses: f.statuses,
+            overdue: f.overdue,
+            as_of: Some(f.as_of.unwrap_or_else(|| self.now())),
+            due_before: f.due_before,
+            agency: f.agency,
+            assignee: match f.assignee.as_deref() {
+                Some("me") => Some(actor.name.clone()),
+                other => other.map(str::to_owned),
+            },
+            procedure_code: f.procedure_code,
+            applicant_id: f.applicant_id.map(|a| a.trim().to_owned()),
+            cursor: f.cursor,
+            limit: f.limit,
+            ..DossierQuery::default()
+        };
+        match actor.role {
+            None | Some(Role::Admin | Role::Viewer) => {
+                authorize(actor, Permission::ListDossiers(Scope::All))?;
+            }
+            Some(Role::Citizen) => {
+                authorize(actor, Permission::ListDossiers(Scope::Owned))?;
+                q.owner_id = actor.user_id.or(Some(-1));
+            }
+            Some(_) => {
+                let own = actor.agency.clone().ok_or_else(|| {
+                    ServiceError::invalid(
+                        "agency",
+                        "Tài khoản chưa gắn cơ quan",
+                        "the account has no agency",
+                    )
+                })?;
+                let asked = match &q.agency {
+                    Some(a) => AgencyCode::parse(a).map_err(|_| {
+                        ServiceError::Forbidden(motcua_domain::Msg::new(
+                            "Bạn không có quyền xem hồ sơ của cơ quan khác",
+                            "you are not allowed to see another agency's dossiers",
+                        ))
+                    })?,
+                    None => own,
+                };
+                authorize(actor, Permission::ListDossiers(Scope::Agency(&asked)))?;
+                q.agency = Some(asked.to_string());
+            }
+        }
+        Ok(self.store().dossiers(&q).await?)
+    }
+
+    /// The control slip: every change of the dossier, from the audit chain, with its event.
+    pub async fn history(&self, actor: &Actor, code: &str) -> Result<Vec<HistoryEntry>> {
+        self.dossier(actor, code).await?;
+        let trail = self.store().audit_trail("dossier", code).await?;
+        let mut out = Vec::with_capacity(trail.len());
+        for e in trail {
+            let event = EventRecord::from_stored(&e.action, &e.data, e.before.as_deref())?;
+            out.push(HistoryEntry {
+                at: e.at,
+                actor: e.actor,
+                // The typed event's name (a record of the first version may say otherwise).
+                action: event.event.name().to_owned(),
+                before: e.before.and_then(|b| serde_json::from_str(&b).ok()),
+                after: e.after.and_then(|b| serde_json::from_str(&b).ok()),
+                data: event,
+                seq: e.seq,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The public view of a dossier by its code, as typed from a receipt (spaces around it, a
+    /// lower-case agency letter). No personal data.
+    pub async fn tracking(&self, code: &str) -> Result<Tracking> {
+        let code = code.trim().to_uppercase();
+        let StoredDossier { dossier: d, .. } = self.store().dossier(&code).await?;
+        let trail = self.store().audit_trail("dossier", &code).await?;
+        let mut history = Vec::with_capacity(trail.len());
+        for e in trail {
+            let Some(after) = e
+                .after
+                .as_deref()
+                .and_then(|a| serde_json::from_str::<Snapshot>(a).ok())
+            else {
+                continue;
+            };
+            history.push(TrackingStep {
+                at: e.at,
+                action: e.action,
+                status: after.status,
+                step: d.process.step_name(&after.step),
+                agency_name: self.agency_name(&after.agency).await,
+                agency: after.agency.to_string(),
+            });
+        }
+        Ok(Tracking {
+            receiving_agency_name: self.agency_name(&d.receiving_agency).await,
+            overdue: d.overdue(self.now()),
+            code: d.code,
+            procedure_code: d.procedure_code.to_string(),
+            procedure_name: d.procedure_name,
+            status: d.status,
+            status_label: d.status.label().to_owned(),
+            portal_status: d.status.portal_code(),
+            channel: d.channel,
+            receiving_agency: d.receiving_agency.to_string(),
+            submitted_at: d.submitted_at,
+            received_at: d.received_at,
+            due_at: d.due_at,
+            timeliness: d.timeliness,
+            ended_at: d.ended_at,
+            returned_at: d.returned_at,
+            history,
+        })
+    }
+
+    /// Stores a legacy dossier with its original code and whole history (already replayed
+    /// through the state machine), in one transaction: a data conversion, for whoever may
+    /// edit reference data (an administrator, or the operator on the command line).
+    pub async fn import_dossier(
+        &self,
+        by: &Acting,
+        d: &Dossier,
+        events: &[motcua_store::ImportedEvent],
+    ) -> Result<()> {
+        authorize(&by.actor, Permission::EditReference)?;
+        Ok(self.store().import_dossier(d, events).await?)
+    }
+
+    /// The workflow of a procedure (the default one unless an admin set another).
+    pub async fn process(&self, procedure_code: &str) -> Result<Process> {
+        self.store().procedure(procedure_code).await?;
+        Ok(self.store().process_for(procedure_code).await?)
+    }
+
+    /// Sets the workflow of a procedure. Dossiers already filed keep their process.
+    pub async fn put_process(
+        &self,
+        by: &Acting,
+        procedure_code: &str,
+        process: Process,
+    ) -> Result<Process> {
+        authorize(&by.actor, Permission::EditReference)?;
+        self.store().procedure(procedure_code).await?;
+        if let Some(c) = &process.competent_agency {
+            self.store()
+                .agency(c.as_str())
+                .await
+                .map_err(|e| ServiceError::from(e).as_invalid("competent_agency"))?;
+        }
+        let process = self
+            .store()
+            .put_process(procedure_code, process, &by.stamp())
+            .await?;
+        self.reload_reference().await?;
+        Ok(process)
+    }
+}
