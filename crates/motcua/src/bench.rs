@@ -121,6 +121,150 @@ pub struct IntakeBench {
     pub tracking_rate: u64,
     pub tracking_seconds: u64,
     pub database: Option<String>,
+    /// Job workers running beside the intake, as in `motcua serve`.
+    pub workers: usize,
+}
+
+/// Commits `count` copies of an intake's rows (the dossier row and its audit record, one
+/// durable transaction each) with `concurrency` plain clients, and prints the rate and the
+/// intake's share of it.
+async fn raw_commits(
+    store: &Store,
+    sample: &str,
+    count: usize,
+    concurrency: usize,
+    intake_rate: f64,
+) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    let d = store.dossier(sample).await?;
+    let data = Arc::new(serde_json::to_string(&d.dossier)?);
+    let trail = store.audit_trail("dossier", sample).await?;
+    let first = trail
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("no audit record of {sample}"))?
+        .clone();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (store, data, first, next) = (store.clone(), data.clone(), first.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0usize;
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= count {
+                    return Ok::<usize, anyhow::Error>(done);
+                }
+                let code = format!("RAW-{i:08}");
+                let audit = motcua_store::audit::AuditRecord {
+                    at: first.at,
+                    actor: first.actor.clone(),
+                    entity: "dossier",
+                    entity_key: code.clone(),
+                    action: first.action.clone(),
+                    before: first.before.clone(),
+                    after: first.after.clone(),
+                    data: first.data.clone(),
+                };
+                store.raw_commit(&code, &data, &audit, first.at).await?;
+                done += 1;
+            }
+        }));
+    }
+    let mut done = 0;
+    for t in tasks {
+        done += t.await??;
+    }
+    let el = t.elapsed().as_secs_f64();
+    let raw = done as f64 / el;
+    println!(
+        "bench raw [{:?}]: {done} dossier rows + audit records committed by {concurrency} plain clients \
+         in {el:.2} s = {raw:.0} commits/s; intake / raw = {:.2}",
+        store.backend(),
+        intake_rate / raw
+    );
+    Ok(())
+}
+
+/// Jobs per second through the queue with an empty handler: `count` jobs enqueued (one
+/// statement each), then run by `workers` workers in `runners` runners sharing the queue.
+pub async fn jobs(
+    count: usize,
+    runners: usize,
+    workers: usize,
+    database: Option<String>,
+) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir()?;
+    let (store, schema) = bench_store(database.clone(), dir.path()).await?;
+    store.migrate().await?;
+    let svc = Arc::new(
+        motcua_service::Service::new(
+            store.clone(),
+            Arc::new(crate::clock::SystemClock),
+            Default::default(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    let t = Instant::now();
+    let now = svc.now();
+    for i in 0..count {
+        let job = motcua_store::NewJob::new("bench.noop", &serde_json::json!({ "i": i }), now);
+        store.enqueue(&job, now).await?;
+    }
+    let enq = t.elapsed().as_secs_f64();
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for r in 0..runners.max(1) {
+        let mut cfg = motcua_service::jobs::RunnerConfig::new(format!("bench-{r}"), workers.max(1));
+        cfg.idle_poll = std::time::Duration::from_millis(20);
+        let mut runner = motcua_service::jobs::Runner::new(svc.clone(), cfg);
+        runner.without_recurring();
+        runner.register("bench.noop", workers.max(1), |_svc, _job| async { Ok(()) });
+        tasks.push(tokio::spawn(runner.run(stop.clone())));
+    }
+    loop {
+        let stats = store.job_stats(svc.now()).await?;
+        let done = stats
+            .iter()
+            .find(|k| k.kind == "bench.noop")
+            .map_or(0, |k| k.done);
+        if done as usize >= count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let el = t.elapsed().as_secs_f64();
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    println!(
+        "bench jobs [{:?}]: {count} jobs enqueued in {enq:.2} s ({:.0}/s); run by {runners} runners × {workers} workers \
+         in {el:.2} s = {:.0} jobs/s (empty handler: claim, run, mark done)",
+        store.backend(),
+        count as f64 / enq,
+        count as f64 / el
+    );
+    store.close().await;
+    drop_schema(schema, database).await
+}
+
+async fn drop_schema(schema: Option<String>, database: Option<String>) -> anyhow::Result<()> {
+    if let (Some(schema), Some(url)) = (schema, database) {
+        use sqlx::Connection;
+        use std::str::FromStr;
+        let opts = sqlx::postgres::PgConnectOptions::from_str(&url)?;
+        let mut c = sqlx::postgres::PgConnection::connect_with(&opts).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE"
+        )))
+        .execute(&mut c)
+        .await?;
+    }
+    Ok(())
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -196,7 +340,7 @@ pub async fn intake(b: IntakeBench) -> anyhow::Result<()> {
     });
     // The job queue runs beside the intake, as in `motcua serve` (it seals the audit chain).
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let background = crate::start_background(&svc, 2, 30, Some("bench".into()), &stop);
+    let background = crate::start_background(&svc, b.workers, 30, Some("bench".into()), &stop);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(b.concurrency.max(64))
         .build()?;
@@ -277,6 +421,8 @@ pub async fn intake(b: IntakeBench) -> anyhow::Result<()> {
         percentile(&lat, 0.99),
     );
     anyhow::ensure!(!codes.is_empty(), "no dossier was created");
+    let intake_rate = codes.len() as f64 / el;
+    raw_commits(&store, &codes[0], b.count, b.concurrency, intake_rate).await?;
     // Tracking under an offered load.
     let codes = Arc::new(codes);
     let total = b.tracking_rate * b.tracking_seconds;
@@ -338,16 +484,5 @@ pub async fn intake(b: IntakeBench) -> anyhow::Result<()> {
         report.first_bad.is_none()
     );
     store.close().await;
-    if let (Some(schema), Some(url)) = (schema, b.database) {
-        use sqlx::Connection;
-        use std::str::FromStr;
-        let opts = sqlx::postgres::PgConnectOptions::from_str(&url)?;
-        let mut c = sqlx::postgres::PgConnection::connect_with(&opts).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE"
-        )))
-        .execute(&mut c)
-        .await?;
-    }
-    Ok(())
+    drop_schema(schema, b.database).await
 }

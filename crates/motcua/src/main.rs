@@ -263,6 +263,23 @@ enum BenchCmd {
         /// Database (default: a fresh temporary SQLite file).
         #[arg(long)]
         database: Option<String>,
+        /// Job workers running beside the intake (as `motcua serve`'s default).
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+    },
+    /// Jobs per second through the queue (empty handler).
+    Jobs {
+        #[arg(long, default_value_t = 5_000)]
+        count: usize,
+        /// Runners sharing the queue (as separate instances would).
+        #[arg(long, default_value_t = 2)]
+        runners: usize,
+        /// Workers per runner.
+        #[arg(long, default_value_t = 4)]
+        workers: usize,
+        /// Database (default: a fresh temporary SQLite file).
+        #[arg(long)]
+        database: Option<String>,
     },
     /// Time to parse, validate and import a synthetic catalogue.
     Import {
@@ -534,6 +551,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracking_rate,
             tracking_seconds,
             database,
+            workers,
         }) => {
             bench::intake(bench::IntakeBench {
                 count,
@@ -541,9 +559,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tracking_rate,
                 tracking_seconds,
                 database,
+                workers,
             })
             .await
         }
+        Command::Bench(BenchCmd::Jobs {
+            count,
+            runners,
+            workers,
+            database,
+        }) => bench::jobs(count, runners, workers, database).await,
         Command::Dossier(cmd) => {
             init_tracing(false);
             dossier_cmd(cfg_path, cmd).await

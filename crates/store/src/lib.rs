@@ -14,6 +14,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub mod audit;
+pub mod bench;
 pub mod calendar;
 pub mod catalogue;
 pub mod dossiers;
