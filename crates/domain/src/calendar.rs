@@ -146,7 +146,7 @@ impl YearTable {
     }
 }
 
-/// Rules that change by law and must stay data (DOMAIN.md marks them "verify").
+/// Rules that change by law and must stay data (docs/domain.md marks them "verify").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HolidayRules {
@@ -684,7 +684,7 @@ mod tests {
     #[test]
     fn tet_2025_deadline() {
         let c = cal();
-        // DOMAIN.md's example: Friday 24 January 2025 09:00 + 5 working days.
+        // docs/domain.md's example: Friday 24 January 2025 09:00 + 5 working days.
         assert_eq!(
             due_wd(&c, "2025-01-24T09:00:00+07:00", 5),
             "2025-02-07T17:00:00+07:00"

@@ -130,7 +130,7 @@ impl Timeliness {
         }
     }
 
-    /// Classifies a dossier that ended at `end` against its appointment in force (DOMAIN.md
+    /// Classifies a dossier that ended at `end` against its appointment in force (docs/domain.md
     /// §Statistics): early if on an earlier day, on time up to the appointment instant, late after.
     pub fn of(end: DateTime<Utc>, due: Option<DateTime<Utc>>, cal: &WorkCalendar) -> Timeliness {
         match due {
@@ -842,7 +842,7 @@ pub struct Place<'a> {
     pub province: Option<&'a str>,
 }
 
-/// Checks that a dossier may be filed at `receiving` and decided by `competent` (DOMAIN.md:
+/// Checks that a dossier may be filed at `receiving` and decided by `competent` (docs/domain.md:
 /// a procedure that is not non-territorial is received at its own level and unit; a
 /// non-territorial one at any one-stop point of the province, then routed).
 pub fn check_filing_place(

@@ -55,7 +55,7 @@ pub struct Process {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub competent_agency: Option<AgencyCode>,
-    /// A reporting rule some provinces apply (DOMAIN.md, "verify"): a dossier that needed this
+    /// A reporting rule some provinces apply (docs/domain.md, "verify"): a dossier that needed this
     /// many supplement requests or more is counted late whenever it ends. Off when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_after_supplements: Option<u32>,

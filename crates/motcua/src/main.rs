@@ -682,6 +682,10 @@ fn start_background(
             svc.clone(),
             stop.clone(),
         )),
+        tokio::spawn(motcua_service::tracking::watch_dossier_changes(
+            svc.clone(),
+            stop.clone(),
+        )),
     ];
     if workers > 0 {
         let mut cfg = RunnerConfig::new(worker_name(id), workers);

@@ -307,6 +307,9 @@ impl Service {
             .await?;
         tracing::Span::current().record("dossier", stored.dossier.code.as_str());
         if created {
+            self.tracking_cache()
+                .remember_new(self, &stored.dossier)
+                .await;
             let channel = serde_json::to_value(body.channel)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
@@ -368,6 +371,14 @@ impl Service {
                 &outbox,
             )
             .await?;
+        // This instance's tracking views of the dossier and of the cases linked to it.
+        self.tracking_cache().forget(code);
+        if let Some(p) = &d.dossier.parent_code {
+            self.tracking_cache().forget(p);
+        }
+        for c in &d.dossier.open_children {
+            self.tracking_cache().forget(c);
+        }
         metrics::counter!("motcua_dossier_actions_total", "action" => action.name()).increment(1);
         tracing::info!(
             dossier = code,
@@ -476,51 +487,6 @@ impl Service {
             });
         }
         Ok(out)
-    }
-
-    /// The public view of a dossier by its code, as typed from a receipt (spaces around it, a
-    /// lower-case agency letter). No personal data.
-    pub async fn tracking(&self, code: &str) -> Result<Tracking> {
-        let code = code.trim().to_uppercase();
-        let StoredDossier { dossier: d, .. } = self.store().dossier(&code).await?;
-        let trail = self.store().audit_trail("dossier", &code).await?;
-        let mut history = Vec::with_capacity(trail.len());
-        for e in trail {
-            let Some(after) = e
-                .after
-                .as_deref()
-                .and_then(|a| serde_json::from_str::<Snapshot>(a).ok())
-            else {
-                continue;
-            };
-            history.push(TrackingStep {
-                at: e.at,
-                action: e.action,
-                status: after.status,
-                step: d.process.step_name(&after.step),
-                agency_name: self.agency_name(&after.agency).await,
-                agency: after.agency.to_string(),
-            });
-        }
-        Ok(Tracking {
-            receiving_agency_name: self.agency_name(&d.receiving_agency).await,
-            overdue: d.overdue(self.now()),
-            code: d.code,
-            procedure_code: d.procedure_code.to_string(),
-            procedure_name: d.procedure_name,
-            status: d.status,
-            status_label: d.status.label().to_owned(),
-            portal_status: d.status.portal_code(),
-            channel: d.channel,
-            receiving_agency: d.receiving_agency.to_string(),
-            submitted_at: d.submitted_at,
-            received_at: d.received_at,
-            due_at: d.due_at,
-            timeliness: d.timeliness,
-            ended_at: d.ended_at,
-            returned_at: d.returned_at,
-            history,
-        })
     }
 
     /// Stores a legacy dossier with its original code and whole history (already replayed

@@ -21,6 +21,7 @@ pub mod cache;
 pub mod dossiers;
 pub mod jobs;
 pub mod reference;
+pub mod tracking;
 
 pub use dossiers::{HistoryEntry, ListFilter, NewDossier, Tracking, TrackingStep};
 pub use motcua_store as store;
@@ -136,6 +137,8 @@ pub struct Service {
     refs: cache::RefCache,
     /// The reference-data version the caches and calendar were built from.
     seen_version: AtomicI64,
+    /// Public tracking views (see [`tracking`]).
+    tracking: tracking::TrackingCache,
 }
 
 impl std::fmt::Debug for Service {
@@ -161,6 +164,7 @@ impl Service {
             hours,
             refs: cache::RefCache::default(),
             seen_version: AtomicI64::new(version),
+            tracking: tracking::TrackingCache::default(),
         })
     }
 
@@ -221,6 +225,8 @@ impl Service {
             Err(p) => *p.into_inner() = Arc::new(cal),
         }
         self.refs.clear();
+        // Agency names in the tracking views may have changed.
+        self.tracking.clear();
         self.seen_version.store(version, Ordering::SeqCst);
         Ok(())
     }

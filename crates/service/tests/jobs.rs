@@ -6,12 +6,9 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use motcua_domain::calendar::{CalendarEntry, HolidayKey, WorkCalendar, YearTable};
-use motcua_domain::catalogue::{Channel, Procedure};
 use motcua_domain::clock::FixedClock;
 use motcua_domain::codes::AgencyCode;
-use motcua_domain::dossier::{Action, Actor, Applicant, ApplicantKind, Dossier, Intake};
-use motcua_domain::process::Process;
-use motcua_service::Service;
+use motcua_domain::dossier::{Action, Actor};
 use motcua_service::jobs::{Runner, RunnerConfig};
 use motcua_store::testing::TestDb;
 use motcua_store::{NewJob, Store, StoreError};
@@ -27,61 +24,8 @@ motcua_store::on_both!(motcua_store::testing::TestDb::start =>
     reference_edits_reach_every_instance,
 );
 
-fn t0() -> DateTime<Utc> {
-    // 28 January 2025, 09:00 in Vietnam.
-    Utc.with_ymd_and_hms(2025, 1, 28, 2, 0, 0).unwrap()
-}
-
-async fn service(store: &Store, clock: Arc<FixedClock>) -> Arc<Service> {
-    Arc::new(
-        Service::new(store.clone(), clock, Default::default())
-            .await
-            .unwrap(),
-    )
-}
-
-/// A counter dossier built from the domain types alone.
-fn counter_dossier(at: DateTime<Utc>) -> (Dossier, motcua_domain::dossier::Change) {
-    let procedure: Procedure = serde_json::from_value(serde_json::json!({
-        "code": "1.004884", "name": "Đăng ký lại khai sinh", "field": "Hộ tịch",
-        "levels": ["commune"], "online_level": "partial",
-        "time_limit": {"value": 5, "unit": "working_days"},
-        "components": [{"name": "Tờ khai", "originals": 1, "copies": 0}]
-    }))
-    .unwrap();
-    let agency = AgencyCode::parse("000.01.31.H58").unwrap();
-    let intake = Intake {
-        procedure,
-        process: Process::default(),
-        channel: Channel::Counter,
-        receiving_agency: agency.clone(),
-        competent_agency: agency,
-        applicant: Applicant {
-            kind: ApplicantKind::Person,
-            id_number: "008190001234".into(),
-            name: "Nguyễn Văn An".into(),
-            phone: None,
-            email: None,
-            address: None,
-            unit_code: None,
-        },
-        components: vec![motcua_domain::dossier::SubmittedComponent {
-            index: 0,
-            originals: 1,
-            copies: 0,
-            from_warehouse: false,
-        }],
-        postal_tracking: None,
-        owner_id: None,
-    };
-    Dossier::new(
-        intake,
-        String::new(),
-        at,
-        &WorkCalendar::official().unwrap(),
-    )
-    .unwrap()
-}
+mod common;
+use common::{counter_dossier, service, t0};
 
 fn job(kind: &str, n: usize, at: DateTime<Utc>) -> NewJob {
     NewJob::new(kind, &serde_json::json!({ "n": n }), at)

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod bench;
 pub mod calendar;
 pub mod catalogue;
+pub mod changes;
 pub mod dossiers;
 pub mod jobs;
 pub mod testing;

@@ -1,0 +1,240 @@
+//! Public tracking — the most-hit public endpoint — served from memory when it can be, and
+//! kept correct: a dossier filed here is remembered with its first step; a change made here
+//! forgets the dossier (and the cases linked to it) at once; a change made by another instance
+//! or process arrives as a notice ([`motcua_store::changes`]: PostgreSQL LISTEN/NOTIFY,
+//! SQLite's audit log) and forgets it too; a lost notice connection forgets everything. What
+//! depends on the time (`overdue`) is computed at each answer.
+
+use crate::dossiers::{Tracking, TrackingStep};
+use crate::{Result, Service};
+use chrono::{DateTime, Utc};
+use motcua_domain::dossier::{Dossier, Snapshot};
+use motcua_store::StoredDossier;
+use motcua_store::changes::Changed;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// At most this many views are kept (then the cache starts afresh).
+const CAPACITY: usize = 200_000;
+
+/// A remembered view with what `overdue` needs.
+#[derive(Debug, Clone)]
+struct Entry {
+    view: Arc<Tracking>,
+    paused_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Default)]
+pub struct TrackingCache {
+    map: RwLock<HashMap<String, Entry>>,
+}
+
+impl TrackingCache {
+    fn get(&self, code: &str) -> Option<Entry> {
+        self.map.read().ok()?.get(code).cloned()
+    }
+
+    fn put(&self, code: String, e: Entry) {
+        if let Ok(mut m) = self.map.write() {
+            if m.len() >= CAPACITY {
+                m.clear();
+            }
+            m.insert(code, e);
+        }
+    }
+
+    /// Forgets one dossier's view.
+    pub fn forget(&self, code: &str) {
+        if let Ok(mut m) = self.map.write() {
+            m.remove(code);
+        }
+    }
+
+    /// Forgets every view.
+    pub fn clear(&self) {
+        if let Ok(mut m) = self.map.write() {
+            m.clear();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.read().map_or(0, |m| m.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Remembers a dossier just filed here: its view is its state and its first step.
+    pub(crate) async fn remember_new(&self, svc: &Service, d: &Dossier) {
+        let s = d.snapshot();
+        let step = svc.step_of(d, d.submitted_at, first_event(d), &s).await;
+        let view = svc.view_of(d, vec![step]).await;
+        self.put(
+            d.code.clone(),
+            Entry {
+                view: Arc::new(view),
+                paused_at: d.paused_at,
+            },
+        );
+    }
+}
+
+/// The name of a new dossier's first event.
+fn first_event(d: &Dossier) -> &'static str {
+    if d.received_at.is_some() {
+        "receive"
+    } else {
+        "submit"
+    }
+}
+
+impl Service {
+    pub fn tracking_cache(&self) -> &TrackingCache {
+        &self.tracking
+    }
+
+    async fn step_of(
+        &self,
+        d: &Dossier,
+        at: DateTime<Utc>,
+        action: &str,
+        after: &Snapshot,
+    ) -> TrackingStep {
+        TrackingStep {
+            at,
+            action: action.to_owned(),
+            status: after.status,
+            step: d.process.step_name(&after.step),
+            agency_name: self.agency_name(&after.agency).await,
+            agency: after.agency.to_string(),
+        }
+    }
+
+    async fn view_of(&self, d: &Dossier, history: Vec<TrackingStep>) -> Tracking {
+        Tracking {
+            receiving_agency_name: self.agency_name(&d.receiving_agency).await,
+            overdue: false,
+            code: d.code.clone(),
+            procedure_code: d.procedure_code.to_string(),
+            procedure_name: d.procedure_name.clone(),
+            status: d.status,
+            status_label: d.status.label().to_owned(),
+            portal_status: d.status.portal_code(),
+            channel: d.channel,
+            receiving_agency: d.receiving_agency.to_string(),
+            submitted_at: d.submitted_at,
+            received_at: d.received_at,
+            due_at: d.due_at,
+            timeliness: d.timeliness,
+            ended_at: d.ended_at,
+            returned_at: d.returned_at,
+            history,
+        }
+    }
+
+    /// The public view of a dossier by its code, as typed from a receipt (spaces around it, a
+    /// lower-case agency letter). No personal data.
+    pub async fn tracking(&self, code: &str) -> Result<Tracking> {
+        let code = code.trim().to_uppercase();
+        let entry = match self.tracking.get(&code) {
+            Some(e) => {
+                metrics::counter!("motcua_tracking_cache_total", "result" => "hit").increment(1);
+                e
+            }
+            None => {
+                metrics::counter!("motcua_tracking_cache_total", "result" => "miss").increment(1);
+                let e = self.load_tracking(&code).await?;
+                self.tracking.put(code, e.clone());
+                e
+            }
+        };
+        let mut view = (*entry.view).clone();
+        view.overdue = overdue(&view, entry.paused_at, self.now());
+        Ok(view)
+    }
+
+    async fn load_tracking(&self, code: &str) -> Result<Entry> {
+        let StoredDossier { dossier: d, .. } = self.store().dossier(code).await?;
+        let trail = self.store().audit_trail("dossier", code).await?;
+        let mut history = Vec::with_capacity(trail.len());
+        for e in trail {
+            let Some(after) = e
+                .after
+                .as_deref()
+                .and_then(|a| serde_json::from_str::<Snapshot>(a).ok())
+            else {
+                continue;
+            };
+            let action = motcua_domain::dossier::EventRecord::from_stored(
+                &e.action,
+                &e.data,
+                e.before.as_deref(),
+            )
+            .map_or(e.action.clone(), |r| r.event.name().to_owned());
+            history.push(self.step_of(&d, e.at, &action, &after).await);
+        }
+        Ok(Entry {
+            view: Arc::new(self.view_of(&d, history).await),
+            paused_at: d.paused_at,
+        })
+    }
+}
+
+/// Past the appointment at `now` (as [`Dossier::overdue`], from the view's fields).
+fn overdue(v: &Tracking, paused_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    if !v.status.is_open() {
+        return false;
+    }
+    match (v.due_at, paused_at) {
+        (Some(due), Some(paused)) => paused > due,
+        (Some(due), None) => now > due,
+        (None, _) => false,
+    }
+}
+
+/// Forgets the tracking views of dossiers changed by other instances or processes, as their
+/// notices arrive (runs on every instance).
+pub async fn watch_dossier_changes(
+    svc: Arc<Service>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let poll = std::time::Duration::from_millis(200);
+    loop {
+        let mut src = match svc.store().dossier_changes().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot follow dossier changes; will retry");
+                svc.tracking.clear();
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => continue,
+                    _ = stop.changed() => return,
+                }
+            }
+        };
+        // Whatever changed before the source opened is unknown.
+        svc.tracking.clear();
+        loop {
+            let next = tokio::select! {
+                n = svc.store().next_dossier_changes(&mut src, poll) => n,
+                _ = stop.changed() => return,
+            };
+            match next {
+                Ok(Changed::Codes(codes)) => {
+                    for c in codes {
+                        svc.tracking.forget(&c);
+                    }
+                }
+                Ok(Changed::Unknown) => svc.tracking.clear(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "lost the dossier-change notices; reconnecting");
+                    svc.tracking.clear();
+                    break;
+                }
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+}

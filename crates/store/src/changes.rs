@@ -1,0 +1,83 @@
+//! Which dossiers changed, for the caches of every instance: on PostgreSQL a listener on the
+//! `motcua_dossier` channel (a trigger announces every committed change); on SQLite the
+//! audit records written since a given record (ids follow commit order under one writer).
+
+use crate::{Db, Result, Store};
+
+/// A source of dossier-change notices.
+pub enum DossierChanges {
+    /// PostgreSQL: notifications as they are committed.
+    Listener(Box<sqlx::postgres::PgListener>),
+    /// SQLite: poll the audit log after this record id.
+    Poll { after: i64 },
+}
+
+/// What a source reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// These dossiers changed.
+    Codes(Vec<String>),
+    /// Notices may have been missed (a lost connection): forget everything.
+    Unknown,
+}
+
+impl Store {
+    /// A source of dossier-change notices, starting now.
+    pub async fn dossier_changes(&self) -> Result<DossierChanges> {
+        match &self.db {
+            Db::Postgres(p) => {
+                let mut l = sqlx::postgres::PgListener::connect_with(p).await?;
+                l.listen("motcua_dossier").await?;
+                Ok(DossierChanges::Listener(Box::new(l)))
+            }
+            Db::Sqlite(p) => {
+                let after: Option<i64> =
+                    sqlx::query_scalar("SELECT MAX(id) FROM audit_log WHERE entity = 'dossier'")
+                        .fetch_one(p)
+                        .await?;
+                Ok(DossierChanges::Poll {
+                    after: after.unwrap_or(0),
+                })
+            }
+        }
+    }
+
+    /// Waits for the next notices (PostgreSQL), or reads those since the last look (SQLite,
+    /// after `poll` has passed).
+    pub async fn next_dossier_changes(
+        &self,
+        src: &mut DossierChanges,
+        poll: std::time::Duration,
+    ) -> Result<Changed> {
+        match src {
+            DossierChanges::Listener(l) => match l.try_recv().await? {
+                Some(n) => {
+                    let mut codes = vec![n.payload().to_owned()];
+                    // Take whatever else is already there.
+                    while let Some(n) = l.next_buffered() {
+                        codes.push(n.payload().to_owned());
+                    }
+                    Ok(Changed::Codes(codes))
+                }
+                None => Ok(Changed::Unknown),
+            },
+            DossierChanges::Poll { after } => {
+                tokio::time::sleep(poll).await;
+                let Db::Sqlite(p) = &self.db else {
+                    return Ok(Changed::Unknown);
+                };
+                let rows: Vec<(i64, String)> = sqlx::query_as(
+                    "SELECT id, entity_key FROM audit_log WHERE entity = 'dossier' AND id > $1 \
+                     ORDER BY id LIMIT 10000",
+                )
+                .bind(*after)
+                .fetch_all(p)
+                .await?;
+                if let Some((id, _)) = rows.last() {
+                    *after = *id;
+                }
+                Ok(Changed::Codes(rows.into_iter().map(|r| r.1).collect()))
+            }
+        }
+    }
+}
