@@ -286,6 +286,9 @@ try {
   await admin.goto(`${base}/quan-tri/don-vi?q=${encodeURIComponent('Tân Quang')}`);
   check((await admin.content()).includes('Phường Minh Xuân'), 'an old ward shows the unit it merged into');
   await audit(admin, 'admin-units');
+  await admin.goto(`${base}/quan-tri/tac-vu`);
+  check((await admin.content()).includes('audit.seal'), 'the job queue shows the audit sealer');
+  await audit(admin, 'admin-jobs');
   await admin.goto(`${base}/quan-tri/mot-thu-tuc?ma=1.004884`);
   const json = JSON.parse(await admin.locator('#text').inputValue());
   json.time_limit = { value: 4, unit: 'working_days' };
