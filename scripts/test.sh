@@ -50,7 +50,9 @@ trap cleanup EXIT
 
 if [ -z "${MOTCUA_TEST_DATABASE_URL:-}" ]; then
   PG_PORT=5432
-  if ! pg_isready -h "$PG_ADDR" -p "$PG_PORT" -q 2>/dev/null; then
+  # MOTCUA_EPHEMERAL_PG=1 skips the running cluster (to test the ephemeral path).
+  if [ "${MOTCUA_EPHEMERAL_PG:-0}" = 1 ]; then PG_PORT=55432; fi
+  if [ "${MOTCUA_EPHEMERAL_PG:-0}" != 1 ] && ! pg_isready -h "$PG_ADDR" -p "$PG_PORT" -q 2>/dev/null; then
     if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ] && [ -n "$(ls /etc/postgresql 2>/dev/null)" ]; then
       echo "starting the local PostgreSQL cluster…"
       pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
@@ -78,6 +80,11 @@ if [ -z "${MOTCUA_TEST_DATABASE_URL:-}" ]; then
   export MOTCUA_TEST_DATABASE_URL="postgres://postgres@$PG_ADDR:$PG_PORT/test"
 fi
 echo "PostgreSQL for tests: $MOTCUA_TEST_DATABASE_URL"
+
+if [ "${MOTCUA_SETUP_ONLY:-0}" = 1 ]; then
+  psql "$MOTCUA_TEST_DATABASE_URL" -tAc "SELECT 'test database ready: ' || version()"
+  exit 0
+fi
 
 # --- Rust ------------------------------------------------------------------------------------
 cargo fmt --all --check
