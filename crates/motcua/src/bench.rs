@@ -194,19 +194,8 @@ pub async fn jobs(
     workers: usize,
     database: Option<String>,
 ) -> anyhow::Result<()> {
-    use std::sync::Arc;
     let dir = tempfile::tempdir()?;
-    let (store, schema) = bench_store(database.clone(), dir.path()).await?;
-    store.migrate().await?;
-    let svc = Arc::new(
-        motcua_service::Service::new(
-            store.clone(),
-            Arc::new(crate::clock::SystemClock),
-            Default::default(),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?,
-    );
+    let (store, schema, svc) = bench_service(database.clone(), dir.path()).await?;
     let t = Instant::now();
     let now = svc.now();
     for i in 0..count {
@@ -275,6 +264,29 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// A fresh, migrated database for the benchmark and the service over it, on the wall clock.
+async fn bench_service(
+    database: Option<String>,
+    dir: &std::path::Path,
+) -> anyhow::Result<(
+    Store,
+    Option<String>,
+    std::sync::Arc<motcua_service::Service>,
+)> {
+    let (store, schema) = bench_store(database, dir).await?;
+    store.migrate().await?;
+    let svc = std::sync::Arc::new(
+        motcua_service::Service::new(
+            store.clone(),
+            std::sync::Arc::new(crate::clock::SystemClock),
+            Default::default(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    Ok((store, schema, svc))
+}
+
 /// A fresh database for the benchmark: a temporary SQLite file, or a new schema in the given
 /// PostgreSQL database (dropped afterwards).
 async fn bench_store(
@@ -315,17 +327,7 @@ async fn bench_store(
 pub async fn intake(b: IntakeBench) -> anyhow::Result<()> {
     use std::sync::Arc;
     let dir = tempfile::tempdir()?;
-    let (store, schema) = bench_store(b.database.clone(), dir.path()).await?;
-    store.migrate().await?;
-    let svc = Arc::new(
-        motcua_service::Service::new(
-            store.clone(),
-            Arc::new(crate::clock::SystemClock),
-            Default::default(),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?,
-    );
+    let (store, schema, svc) = bench_service(b.database.clone(), dir.path()).await?;
     crate::demo::load(
         &svc,
         &svc.acting(motcua_domain::dossier::Actor::system("bench")),

@@ -360,36 +360,43 @@ impl Store {
 
     /// Queues a dead job again for a new round of attempts.
     pub async fn retry_job(&self, id: i64, now: DateTime<Utc>) -> Result<Job> {
-        let _turn = self.write_turn().await;
-        let n = on_db!(self, p => {
-            sqlx::query(
-                "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $1, updated_at = $1, \
-                 finished_at = NULL WHERE id = $2 AND state = 'dead'",
-            )
-            .bind(now)
-            .bind(id)
-            .execute(p)
-            .await?
-            .rows_affected()
-        });
-        drop(_turn);
-        if n == 0 {
-            return Err(self.not_dead(id).await);
-        }
+        self.on_dead_job(
+            id,
+            "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $2, updated_at = $2, \
+             finished_at = NULL WHERE id = $1 AND state = 'dead'",
+            Some(now),
+        )
+        .await?;
         self.job(id).await
     }
 
     /// Removes a dead job for good.
     pub async fn discard_job(&self, id: i64) -> Result<()> {
-        let _turn = self.write_turn().await;
-        let n = on_db!(self, p => {
-            sqlx::query("DELETE FROM jobs WHERE id = $1 AND state = 'dead'")
-                .bind(id)
-                .execute(p)
-                .await?
-                .rows_affected()
-        });
-        drop(_turn);
+        self.on_dead_job(
+            id,
+            "DELETE FROM jobs WHERE id = $1 AND state = 'dead'",
+            None,
+        )
+        .await
+    }
+
+    /// Runs `sql` (`$1` the id, `$2` the time if any) on job `id` if it is dead.
+    async fn on_dead_job(
+        &self,
+        id: i64,
+        sql: &'static str,
+        now: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        let n = {
+            let _turn = self.write_turn().await;
+            on_db!(self, p => {
+                let mut q = sqlx::query(sql).bind(id);
+                if let Some(t) = now {
+                    q = q.bind(t);
+                }
+                q.execute(p).await?.rows_affected()
+            })
+        };
         if n == 0 {
             return Err(self.not_dead(id).await);
         }
