@@ -10,7 +10,7 @@ use motcua_domain::dossier::{
     Action, ActionKind, Actor, Applicant, Change, Dossier, EventRecord, Intake, Place, Snapshot,
     Status, SubmittedComponent, Timeliness, agency_level, check_filing_place,
 };
-use motcua_domain::policy::{Permission, Scope, authorize, handles_dossiers};
+use motcua_domain::policy::{Permission, Scope, authorize};
 use motcua_domain::process::Process;
 use motcua_domain::units::Agency;
 use motcua_store::{DossierQuery, IdempotencyKey, NewJob, Page, StoredDossier, no_jobs};
@@ -393,13 +393,24 @@ impl Service {
     async fn assignee(&self, name: &str) -> Result<Actor> {
         let name = name.trim();
         match self.store().user_by_name(name).await? {
-            Some(u) if !u.disabled && handles_dossiers(u.role) => Ok(crate::actor_of(&u)),
+            Some(u) if !u.disabled => Ok(crate::actor_of(&u)),
             _ => Err(ServiceError::invalid(
                 "assignee",
                 format!("«{name}» không phải cán bộ đang hoạt động"),
                 format!("«{name}» is not an active officer"),
             )),
         }
+    }
+
+    /// The accounts `d` may be assigned to now (the assign form's choices).
+    pub async fn assignable(&self, d: &Dossier) -> Result<Vec<motcua_store::User>> {
+        Ok(self
+            .store()
+            .active_users_of(&d.current_agency)
+            .await?
+            .into_iter()
+            .filter(|u| authorize(&crate::actor_of(u), Permission::BeAssigned(d)).is_ok())
+            .collect())
     }
 
     /// The actions `actor` may take on `d` now.

@@ -290,12 +290,12 @@ impl Store {
         rows.into_iter().map(UserRow::into_user).collect()
     }
 
-    /// The active officers of an agency.
-    pub async fn officers_of(&self, agency: &AgencyCode) -> Result<Vec<User>> {
+    /// The active accounts of an agency (who among them may do what is the policy's).
+    pub async fn active_users_of(&self, agency: &AgencyCode) -> Result<Vec<User>> {
         let rows: Vec<UserRow> = on_db!(self, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {USER_COLUMNS} FROM users u WHERE u.agency_code = $1 AND u.disabled = FALSE \
-                 AND u.role IN ('reception', 'specialist', 'leader') ORDER BY u.username"
+                 ORDER BY u.username"
             )))
             .bind(agency.as_str())
             .fetch_all(p)

@@ -165,7 +165,7 @@ async fn dossier_page(
     // The choices of the assign and transfer forms, read only when those forms are shown.
     let has = |name: &str| actions.iter().any(|(a, _)| *a == name);
     let officers = if has("assign") {
-        match s.store().officers_of(&d.current_agency).await {
+        match s.assignable(&d).await {
             Ok(us) => us
                 .into_iter()
                 .map(|u| {
