@@ -16,6 +16,7 @@ use motcua_domain::auth::Role;
 use motcua_domain::calendar::YearTable;
 use motcua_domain::catalogue::{CatalogueFormat, parse_catalogue};
 use motcua_domain::codes::AgencyCode;
+use motcua_domain::policy::Permission;
 use motcua_domain::process::Process;
 use motcua_domain::units::Agency;
 use motcua_service::actor_of;
@@ -115,7 +116,7 @@ async fn jobs_page(s: &AppState, page: Page, notice: String, errors: Vec<String>
 }
 
 async fn jobs(State(s): State<AppState>, page: Page, Query(q): Query<NoticeQuery>) -> Response {
-    if let Err(r) = page.require(&[Role::Admin]) {
+    if let Err(r) = page.may(Permission::ManageJobs) {
         return r;
     }
     let notice = if q.ok.is_some() {
@@ -127,7 +128,7 @@ async fn jobs(State(s): State<AppState>, page: Page, Query(q): Query<NoticeQuery
 }
 
 async fn job_action(State(s): State<AppState>, page: Page, form: Form) -> Response {
-    if let Err(r) = page.require(&[Role::Admin]) {
+    if let Err(r) = page.may(Permission::ManageJobs) {
         return r;
     }
     let by = page.acting(&s);
@@ -220,7 +221,7 @@ async fn overview_page(s: &AppState, page: Page, notice: String, errors: Vec<Str
 }
 
 async fn overview(State(s): State<AppState>, page: Page, Query(q): Query<NoticeQuery>) -> Response {
-    if let Err(r) = page.require(&[Role::Admin]) {
+    if let Err(r) = page.may(Permission::EditReference) {
         return r;
     }
     let notice =
@@ -230,7 +231,7 @@ async fn overview(State(s): State<AppState>, page: Page, Query(q): Query<NoticeQ
 }
 
 async fn add_user(State(s): State<AppState>, page: Page, form: Form) -> Response {
-    if let Err(r) = page.require(&[Role::Admin]) {
+    if let Err(r) = page.may(Permission::ManageUsers) {
         return r;
     }
     let agency = match form.get("agency_code").map(AgencyCode::parse).transpose() {
@@ -264,7 +265,7 @@ async fn add_user(State(s): State<AppState>, page: Page, form: Form) -> Response
 }
 
 async fn lock_user(State(s): State<AppState>, page: Page, form: Form) -> Response {
-    let me = match page.require(&[Role::Admin]) {
+    let me = match page.may(Permission::ManageUsers) {
         Ok(u) => u.username.clone(),
         Err(r) => return r,
     };
@@ -294,7 +295,7 @@ async fn lock_user(State(s): State<AppState>, page: Page, form: Form) -> Respons
 }
 
 async fn put_agency(State(s): State<AppState>, page: Page, form: Form) -> Response {
-    if let Err(r) = page.require(&[Role::Admin]) {
+    if let Err(r) = page.may(Permission::EditReference) {
         return r;
     }
     let parsed = AgencyCode::parse(&form.text("code")).and_then(|code| {
@@ -411,7 +412,7 @@ struct YearQuery {
 }
 
 async fn calendar(State(s): State<AppState>, page: Page, Query(q): Query<YearQuery>) -> Response {
-    if let Err(r) = page.require(&[Role::Admin]) {
+    if let Err(r) = page.may(Permission::EditReference) {
         return r;
     }
     let cal = s.calendar();
@@ -437,7 +438,7 @@ async fn calendar(State(s): State<AppState>, page: Page, Query(q): Query<YearQue
 }
 
 async fn put_calendar(State(s): State<AppState>, page: Page, form: Form) -> Response {
-    if let Err(r) = page.require(&[Role::Admin]) {
+    if let Err(r) = page.may(Permission::EditReference) {
         return r;
     }
     let text = form.text("text");
@@ -481,7 +482,7 @@ struct ProcessQuery {
 }
 
 async fn process(State(s): State<AppState>, page: Page, Query(q): Query<ProcessQuery>) -> Response {
-    if let Err(r) = page.require(&[Role::Admin]) {
+    if let Err(r) = page.may(Permission::EditReference) {
         return r;
     }
     let code = q.thu_tuc.unwrap_or_default();
@@ -502,7 +503,7 @@ async fn process(State(s): State<AppState>, page: Page, Query(q): Query<ProcessQ
 }
 
 async fn put_process(State(s): State<AppState>, page: Page, form: Form) -> Response {
-    let user = match page.require(&[Role::Admin]) {
+    let user = match page.may(Permission::EditReference) {
         Ok(u) => u.clone(),
         Err(r) => return r,
     };
@@ -534,7 +535,7 @@ async fn put_process(State(s): State<AppState>, page: Page, form: Form) -> Respo
 }
 
 async fn import_catalogue(State(s): State<AppState>, page: Page, form: Form) -> Response {
-    if let Err(r) = page.require(&[Role::Admin]) {
+    if let Err(r) = page.may(Permission::EditReference) {
         return r;
     }
     let text = form.text("catalogue");
@@ -580,7 +581,7 @@ struct UnitsQuery {
 
 /// Administrative units, current and historical, with what replaced the old ones.
 async fn units(State(s): State<AppState>, page: Page, Query(q): Query<UnitsQuery>) -> Response {
-    if let Err(r) = page.require(&[Role::Admin]) {
+    if let Err(r) = page.may(Permission::EditReference) {
         return r;
     }
     let page = page.titled("Đơn vị hành chính", "Administrative units");
@@ -644,7 +645,7 @@ async fn procedure(
     page: Page,
     Query(q): Query<ProcedureQuery>,
 ) -> Response {
-    if let Err(r) = page.require(&[Role::Admin]) {
+    if let Err(r) = page.may(Permission::EditReference) {
         return r;
     }
     let page = page.titled("Sửa một thủ tục", "Edit a procedure");
@@ -661,7 +662,7 @@ async fn procedure(
 }
 
 async fn put_procedure(State(s): State<AppState>, page: Page, form: Form) -> Response {
-    if let Err(r) = page.require(&[Role::Admin]) {
+    if let Err(r) = page.may(Permission::EditReference) {
         return r;
     }
     let page = page.titled("Sửa một thủ tục", "Edit a procedure");

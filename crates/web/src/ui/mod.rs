@@ -252,6 +252,23 @@ impl Page {
         }
     }
 
+    /// The signed-in user, if the authorisation policy grants them `p` (else the login page, or
+    /// a 403 page in the visitor's language).
+    pub fn may(&self, p: motcua_domain::policy::Permission<'_>) -> Result<&User, Response> {
+        match &self.user {
+            None => Err(
+                Redirect::to(&format!("/dang-nhap?next={}", urlencode(&self.path))).into_response(),
+            ),
+            Some(u) => match motcua_domain::policy::authorize(&motcua_service::actor_of(u), p) {
+                Ok(()) => Ok(u),
+                Err(d) => Err(error_page(
+                    self.tr,
+                    ApiError::from(motcua_service::ServiceError::from(d)),
+                )),
+            },
+        }
+    }
+
     /// The signed-in user's name (empty when nobody is signed in).
     pub fn username(&self) -> &str {
         self.user.as_ref().map_or("", |u| u.username.as_str())
