@@ -254,6 +254,7 @@ impl Page {
 
     /// The signed-in user, if the authorisation policy grants them `p` (else the login page, or
     /// a 403 page in the visitor's language).
+    #[allow(clippy::result_large_err)] // the error is the page to send back at once
     pub fn may(&self, p: motcua_domain::policy::Permission<'_>) -> Result<&User, Response> {
         match &self.user {
             None => Err(
