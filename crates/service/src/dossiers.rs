@@ -308,7 +308,7 @@ impl Service {
         tracing::Span::current().record("dossier", stored.dossier.code.as_str());
         if created {
             self.tracking_cache()
-                .remember_new(self, &stored.dossier)
+                .remember_new(self, &stored.dossier, stored.version)
                 .await;
             let channel = serde_json::to_value(body.channel)
                 .ok()

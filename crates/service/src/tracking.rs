@@ -1,8 +1,8 @@
 //! Public tracking — the most-hit public endpoint — served from memory when it can be, and
 //! kept correct: a dossier filed here is remembered with its first step; a change made here
 //! forgets the dossier (and the cases linked to it) at once; a change made by another instance
-//! or process arrives as a notice ([`motcua_store::changes`]: PostgreSQL LISTEN/NOTIFY,
-//! SQLite's audit log) and forgets it too; a lost notice connection forgets everything. What
+//! or process arrives as a notice with the dossier's new version ([`motcua_store::changes`]:
+//! PostgreSQL LISTEN/NOTIFY, SQLite's audit log) and forgets a view showing an older one; a lost notice connection forgets everything. What
 //! depends on the time (`overdue`) is computed at each answer.
 
 use crate::dossiers::{Tracking, TrackingStep};
@@ -22,6 +22,8 @@ const CAPACITY: usize = 200_000;
 struct Entry {
     view: Arc<Tracking>,
     paused_at: Option<DateTime<Utc>>,
+    /// The dossier version the view shows.
+    version: i64,
 }
 
 #[derive(Debug, Default)]
@@ -50,6 +52,15 @@ impl TrackingCache {
         }
     }
 
+    /// Forgets a dossier's view if it shows a version older than `version`.
+    pub fn forget_older(&self, code: &str, version: i64) {
+        if let Ok(mut m) = self.map.write()
+            && m.get(code).is_some_and(|e| e.version < version)
+        {
+            m.remove(code);
+        }
+    }
+
     /// Forgets every view.
     pub fn clear(&self) {
         if let Ok(mut m) = self.map.write() {
@@ -66,7 +77,7 @@ impl TrackingCache {
     }
 
     /// Remembers a dossier just filed here: its view is its state and its first step.
-    pub(crate) async fn remember_new(&self, svc: &Service, d: &Dossier) {
+    pub(crate) async fn remember_new(&self, svc: &Service, d: &Dossier, version: i64) {
         let s = d.snapshot();
         let step = svc.step_of(d, d.submitted_at, first_event(d), &s).await;
         let view = svc.view_of(d, vec![step]).await;
@@ -75,6 +86,7 @@ impl TrackingCache {
             Entry {
                 view: Arc::new(view),
                 paused_at: d.paused_at,
+                version,
             },
         );
     }
@@ -155,7 +167,10 @@ impl Service {
     }
 
     async fn load_tracking(&self, code: &str) -> Result<Entry> {
-        let StoredDossier { dossier: d, .. } = self.store().dossier(code).await?;
+        let StoredDossier {
+            dossier: d,
+            version,
+        } = self.store().dossier(code).await?;
         let trail = self.store().audit_trail("dossier", code).await?;
         let mut history = Vec::with_capacity(trail.len());
         for e in trail {
@@ -177,6 +192,7 @@ impl Service {
         Ok(Entry {
             view: Arc::new(self.view_of(&d, history).await),
             paused_at: d.paused_at,
+            version,
         })
     }
 }
@@ -221,8 +237,9 @@ pub async fn watch_dossier_changes(
             };
             match next {
                 Ok(Changed::Codes(codes)) => {
-                    for c in codes {
-                        svc.tracking.forget(&c);
+                    // Our own changes arrive too: a view already showing that version stays.
+                    for (c, v) in codes {
+                        svc.tracking.forget_older(&c, v);
                     }
                 }
                 Ok(Changed::Unknown) => svc.tracking.clear(),

@@ -68,6 +68,9 @@ async fn tracking_follows_every_change_on_every_instance(db: &TestDb) {
     assert_eq!(first.status, Status::Received);
     assert_eq!(first.history.len(), 1);
     assert_eq!(a.tracking_cache().len(), 1, "remembered");
+    // The notice of that very version changes nothing: the view stays in memory.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(a.tracking_cache().len(), 1, "still remembered");
 
     // Another instance acts: this one sees it within a second.
     let system = b.acting(Actor::system("test"));

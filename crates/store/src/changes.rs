@@ -15,8 +15,8 @@ pub enum DossierChanges {
 /// What a source reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Changed {
-    /// These dossiers changed.
-    Codes(Vec<String>),
+    /// These dossiers changed: their codes and new versions.
+    Codes(Vec<(String, i64)>),
     /// Notices may have been missed (a lost connection): forget everything.
     Unknown,
 }
@@ -52,10 +52,10 @@ impl Store {
         match src {
             DossierChanges::Listener(l) => match l.try_recv().await? {
                 Some(n) => {
-                    let mut codes = vec![n.payload().to_owned()];
+                    let mut codes = vec![notice(n.payload())];
                     // Take whatever else is already there.
                     while let Some(n) = l.next_buffered() {
-                        codes.push(n.payload().to_owned());
+                        codes.push(notice(n.payload()));
                     }
                     Ok(Changed::Codes(codes))
                 }
@@ -66,18 +66,29 @@ impl Store {
                 let Db::Sqlite(p) = &self.db else {
                     return Ok(Changed::Unknown);
                 };
-                let rows: Vec<(i64, String)> = sqlx::query_as(
-                    "SELECT id, entity_key FROM audit_log WHERE entity = 'dossier' AND id > $1 \
-                     ORDER BY id LIMIT 10000",
+                let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+                    "SELECT a.id, a.entity_key, COALESCE(d.version, 0) FROM audit_log a \
+                     LEFT JOIN dossiers d ON d.code = a.entity_key \
+                     WHERE a.entity = 'dossier' AND a.id > $1 ORDER BY a.id LIMIT 10000",
                 )
                 .bind(*after)
                 .fetch_all(p)
                 .await?;
-                if let Some((id, _)) = rows.last() {
+                if let Some((id, _, _)) = rows.last() {
                     *after = *id;
                 }
-                Ok(Changed::Codes(rows.into_iter().map(|r| r.1).collect()))
+                Ok(Changed::Codes(
+                    rows.into_iter().map(|r| (r.1, r.2)).collect(),
+                ))
             }
         }
+    }
+}
+
+/// `CODE VERSION` as the trigger sends it (a notice without a version counts as newest).
+fn notice(payload: &str) -> (String, i64) {
+    match payload.rsplit_once(' ') {
+        Some((code, v)) => (code.to_owned(), v.parse().unwrap_or(i64::MAX)),
+        None => (payload.to_owned(), i64::MAX),
     }
 }

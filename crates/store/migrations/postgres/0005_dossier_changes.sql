@@ -1,8 +1,9 @@
 -- Every committed change of a dossier is announced on the channel `motcua_dossier` (payload:
--- the dossier code), so that every instance can drop its cached public tracking view at once.
+-- the dossier code and its new version), so that every instance can drop its cached public
+-- tracking view at once when it is older.
 CREATE FUNCTION motcua_notify_dossier() RETURNS trigger AS $$
 BEGIN
-    PERFORM pg_notify('motcua_dossier', NEW.code);
+    PERFORM pg_notify('motcua_dossier', NEW.code || ' ' || NEW.version);
     RETURN NEW;
 END
 $$ LANGUAGE plpgsql;
