@@ -214,16 +214,8 @@ pub async fn jobs(
         runner.register("bench.noop", workers.max(1), |_svc, _job| async { Ok(()) });
         tasks.push(tokio::spawn(runner.run(stop.clone())));
     }
-    loop {
-        let stats = store.job_stats(svc.now()).await?;
-        let done = stats
-            .iter()
-            .find(|k| k.kind == "bench.noop")
-            .map_or(0, |k| k.done);
-        if done as usize >= count {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    while (store.count_jobs("bench.noop", "done").await? as usize) < count {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let el = t.elapsed().as_secs_f64();
     let _ = stop_tx.send(true);

@@ -213,6 +213,14 @@ impl Runner {
             if *stop.borrow() {
                 break;
             }
+            // Every slot busy: wait for a job to end, not for the poll interval.
+            if this.total.available_permits() == 0 {
+                tokio::select! {
+                    _ = tasks.join_next() => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
             let claimed = match this.claim().await {
                 Ok(c) => c,
                 Err(e) => {
@@ -240,8 +248,11 @@ impl Runner {
             }
             while tasks.try_join_next().is_some() {}
             if idle {
+                // Nothing due (or no slot of a kind that has work): poll again later, or
+                // sooner when a running job ends.
                 tokio::select! {
                     _ = tokio::time::sleep(this.cfg.idle_poll) => {}
+                    Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
                     _ = stop.changed() => {}
                 }
             } else {

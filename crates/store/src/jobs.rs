@@ -299,6 +299,17 @@ impl Store {
         Ok(rows)
     }
 
+    /// How many jobs of `kind` are in `state`.
+    pub async fn count_jobs(&self, kind: &str, state: &str) -> Result<i64> {
+        Ok(on_db!(self, p => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = $1 AND state = $2")
+                .bind(kind)
+                .bind(state)
+                .fetch_one(p)
+                .await?
+        }))
+    }
+
     /// Counts per kind and state, the age of the oldest due job and the last error.
     pub async fn job_stats(&self, now: DateTime<Utc>) -> Result<Vec<KindStats>> {
         type Row = (String, String, bool, i64, Option<DateTime<Utc>>);
