@@ -69,7 +69,13 @@ impl Config {
         let file = file.map_or_else(|| PathBuf::from("motcua.toml"), Path::to_path_buf);
         let cfg: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(&file))
-            .merge(Env::prefixed("MOTCUA_").split("__"))
+            // `MOTCUA_TEST_*` belongs to the test suite (e.g. MOTCUA_TEST_DATABASE_URL), not
+            // to the configuration; any other unknown `MOTCUA_*` is refused.
+            .merge(
+                Env::prefixed("MOTCUA_")
+                    .filter(|k| !k.as_str().to_ascii_lowercase().starts_with("test_"))
+                    .split("__"),
+            )
             .merge(Serialized::defaults(overrides))
             .extract()?;
         Ok(Config {
