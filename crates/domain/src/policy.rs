@@ -90,6 +90,37 @@ impl Relation {
 #[error("{0}")]
 pub struct Denied(pub Msg);
 
+/// The dossiers a list by `actor` covers when they ask for `agency` (or for none): a
+/// citizen's own; for staff of an agency, that agency's (unless they name another, which
+/// [`authorize`] then refuses); for administrators, the operations centre and the system, all
+/// or the one agency asked for.
+pub fn list_scope<'a>(actor: &'a Actor, agency: Option<&'a AgencyCode>) -> Scope<'a> {
+    match actor.role {
+        None | Some(Role::Admin | Role::Viewer) => agency.map_or(Scope::All, Scope::Agency),
+        Some(Role::Citizen) => Scope::Owned,
+        Some(_) => agency
+            .or(actor.agency.as_ref())
+            .map_or(Scope::Owned, Scope::Agency),
+    }
+}
+
+/// Where a dossier filed by `actor` on `channel` is received when the filing names no
+/// agency: a counter officer's own one-stop point (others must name one).
+pub fn default_receiving_agency(actor: &Actor, channel: Channel) -> Option<&AgencyCode> {
+    match (actor.role, channel) {
+        (Some(Role::Reception), Channel::Counter) => actor.agency.as_ref(),
+        _ => None,
+    }
+}
+
+/// The account that owns a dossier `actor` files: a citizen's own (they then read it, answer
+/// supplement requests and withdraw it); staff file for the applicant and own nothing.
+pub fn owner_of_filing(actor: &Actor) -> Option<i64> {
+    (actor.role == Some(Role::Citizen))
+        .then_some(actor.user_id)
+        .flatten()
+}
+
 /// Roles that handle dossiers inside an agency (may be assigned one).
 pub fn handles_dossiers(role: Role) -> bool {
     matches!(role, Role::Reception | Role::Specialist | Role::Leader)

@@ -3,14 +3,15 @@
 
 use crate::{Acting, Result, Service, ServiceError};
 use chrono::{DateTime, Utc};
-use motcua_domain::auth::Role;
 use motcua_domain::catalogue::{Channel, ImplLevel, OnlineLevel, Procedure};
 use motcua_domain::codes::{AgencyCode, is_commune_code, is_province_code};
 use motcua_domain::dossier::{
     Action, ActionKind, Actor, Applicant, Change, Dossier, EventRecord, Intake, Place, Snapshot,
     Status, SubmittedComponent, Timeliness, agency_level, check_filing_place,
 };
-use motcua_domain::policy::{Permission, Scope, authorize};
+use motcua_domain::policy::{
+    Permission, Scope, authorize, default_receiving_agency, list_scope, owner_of_filing,
+};
 use motcua_domain::process::Process;
 use motcua_domain::units::Agency;
 use motcua_store::{DossierQuery, IdempotencyKey, NewJob, Page, StoredDossier, no_jobs};
@@ -202,7 +203,6 @@ impl Service {
         idem: Option<IdempotencyKey>,
     ) -> Result<(StoredDossier, bool)> {
         let actor = &by.actor;
-        let role = actor.role;
         // The channel and the place first: a wrong one is refused whatever the body says.
         authorize(
             actor,
@@ -211,16 +211,13 @@ impl Service {
                 agency: body.agency.as_ref(),
             },
         )?;
-        let receiving_code = match (&body.agency, role) {
-            (Some(a), _) => a.clone(),
-            (None, Some(Role::Reception)) => actor.agency.clone().ok_or_else(|| {
-                ServiceError::invalid(
-                    "agency",
-                    "Tài khoản chưa gắn cơ quan",
-                    "the account has no agency",
-                )
-            })?,
-            (None, _) => {
+        let receiving_code = match body
+            .agency
+            .as_ref()
+            .or_else(|| default_receiving_agency(actor, body.channel))
+        {
+            Some(a) => a.clone(),
+            None => {
                 return Err(ServiceError::invalid(
                     "agency",
                     "Cần chọn nơi tiếp nhận hồ sơ (mã cơ quan)",
@@ -296,9 +293,7 @@ impl Service {
             applicant,
             components: body.components,
             postal_tracking,
-            owner_id: (role == Some(Role::Citizen))
-                .then_some(actor.user_id)
-                .flatten(),
+            owner_id: owner_of_filing(actor),
         };
         let (d, change) = Dossier::new(intake, String::new(), by.at, &cal)?;
         let (stored, created) = self
@@ -447,33 +442,28 @@ impl Service {
             limit: f.limit,
             ..DossierQuery::default()
         };
-        match actor.role {
-            None | Some(Role::Admin | Role::Viewer) => {
-                authorize(actor, Permission::ListDossiers(Scope::All))?;
-            }
-            Some(Role::Citizen) => {
-                authorize(actor, Permission::ListDossiers(Scope::Owned))?;
-                q.owner_id = actor.user_id.or(Some(-1));
-            }
-            Some(_) => {
-                let own = actor.agency.clone().ok_or_else(|| {
-                    ServiceError::invalid(
-                        "agency",
-                        "Tài khoản chưa gắn cơ quan",
-                        "the account has no agency",
-                    )
+        // Which dossiers this list covers is the policy's: one's own, an agency's, or all.
+        let other_agency = || {
+            ServiceError::Forbidden(motcua_domain::Msg::new(
+                "Bạn không có quyền xem hồ sơ của cơ quan khác",
+                "you are not allowed to see another agency's dossiers",
+            ))
+        };
+        match q.agency.as_deref().map(AgencyCode::parse).transpose() {
+            // Not an agency code: only a list of everything may filter by it (finding none).
+            Err(_) => authorize(actor, Permission::ListDossiers(Scope::All))
+                .map_err(|_| other_agency())?,
+            Ok(asked) => {
+                let scope = list_scope(actor, asked.as_ref());
+                authorize(actor, Permission::ListDossiers(scope)).map_err(|e| match scope {
+                    Scope::Agency(_) if asked.is_some() => other_agency(),
+                    _ => e.into(),
                 })?;
-                let asked = match &q.agency {
-                    Some(a) => AgencyCode::parse(a).map_err(|_| {
-                        ServiceError::Forbidden(motcua_domain::Msg::new(
-                            "Bạn không có quyền xem hồ sơ của cơ quan khác",
-                            "you are not allowed to see another agency's dossiers",
-                        ))
-                    })?,
-                    None => own,
-                };
-                authorize(actor, Permission::ListDossiers(Scope::Agency(&asked)))?;
-                q.agency = Some(asked.to_string());
+                match scope {
+                    Scope::Owned => q.owner_id = actor.user_id.or(Some(-1)),
+                    Scope::Agency(a) => q.agency = Some(a.to_string()),
+                    Scope::All => {}
+                }
             }
         }
         Ok(self.store().dossiers(&q).await?)

@@ -241,3 +241,37 @@ fn the_system_is_not_role_checked_and_refusals_name_the_action() {
     assert!(e.0.en.contains("approve"), "{}", e.0.en);
     assert!(e.0.vi.contains("approve"), "{}", e.0.vi);
 }
+
+#[test]
+fn the_scope_of_a_list() {
+    let own = AgencyCode::parse(RECEIVING).unwrap();
+    let other = AgencyCode::parse(ELSEWHERE).unwrap();
+    let officer = actor(Role::Specialist, "receiving");
+    assert_eq!(list_scope(&officer, None), Scope::Agency(&own));
+    assert_eq!(list_scope(&officer, Some(&other)), Scope::Agency(&other));
+    assert!(
+        authorize(
+            &officer,
+            Permission::ListDossiers(list_scope(&officer, Some(&other)))
+        )
+        .is_err()
+    );
+    assert!(
+        authorize(
+            &officer,
+            Permission::ListDossiers(list_scope(&officer, None))
+        )
+        .is_ok()
+    );
+    let citizen = actor(Role::Citizen, "owner");
+    assert_eq!(list_scope(&citizen, Some(&other)), Scope::Owned);
+    let ioc = actor(Role::Viewer, "none");
+    assert_eq!(list_scope(&ioc, None), Scope::All);
+    assert_eq!(list_scope(&ioc, Some(&other)), Scope::Agency(&other));
+    // Staff with no agency have no list of their own.
+    let lost = Actor {
+        agency: None,
+        ..actor(Role::Reception, "none")
+    };
+    assert!(authorize(&lost, Permission::ListDossiers(list_scope(&lost, None))).is_err());
+}

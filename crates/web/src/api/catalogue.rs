@@ -6,10 +6,10 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use motcua_domain::auth::Role;
 use motcua_domain::catalogue::{
     CatalogueFormat, ImplLevel, OnlineLevel, Procedure, parse_catalogue,
 };
+use motcua_domain::policy::Permission;
 use motcua_service::actor_of;
 use motcua_service::store::{ImportReport, Page, ProcedureQuery, StoreError};
 use serde::Deserialize;
@@ -53,7 +53,11 @@ async fn list(
 ) -> ApiResult<Json<Page<Procedure>>> {
     crate::error::page_size(q.limit, 500)?;
     crate::error::short_text("q", q.q.as_deref(), 200)?;
-    if q.include_unpublished && user.as_ref().is_none_or(|u| u.role != Role::Admin) {
+    let editor = user.as_ref().is_some_and(|u| {
+        s.authorize(&motcua_service::actor_of(u), Permission::EditReference)
+            .is_ok()
+    });
+    if q.include_unpublished && !editor {
         return Err(ApiError::forbidden(
             "xem thủ tục chưa công bố",
             "see unpublished procedures",
@@ -91,7 +95,11 @@ async fn get_one(
     ApiPath(code): ApiPath<String>,
 ) -> ApiResult<Json<Procedure>> {
     let p = s.store().procedure(&code).await?;
-    if !p.published && user.as_ref().is_none_or(|u| u.role != Role::Admin) {
+    let editor = user.as_ref().is_some_and(|u| {
+        s.authorize(&motcua_service::actor_of(u), Permission::EditReference)
+            .is_ok()
+    });
+    if !p.published && !editor {
         return Err(StoreError::NotFound(motcua_domain::Msg::new(
             format!("Không tìm thấy thủ tục {code}"),
             format!("procedure {code} not found"),
