@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The API contract test: schemathesis (pinned, in a git-ignored virtual environment) with every
 # check, against the demo server, as an administrator and as a citizen. 0 failures expected.
-# MOTCUA_BIN: the binary to test (default target/debug/motcua). CONTRACT_EXAMPLES: test cases
+# CONTRACT_MOTCUA_BIN: the binary to test (default target/debug/motcua). CONTRACT_EXAMPLES: test cases
 # per operation and phase (default 25).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ST_VERSION=4.32.5
 VENV="${CARGO_TARGET_DIR:-target}/contract-venv"
-BIN="${MOTCUA_BIN:-${CARGO_TARGET_DIR:-target}/debug/motcua}"
+BIN="${CONTRACT_MOTCUA_BIN:-${CARGO_TARGET_DIR:-target}/debug/motcua}"
 EXAMPLES="${CONTRACT_EXAMPLES:-25}"
 
 if ! "$VENV/bin/st" --version 2>/dev/null | grep -q "$ST_VERSION"; then
@@ -23,11 +23,16 @@ BASE="http://127.0.0.1:$PORT"
 RUST_LOG=warn "$BIN" serve --demo --listen "127.0.0.1:$PORT" --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 120); do
+for _ in $(seq 1 240); do
   curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
+  kill -0 $SERVER 2>/dev/null || break
   sleep 0.5
 done
-curl -fsS "$BASE/healthz" >/dev/null
+if ! curl -fsS "$BASE/healthz" >/dev/null 2>&1; then
+  echo "error: the demo server did not start; its log:" >&2
+  cat "$DATA/server.log" >&2
+  exit 1
+fi
 
 token() {
   curl -fsS -X POST "$BASE/api/v1/auth/token" -H 'content-type: application/json' \

@@ -92,16 +92,16 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 
 cargo build -p motcua --locked
-MOTCUA_BIN="${CARGO_TARGET_DIR:-target}/debug/motcua"
+BIN="${CARGO_TARGET_DIR:-target}/debug/motcua"
 
 # --- API contract: schemathesis against the demo server ---------------------------------------
 if [ -x scripts/contract.sh ]; then
-  MOTCUA_BIN="$MOTCUA_BIN" scripts/contract.sh
+  CONTRACT_MOTCUA_BIN="$BIN" scripts/contract.sh
 fi
 
 # --- The web application end to end, in Debian's headless Chromium (playwright-core from npm,
 # no browser download), with axe-core and the page-weight budget. Screenshots go to
 # target/e2e-artifacts/.
 (cd e2e && npm ci --no-audit --no-fund --silent)
-E2E_MOTCUA_BIN="$MOTCUA_BIN" \
+E2E_MOTCUA_BIN="$BIN" \
   E2E_ARTIFACTS="${CARGO_TARGET_DIR:-target}/e2e-artifacts" node e2e/run.mjs
