@@ -384,9 +384,21 @@ pub async fn intake(b: IntakeBench) -> anyhow::Result<()> {
                     .await;
                 match r {
                     Ok(r) if r.status() == reqwest::StatusCode::CREATED => {
-                        let v: serde_json::Value = r.json().await.unwrap_or_default();
-                        codes.push(v["code"].as_str().unwrap_or_default().to_owned());
-                        lat.push(s.elapsed().as_secs_f64() * 1e3);
+                        // The code is in `Location`; the client reads the whole body but
+                        // need not parse it (the raw clients parse nothing either).
+                        let code = r
+                            .headers()
+                            .get(reqwest::header::LOCATION)
+                            .and_then(|l| l.to_str().ok())
+                            .and_then(|l| l.rsplit('/').next())
+                            .unwrap_or_default()
+                            .to_owned();
+                        if r.bytes().await.is_ok() && !code.is_empty() {
+                            codes.push(code);
+                            lat.push(s.elapsed().as_secs_f64() * 1e3);
+                        } else {
+                            failed += 1;
+                        }
                     }
                     _ => failed += 1,
                 }
