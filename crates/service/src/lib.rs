@@ -21,6 +21,7 @@ pub mod cache;
 pub mod dossiers;
 pub mod jobs;
 pub mod reference;
+pub mod sessions;
 pub mod tracking;
 
 pub use dossiers::{HistoryEntry, ListFilter, NewDossier, Tracking, TrackingStep};
@@ -139,6 +140,8 @@ pub struct Service {
     seen_version: AtomicI64,
     /// Public tracking views (see [`tracking`]).
     tracking: tracking::TrackingCache,
+    /// Whose tokens are whose (see [`sessions`]).
+    sessions: sessions::SessionCache,
 }
 
 impl std::fmt::Debug for Service {
@@ -165,6 +168,7 @@ impl Service {
             refs: cache::RefCache::default(),
             seen_version: AtomicI64::new(version),
             tracking: tracking::TrackingCache::default(),
+            sessions: sessions::SessionCache::default(),
         })
     }
 

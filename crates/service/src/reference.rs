@@ -118,6 +118,8 @@ impl Service {
         self.store()
             .set_user_disabled(username, locked, &by.stamp())
             .await?;
+        // Its sessions and tokens stop here at once.
+        self.forget_sessions();
         tracing::info!(username, locked, by = %by.actor.name, "account lock changed");
         Ok(())
     }

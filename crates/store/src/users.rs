@@ -43,6 +43,14 @@ struct UserRow {
     disabled: bool,
 }
 
+/// A user row with the expiry of the token that found it.
+#[derive(sqlx::FromRow)]
+struct UserWithExpiry {
+    expires_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
 impl UserRow {
     fn into_user(self) -> Result<User> {
         Ok(User {
@@ -365,17 +373,27 @@ impl Store {
 
     /// The active user of an unexpired token.
     pub async fn user_by_token(&self, token: &str, now: DateTime<Utc>) -> Result<Option<User>> {
-        let row: Option<UserRow> = on_db!(self, p => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+        Ok(self.token_user(token, now).await?.map(|(u, _)| u))
+    }
+
+    /// The active user of a valid token, and when the token expires.
+    pub async fn token_user(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(User, DateTime<Utc>)>> {
+        let row: Option<(DateTime<Utc>, UserRow)> = on_db!(self, p => {
+            let r: Option<UserWithExpiry> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT t.expires_at, {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
                  WHERE t.token_hash = $1 AND t.expires_at > $2 AND u.disabled = FALSE"
             )))
             .bind(hash_token(token))
             .bind(now)
             .fetch_optional(p)
-            .await?
+            .await?;
+            r.map(|r| (r.expires_at, r.user))
         });
-        row.map(UserRow::into_user).transpose()
+        row.map(|(e, r)| r.into_user().map(|u| (u, e))).transpose()
     }
 
     pub async fn revoke_token(&self, token: &str) -> Result<()> {

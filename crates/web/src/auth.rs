@@ -27,7 +27,7 @@ impl FromRequestParts<AppState> for MaybeUser {
         let Some(token) = bearer(parts) else {
             return Ok(MaybeUser(None));
         };
-        match state.store().user_by_token(token, state.now()).await? {
+        match state.user_by_token(token).await? {
             Some(u) => Ok(MaybeUser(Some(u))),
             // A token that was sent but is not valid is an error, not anonymity.
             None => Err(ApiError::unauthorized()),

@@ -208,8 +208,7 @@ impl FromRequestParts<AppState> for Page {
             .unwrap_or_default();
         let user = match cookie(&parts.headers, SESSION_COOKIE) {
             Some(token) => s
-                .store()
-                .user_by_token(token, s.now())
+                .user_by_token(token)
                 .await
                 .map_err(|e| error_page(tr, ApiError::from(e)))?,
             None => None,

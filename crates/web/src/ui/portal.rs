@@ -430,7 +430,7 @@ async fn logout(
     _form: Form,
 ) -> Response {
     if let Some(token) = super::cookie(&headers, super::SESSION_COOKIE)
-        && let Err(e) = s.store().revoke_token(token).await
+        && let Err(e) = s.revoke_token(token).await
     {
         return error_page(page.tr, e.into());
     }
