@@ -15,9 +15,12 @@ pub const TTL: Duration = Duration::from_secs(2);
 /// At most this many tokens are remembered (then the cache starts afresh).
 const CAPACITY: usize = 50_000;
 
+/// When the answer was looked up, the user, and when the token expires.
+type Remembered = (Instant, User, chrono::DateTime<chrono::Utc>);
+
 #[derive(Debug, Default)]
 pub struct SessionCache {
-    map: RwLock<HashMap<String, (Instant, User, chrono::DateTime<chrono::Utc>)>>,
+    map: RwLock<HashMap<String, Remembered>>,
 }
 
 impl SessionCache {
