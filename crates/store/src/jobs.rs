@@ -206,33 +206,45 @@ impl Store {
 
     /// Extends the lease of a running job held by `worker`; `false` if it is no longer its.
     pub async fn renew_job(&self, id: i64, worker: &str, until: DateTime<Utc>) -> Result<bool> {
+        self.on_held_job(
+            "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3 AND state = 'running'",
+            until,
+            id,
+            worker,
+        )
+        .await
+    }
+
+    /// Marks a job done (only if `worker` still holds it).
+    pub async fn finish_job(&self, id: i64, worker: &str, now: DateTime<Utc>) -> Result<bool> {
+        self.on_held_job(
+            "UPDATE jobs SET state = 'done', finished_at = $1, updated_at = $1, locked_by = NULL, \
+             locked_until = NULL, unique_key = NULL WHERE id = $2 AND locked_by = $3 AND state = 'running'",
+            now,
+            id,
+            worker,
+        )
+        .await
+    }
+
+    /// Runs `sql` (`$1` a time, `$2` the id, `$3` the worker) on job `id` if `worker` still
+    /// holds it; `false` if it no longer does (its lease expired and another took it over).
+    async fn on_held_job(
+        &self,
+        sql: &'static str,
+        at: DateTime<Utc>,
+        id: i64,
+        worker: &str,
+    ) -> Result<bool> {
         let _turn = self.write_turn().await;
         let n = on_db!(self, p => {
-            sqlx::query("UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3 AND state = 'running'")
-                .bind(until)
+            sqlx::query(sql)
+                .bind(at)
                 .bind(id)
                 .bind(worker)
                 .execute(p)
                 .await?
                 .rows_affected()
-        });
-        Ok(n > 0)
-    }
-
-    /// Marks a job done (only if `worker` still holds it).
-    pub async fn finish_job(&self, id: i64, worker: &str, now: DateTime<Utc>) -> Result<bool> {
-        let _turn = self.write_turn().await;
-        let n = on_db!(self, p => {
-            sqlx::query(
-                "UPDATE jobs SET state = 'done', finished_at = $1, updated_at = $1, locked_by = NULL, \
-                 locked_until = NULL, unique_key = NULL WHERE id = $2 AND locked_by = $3 AND state = 'running'",
-            )
-            .bind(now)
-            .bind(id)
-            .bind(worker)
-            .execute(p)
-            .await?
-            .rows_affected()
         });
         Ok(n > 0)
     }

@@ -887,6 +887,18 @@ fn urlencode(s: &str) -> String {
         .replace('|', "%7C")
 }
 
+/// The names of a dossier's history entries, as `user` reads them.
+async fn history_actions(c: &Ctx<'_>, user: &str, code: &str) -> Vec<String> {
+    c.get(user, &format!("/api/v1/dossiers/{code}/history"))
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 pub(super) async fn inter_agency_transfer(app: &TestApp) {
     let c = setup(app).await;
     let code = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
@@ -949,18 +961,8 @@ pub(super) async fn inter_agency_transfer(app: &TestApp) {
         .ok("tiepnhan.a", &code, json!({"action": "mark_collected"}))
         .await;
     assert_eq!(d["status"], "returned");
-    let h = c
-        .get("chuyenvien.a", &format!("/api/v1/dossiers/{code}/history"))
-        .await
-        .body;
-    let actions: Vec<&str> = h
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        actions,
+        history_actions(&c, "chuyenvien.a", &code).await,
         [
             "receive",
             "forward",
@@ -974,17 +976,10 @@ pub(super) async fn inter_agency_transfer(app: &TestApp) {
         ]
     );
     // The child records its own creation; the parent records opening it (docs/domain.md).
-    let h = c
-        .get("chuyenvien.s", &format!("/api/v1/dossiers/{child}/history"))
-        .await
-        .body;
-    let actions: Vec<&str> = h
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(actions, ["child_created", "forward", "approve"]);
+    assert_eq!(
+        history_actions(&c, "chuyenvien.s", &child).await,
+        ["child_created", "forward", "approve"]
+    );
     // The audit chain holds every record of both.
     app.store().seal_audit().await.unwrap();
     let report = app.store().verify_audit().await.unwrap();
