@@ -2,13 +2,12 @@
 //! processes, the catalogue. Structured data (a year's table, a process, a catalogue file) is
 //! edited as the same JSON or CSV the API and the import commands take, checked the same way.
 
-use super::{Form, Page, error_page, messages, render, see_other};
+use super::{Form, Page, error_page, messages, render, render_form, see_other};
 use crate::AppState;
 use crate::error::ApiError;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::Datelike;
@@ -76,43 +75,40 @@ async fn jobs_page(s: &AppState, page: Page, notice: String, errors: Vec<String>
         Ok(j) => j,
         Err(e) => return error_page(tr, e.into()),
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut res = render(&JobsPage {
-        page: page.titled("Tác vụ nền", "Background jobs"),
-        kinds: kinds
-            .into_iter()
-            .map(|k| KindRow {
-                kind: k.kind,
-                queued: k.queued,
-                running: k.running,
-                failed: k.failed,
-                dead: k.dead,
-                done: k.done,
-                oldest: k
-                    .oldest_due_seconds
-                    .map(|s| s.to_string())
-                    .unwrap_or_default(),
-                last_error: k.last_error.unwrap_or_default(),
-            })
-            .collect(),
-        dead: dead
-            .into_iter()
-            .map(|j| DeadRow {
-                id: j.id,
-                kind: j.kind,
-                attempts: j.attempts,
-                error: j.last_error.unwrap_or_default(),
-            })
-            .collect(),
-        notice,
-        errors,
-    });
-    *res.status_mut() = status;
-    res
+    let has_errors = !errors.is_empty();
+    render_form(
+        &JobsPage {
+            page: page.titled("Tác vụ nền", "Background jobs"),
+            kinds: kinds
+                .into_iter()
+                .map(|k| KindRow {
+                    kind: k.kind,
+                    queued: k.queued,
+                    running: k.running,
+                    failed: k.failed,
+                    dead: k.dead,
+                    done: k.done,
+                    oldest: k
+                        .oldest_due_seconds
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
+                    last_error: k.last_error.unwrap_or_default(),
+                })
+                .collect(),
+            dead: dead
+                .into_iter()
+                .map(|j| DeadRow {
+                    id: j.id,
+                    kind: j.kind,
+                    attempts: j.attempts,
+                    error: j.last_error.unwrap_or_default(),
+                })
+                .collect(),
+            notice,
+            errors,
+        },
+        has_errors,
+    )
 }
 
 async fn jobs(State(s): State<AppState>, page: Page, Query(q): Query<NoticeQuery>) -> Response {
@@ -181,43 +177,40 @@ async fn overview_page(s: &AppState, page: Page, notice: String, errors: Vec<Str
         Ok(f) => f.iter().map(|(_, n)| *n as usize).sum(),
         Err(e) => return error_page(tr, e.into()),
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut res = render(&Overview {
-        page: page.titled("Quản trị hệ thống", "Administration"),
-        users: users
-            .into_iter()
-            .map(|u| {
-                (
-                    u.username,
-                    u.full_name,
-                    u.role.as_str().to_owned(),
-                    u.agency_code.map(|a| a.to_string()).unwrap_or_default(),
-                    u.disabled,
-                )
-            })
-            .collect(),
-        agencies: agencies
-            .into_iter()
-            .map(|a| {
-                (
-                    a.code.to_string(),
-                    a.name,
-                    a.unit_code.unwrap_or_default(),
-                    a.one_stop_point,
-                )
-            })
-            .collect(),
-        procedures,
-        roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
-        notice,
-        errors,
-    });
-    *res.status_mut() = status;
-    res
+    let has_errors = !errors.is_empty();
+    render_form(
+        &Overview {
+            page: page.titled("Quản trị hệ thống", "Administration"),
+            users: users
+                .into_iter()
+                .map(|u| {
+                    (
+                        u.username,
+                        u.full_name,
+                        u.role.as_str().to_owned(),
+                        u.agency_code.map(|a| a.to_string()).unwrap_or_default(),
+                        u.disabled,
+                    )
+                })
+                .collect(),
+            agencies: agencies
+                .into_iter()
+                .map(|a| {
+                    (
+                        a.code.to_string(),
+                        a.name,
+                        a.unit_code.unwrap_or_default(),
+                        a.one_stop_point,
+                    )
+                })
+                .collect(),
+            procedures,
+            roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+            notice,
+            errors,
+        },
+        has_errors,
+    )
 }
 
 async fn overview(State(s): State<AppState>, page: Page, Query(q): Query<NoticeQuery>) -> Response {
@@ -381,28 +374,25 @@ fn editor(
     saved: bool,
     errors: Vec<String>,
 ) -> Response {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let has_errors = !errors.is_empty();
     let tr = page.tr;
-    let mut res = render(&JsonEditor {
-        action: kind.action,
-        intro: tr.t(kind.intro.0, kind.intro.1).to_owned(),
-        key_name: kind.key_name,
-        key,
-        text,
-        notice: if saved {
-            tr.t("Đã lưu.", "Saved.").to_owned()
-        } else {
-            String::new()
+    render_form(
+        &JsonEditor {
+            action: kind.action,
+            intro: tr.t(kind.intro.0, kind.intro.1).to_owned(),
+            key_name: kind.key_name,
+            key,
+            text,
+            notice: if saved {
+                tr.t("Đã lưu.", "Saved.").to_owned()
+            } else {
+                String::new()
+            },
+            errors,
+            page,
         },
-        errors,
-        page,
-    });
-    *res.status_mut() = status;
-    res
+        has_errors,
+    )
 }
 
 #[derive(Deserialize)]

@@ -325,6 +325,15 @@ pub fn render(t: &impl Template) -> Response {
     }
 }
 
+/// A form page: 200, or 422 when it is shown again with the errors of what was sent.
+pub fn render_form(t: &impl Template, has_errors: bool) -> Response {
+    let mut res = render(t);
+    if has_errors && res.status() == StatusCode::OK {
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    res
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {

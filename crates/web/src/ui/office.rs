@@ -5,13 +5,12 @@
 use super::portal::{
     ComponentRow, Row, action_label, one_stop_points, row, status_label, timeliness_label,
 };
-use super::{Form, Page, error_page, messages, render, see_other, when};
+use super::{Form, Page, error_page, messages, render, render_form, see_other, when};
 use crate::AppState;
 use crate::error::ApiError;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use motcua_domain::auth::Role;
@@ -198,29 +197,26 @@ async fn dossier_page(
         title: format!("{} {}", tr.t("Hồ sơ", "Dossier"), d.code),
         ..page
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut res = render(&DossierPage {
-        receipt: d.received_at.is_some(),
-        missing,
-        slips,
-        citizen: user.role == Role::Citizen,
-        f,
-        components,
-        history,
-        actions,
-        version: stored.version,
-        officers,
-        agencies,
-        notice,
-        errors,
-        page,
-    });
-    *res.status_mut() = status;
-    res
+    let has_errors = !errors.is_empty();
+    render_form(
+        &DossierPage {
+            receipt: d.received_at.is_some(),
+            missing,
+            slips,
+            citizen: user.role == Role::Citizen,
+            f,
+            components,
+            history,
+            actions,
+            version: stored.version,
+            officers,
+            agencies,
+            notice,
+            errors,
+            page,
+        },
+        has_errors,
+    )
 }
 
 /// What the dossier page and the slips show about a dossier.
@@ -772,31 +768,28 @@ async fn counter_page(
     } else {
         Vec::new()
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut res = render(&Counter {
-        page: page.titled("Bộ phận một cửa", "One-stop counter"),
-        q,
-        found,
-        limit: procedure
-            .as_ref()
-            .map(|p| super::portal::limit_text(tr, p))
-            .unwrap_or_default(),
-        procedure,
-        components,
-        postal: user.role == Role::Postal,
-        agencies,
-        v,
-        history,
-        submitted,
-        results,
-        errors,
-    });
-    *res.status_mut() = status;
-    res
+    let has_errors = !errors.is_empty();
+    render_form(
+        &Counter {
+            page: page.titled("Bộ phận một cửa", "One-stop counter"),
+            q,
+            found,
+            limit: procedure
+                .as_ref()
+                .map(|p| super::portal::limit_text(tr, p))
+                .unwrap_or_default(),
+            procedure,
+            components,
+            postal: user.role == Role::Postal,
+            agencies,
+            v,
+            history,
+            submitted,
+            results,
+            errors,
+        },
+        has_errors,
+    )
 }
 
 async fn counter(
