@@ -107,7 +107,52 @@ pub fn check_password(p: &str) -> Result<(), Error> {
             "password is too long",
         ));
     }
+    if is_common_password(p) {
+        return Err(Error::field(
+            "password",
+            "Mật khẩu này quá phổ biến, dễ bị đoán; hãy chọn mật khẩu khác",
+            "this password is too common and easily guessed; choose another one",
+        ));
+    }
     Ok(())
+}
+
+/// Checks a new password and that it is not the account's own name or identifier.
+pub fn check_new_password(p: &str, username: &str) -> Result<(), Error> {
+    check_password(p)?;
+    let fold = |s: &str| s.trim().to_lowercase();
+    if !username.is_empty() && fold(p).contains(&fold(username)) {
+        return Err(Error::field(
+            "password",
+            "Mật khẩu không được chứa tên đăng nhập hoặc số định danh",
+            "the password must not contain the username or ID number",
+        ));
+    }
+    Ok(())
+}
+
+const COMMON_PASSWORDS: &str = include_str!("../data/common_passwords.txt");
+
+/// Whether `p` is one of the most common passwords (compared without case), a single repeated
+/// character, or a run of consecutive digits or letters (`12345678`, `abcdefgh`, `87654321`).
+pub fn is_common_password(p: &str) -> bool {
+    let lower = p.to_lowercase();
+    if COMMON_PASSWORDS
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .any(|l| l.to_lowercase() == lower)
+    {
+        return true;
+    }
+    let chars: Vec<char> = lower.chars().collect();
+    let all_same = chars.windows(2).all(|w| w[0] == w[1]);
+    let run = |step: i32| {
+        chars
+            .windows(2)
+            .all(|w| (w[1] as i32) - (w[0] as i32) == step && w[0].is_ascii_alphanumeric())
+    };
+    all_same || run(1) || run(-1)
 }
 
 /// Checks a username: 3–64 characters of letters, digits, `.`, `_`, `-`, `@`.
@@ -123,5 +168,30 @@ pub fn check_username(u: &str) -> Result<(), Error> {
             "Tên đăng nhập gồm 3–64 ký tự chữ, số, dấu . _ - @",
             "username must be 3–64 letters, digits or . _ - @",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_passwords_are_refused() {
+        for p in [
+            "12345678",
+            "Password123",
+            "anhyeuem123",
+            "MATKHAU123",
+            "aaaaaaaaaa",
+            "abcdefghij",
+            "98765432",
+        ] {
+            assert!(check_password(p).is_err(), "{p} should be refused");
+        }
+        for p in ["motcua-demo", "mat-khau-thu-nghiem", "Ruộng lúa 2025 xanh"] {
+            assert!(check_password(p).is_ok(), "{p} should be accepted");
+        }
+        assert!(check_new_password("xx079201001234yy", "079201001234").is_err());
+        assert!(check_new_password("hoa-sen-nở-muộn", "079201001234").is_ok());
     }
 }

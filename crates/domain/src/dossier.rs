@@ -249,6 +249,18 @@ impl Applicant {
                 "address is too long",
             );
         }
+        too_long(
+            &mut errs,
+            "applicant.email",
+            self.email.as_deref().unwrap_or_default(),
+            limits::EMAIL_CHARS,
+        );
+        too_long(
+            &mut errs,
+            "applicant.phone",
+            self.phone.as_deref().unwrap_or_default(),
+            limits::PHONE_CHARS,
+        );
         if let Some(u) = &self.unit_code
             && !(crate::codes::is_commune_code(u) || crate::codes::is_province_code(u))
         {
@@ -460,7 +472,96 @@ impl std::fmt::Display for ActionKind {
     }
 }
 
+/// Maximum lengths of the free text of dossiers and actions (docs/domain.md §Limits).
+pub mod limits {
+    /// A note, a reason for a pause, an extension or a withdrawal.
+    pub const NOTE_CHARS: usize = 2000;
+    /// Items of one supplement request.
+    pub const SUPPLEMENT_ITEMS: usize = 50;
+    /// The name of a missing item, and why it is needed.
+    pub const ITEM_CHARS: usize = 500;
+    /// Reasons of one refusal.
+    pub const REFUSAL_REASONS: usize = 20;
+    /// One reason of a refusal.
+    pub const REASON_CHARS: usize = 1000;
+    /// An account name (assignee).
+    pub const USERNAME_CHARS: usize = 64;
+    /// A postal tracking number.
+    pub const POSTAL_TRACKING_CHARS: usize = 40;
+    /// An email address (RFC 5321).
+    pub const EMAIL_CHARS: usize = 254;
+    /// A phone number as typed.
+    pub const PHONE_CHARS: usize = 20;
+    /// Components listed in one dossier.
+    pub const COMPONENTS: usize = 200;
+}
+
+fn too_long(errs: &mut Errors, field: &str, v: &str, max: usize) {
+    if v.chars().count() > max {
+        errs.add(
+            field,
+            format!("«{field}» dài tối đa {max} ký tự"),
+            format!("«{field}» is at most {max} characters"),
+        );
+    }
+}
+
+fn too_many(errs: &mut Errors, field: &str, n: usize, max: usize) {
+    if n > max {
+        errs.add(
+            field,
+            format!("«{field}» có tối đa {max} mục"),
+            format!("«{field}» has at most {max} items"),
+        );
+    }
+}
+
 impl Action {
+    /// Checks the action's free text against [`limits`] (before anything else looks at it).
+    pub fn check_limits(&self) -> Result<(), Error> {
+        use limits::*;
+        let mut errs = Errors::new();
+        let note = |errs: &mut Errors, n: &Option<String>| {
+            if let Some(n) = n {
+                too_long(errs, "note", n, NOTE_CHARS);
+            }
+        };
+        match self {
+            Action::Accept { note: n, .. }
+            | Action::Forward { note: n }
+            | Action::Transfer { note: n, .. }
+            | Action::SupplementReceived { note: n, .. }
+            | Action::Resume { note: n }
+            | Action::ConfirmWithdrawal { note: n }
+            | Action::Approve { note: n }
+            | Action::ReturnResult { note: n, .. }
+            | Action::MarkCollected { note: n } => note(&mut errs, n),
+            Action::Assign { assignee, note: n } => {
+                too_long(&mut errs, "assignee", assignee, USERNAME_CHARS);
+                note(&mut errs, n);
+            }
+            Action::RequestSupplement { missing, note: n } => {
+                too_many(&mut errs, "missing", missing.len(), SUPPLEMENT_ITEMS);
+                for m in missing.iter().take(SUPPLEMENT_ITEMS) {
+                    too_long(&mut errs, "missing.item", &m.item, ITEM_CHARS);
+                    too_long(&mut errs, "missing.reason", &m.reason, ITEM_CHARS);
+                }
+                note(&mut errs, n);
+            }
+            Action::Pause { reason } | Action::Withdraw { reason } => {
+                too_long(&mut errs, "reason", reason, NOTE_CHARS)
+            }
+            Action::Extend { reason, .. } => too_long(&mut errs, "reason", reason, NOTE_CHARS),
+            Action::Refuse { reasons } => {
+                too_many(&mut errs, "reasons", reasons.len(), REFUSAL_REASONS);
+                for r in reasons.iter().take(REFUSAL_REASONS) {
+                    too_long(&mut errs, "reasons", r, REASON_CHARS);
+                }
+            }
+        }
+        errs.into_result()
+    }
+
     pub fn kind(&self) -> ActionKind {
         match self {
             Action::Accept { .. } => ActionKind::Accept,

@@ -10,6 +10,7 @@ pub mod codes;
 pub mod dossier;
 pub mod error;
 pub mod lunar;
+pub mod mac;
 pub mod policy;
 pub mod process;
 pub mod text;

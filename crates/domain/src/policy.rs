@@ -168,8 +168,8 @@ pub fn authorize(actor: &Actor, p: Permission<'_>) -> Result<(), Denied> {
             Role::Reception | Role::Specialist | Role::Leader | Role::Postal => {
                 Relation::of(actor, d).any_agency()
             }
-            // The operations centre reads every dossier (issue 11 narrows it to figures).
-            Role::Viewer => true,
+            // The operations centre sees figures and codes, never personal data.
+            Role::Viewer => false,
         },
         Permission::Act(d, kind) => may_act(role, Relation::of(actor, d), kind, d),
         Permission::BeAssigned(d) => handles_dossiers(role) && Relation::of(actor, d).current,
@@ -189,6 +189,8 @@ pub fn authorize(actor: &Actor, p: Permission<'_>) -> Result<(), Denied> {
             ) => actor.agency.as_ref() == Some(a),
             _ => false,
         },
+        // Looking an applicant up by their identifier is counter and back-office work; a
+        // postal agent files for the applicant in front of them and looks nobody up.
         Permission::LookUpApplicant => matches!(
             role,
             Role::Reception | Role::Specialist | Role::Leader | Role::Admin

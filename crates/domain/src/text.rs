@@ -40,16 +40,35 @@ pub fn fold(s: &str) -> String {
 
 /// The folded search terms of a query: each must appear in the folded text.
 pub fn terms(query: &str) -> Vec<String> {
-    fold(query)
-        .split(' ')
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect()
+    let mut out: Vec<String> = Vec::new();
+    for t in fold(query).split(' ').filter(|t| !t.is_empty()) {
+        if out.len() == MAX_TERMS {
+            break;
+        }
+        let t: String = t.chars().take(MAX_TERM_CHARS).collect();
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
 }
+
+/// A search uses at most this many distinct words (the rest are ignored), so that no query
+/// can build a statement larger than the database accepts.
+pub const MAX_TERMS: usize = 10;
+/// A search word longer than this is cut.
+pub const MAX_TERM_CHARS: usize = 50;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terms_are_bounded() {
+        let long = "a b c d e f g h i j k l m n o p ".repeat(60);
+        assert_eq!(terms(&long).len(), MAX_TERMS);
+        assert_eq!(terms("khai khai sinh").len(), 2);
+    }
 
     #[test]
     fn folds_vietnamese() {

@@ -16,6 +16,10 @@ pub struct Config {
     pub database: Option<String>,
     /// Folder for the SQLite file and stored documents.
     pub data_dir: PathBuf,
+    /// The server's secret key (audit chain, anti-forgery tokens); default
+    /// `<data_dir>/motcua.key`, created on first start. Every instance of one installation
+    /// uses the same file; keep it out of the database's reach and back it up.
+    pub secret_key_file: Option<PathBuf>,
     /// Load the demo province on start.
     pub demo: bool,
     /// `text` or `json` logs.
@@ -32,6 +36,51 @@ pub struct Config {
     /// Seconds a claimed job stays a worker's without renewal; after that, a worker that died
     /// mid-job has its job taken over by another.
     pub job_lease_seconds: i64,
+    /// Web sessions end after this many minutes without activity (renewed by each request)…
+    pub session_idle_minutes: i64,
+    /// …and at the latest this many hours after login.
+    pub session_max_hours: i64,
+    /// Where citizens reach this site (e.g. `https://dichvucong.tuyenquang.gov.vn`): the
+    /// tracking links and QR codes on receipts and slips point there. Empty: the address the
+    /// request came to.
+    pub public_base_url: String,
+    /// Connections, timeouts and rate limits of the HTTP edge.
+    pub http: HttpConfig,
+}
+
+/// The HTTP edge (see README §Security).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// A client must send a request's headers within this many seconds (slowloris); also the
+    /// longest wait for the next request on a kept-alive connection.
+    pub header_read_timeout_seconds: u64,
+    /// Every request is answered within this many seconds (408 otherwise).
+    pub request_timeout_seconds: u64,
+    /// A connection with no bytes either way for this many seconds is closed.
+    pub idle_timeout_seconds: u64,
+    /// Connections open at once; the next wait in the kernel's queue.
+    pub max_connections: usize,
+    /// Requests per second one address may make without signing in (0: no limit).
+    pub anonymous_requests_per_second: f64,
+    /// Requests one address may make at once without signing in, before the rate applies.
+    pub anonymous_burst: f64,
+    /// Behind a reverse proxy: the client's address is the last `X-Forwarded-For` entry.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_seconds: 10,
+            request_timeout_seconds: 60,
+            idle_timeout_seconds: 120,
+            max_connections: 1024,
+            anonymous_requests_per_second: 20.0,
+            anonymous_burst: 100.0,
+            trust_forwarded_for: false,
+        }
+    }
 }
 
 impl Default for Config {
@@ -40,6 +89,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             database: None,
             data_dir: PathBuf::from("./data"),
+            secret_key_file: None,
             demo: false,
             log_format: "text".into(),
             token_ttl_minutes: 8 * 60,
@@ -47,6 +97,10 @@ impl Default for Config {
             office: OfficeHours::default(),
             workers: 2,
             job_lease_seconds: 30,
+            session_idle_minutes: 30,
+            session_max_hours: 12,
+            public_base_url: String::new(),
+            http: HttpConfig::default(),
         }
     }
 }
@@ -93,6 +147,20 @@ impl Config {
         self.database
             .clone()
             .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("motcua.db").display()))
+    }
+
+    /// The secret key file.
+    pub fn secret_key_path(&self) -> PathBuf {
+        self.secret_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("motcua.key"))
+    }
+
+    /// The server's secret key, created on first use.
+    pub fn secret_key(&self) -> anyhow::Result<[u8; 32]> {
+        let path = self.secret_key_path();
+        motcua_store::secret::load_or_create_key(&path)
+            .map_err(|e| anyhow::anyhow!("secret key file {}: {e}", path.display()))
     }
 
     /// True when a database was configured or the default SQLite file already exists.

@@ -14,6 +14,7 @@ use motcua_store::{NewJob, Store};
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 mod bench;
 mod clock;
@@ -336,7 +337,8 @@ async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     let url = cfg.database_url();
     let store = Store::connect(&url)
         .await
-        .with_context(|| format!("cannot open database {}", redact(&url)))?;
+        .with_context(|| format!("cannot open database {}", redact(&url)))?
+        .with_audit_key(motcua_domain::mac::derive_key(&cfg.secret_key()?, "audit"));
     store.migrate().await.context("database migration failed")?;
     Ok(store)
 }
@@ -579,21 +581,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = store.verify_audit().await?;
             store.close().await;
             print_json(&report)?;
-            match &report.first_bad {
-                Some(b) => anyhow::bail!(
+            if report.is_intact() {
+                eprintln!(
+                    "audit chain intact: {} records, head {} ({} not yet sealed); {} dossiers agree with their history",
+                    report.checked, report.head_hash, report.unsealed, report.dossiers_checked
+                );
+                return Ok(());
+            }
+            let mut problems = Vec::new();
+            if let Some(b) = &report.first_bad {
+                problems.push(format!(
                     "audit chain broken at record {}{}: {}",
                     b.seq,
                     b.id.map(|i| format!(" (row id {i})")).unwrap_or_default(),
                     b.reason
-                ),
-                None => {
-                    eprintln!(
-                        "audit chain intact: {} records, head {} ({} not yet sealed)",
-                        report.checked, report.head_hash, report.unsealed
-                    );
-                    Ok(())
-                }
+                ));
             }
+            for f in &report.forged {
+                problems.push(format!(
+                    "forged audit record (row id {}): {}",
+                    f.id.unwrap_or_default(),
+                    f.reason
+                ));
+            }
+            for m in &report.dossier_mismatches {
+                problems.push(format!(
+                    "dossier {} differs from its history: {}",
+                    m.code,
+                    m.differences.join("; ")
+                ));
+            }
+            anyhow::bail!("{}", problems.join("\n"))
         }
         Command::Audit(AuditCmd::Seal(db)) => {
             let cfg = load_config(cfg_path, &db, None, false)?;
@@ -704,8 +722,23 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     let mut state = motcua_web::AppState::new(
         svc.clone(),
         chrono::Duration::minutes(cfg.token_ttl_minutes.max(1)),
-    );
+    )
+    .with_secret(&cfg.secret_key()?);
     state.secure_cookies = cfg.cookie_secure;
+    state.session_idle = chrono::Duration::minutes(cfg.session_idle_minutes.max(1));
+    state.session_max = chrono::Duration::hours(cfg.session_max_hours.max(1));
+    state.public_base_url = cfg.public_base_url.trim_end_matches('/').to_owned();
+    state.request_timeout = Duration::from_secs(cfg.http.request_timeout_seconds.max(1));
+    state.edge = motcua_web::security::EdgeLimits {
+        anonymous_per_second: cfg.http.anonymous_requests_per_second,
+        anonymous_burst: cfg.http.anonymous_burst.max(1.0),
+        trust_forwarded_for: cfg.http.trust_forwarded_for,
+    };
+    let limits = motcua_web::serve::ServerLimits {
+        header_read: Duration::from_secs(cfg.http.header_read_timeout_seconds.max(1)),
+        idle: Duration::from_secs(cfg.http.idle_timeout_seconds.max(1)),
+        max_connections: cfg.http.max_connections.max(1),
+    };
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
@@ -717,9 +750,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     );
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let background = start_background(&svc, cfg.workers, cfg.job_lease_seconds, None, &stop);
-    axum::serve(listener, motcua_web::app(state))
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    motcua_web::serve::serve(listener, motcua_web::app(state), limits, shutdown()).await?;
     let _ = stop_tx.send(true);
     for t in background {
         let _ = t.await;

@@ -24,6 +24,7 @@ fn worker(db: &TestDb, id: &str, dir: &std::path::Path) -> Child {
         ])
         .current_dir(dir)
         .env("MOTCUA_JOB_LEASE_SECONDS", "2")
+        .env("MOTCUA_SECRET_KEY_FILE", db.key_file())
         .env("RUST_LOG", "warn,motcua=info")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

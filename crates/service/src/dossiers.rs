@@ -117,6 +117,17 @@ pub struct TrackingStep {
     pub agency_name: String,
 }
 
+/// Removes the applicant's personal data from a dossier shown as a code and figures only.
+pub fn redact(d: &mut Dossier) {
+    let a = &mut d.applicant;
+    a.name = String::new();
+    a.id_number = String::new();
+    a.phone = None;
+    a.email = None;
+    a.address = None;
+    d.owner_id = None;
+}
+
 fn not_visible(code: &str) -> ServiceError {
     ServiceError::NotFound(motcua_domain::Msg::new(
         format!("Không tìm thấy hồ sơ «{code}»"),
@@ -231,6 +242,32 @@ impl Service {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(str::to_owned);
+        {
+            use motcua_domain::dossier::limits;
+            if postal_tracking
+                .as_deref()
+                .is_some_and(|t| t.chars().count() > limits::POSTAL_TRACKING_CHARS)
+            {
+                return Err(ServiceError::invalid(
+                    "postal_tracking",
+                    format!(
+                        "Số hiệu bưu gửi dài tối đa {} ký tự",
+                        limits::POSTAL_TRACKING_CHARS
+                    ),
+                    format!(
+                        "the postal tracking number is at most {} characters",
+                        limits::POSTAL_TRACKING_CHARS
+                    ),
+                ));
+            }
+            if body.components.len() > limits::COMPONENTS {
+                return Err(ServiceError::invalid(
+                    "components",
+                    format!("Tối đa {} thành phần hồ sơ", limits::COMPONENTS),
+                    format!("at most {} components", limits::COMPONENTS),
+                ));
+            }
+        }
         if body.channel == Channel::Postal && postal_tracking.is_none() {
             return Err(ServiceError::invalid(
                 "postal_tracking",
@@ -335,6 +372,7 @@ impl Service {
         expected: Option<i64>,
     ) -> Result<StoredDossier> {
         let actor = &by.actor;
+        action.check_limits()?;
         // A dossier the actor may not read does not exist for them.
         self.dossier(actor, code).await?;
         let assignee = match action {
@@ -466,7 +504,19 @@ impl Service {
                 }
             }
         }
-        Ok(self.store().dossiers(&q).await?)
+        // Finding someone's dossiers by their identifier is a look-up of personal data.
+        if q.applicant_id.is_some() && q.owner_id.is_none() {
+            authorize(actor, Permission::LookUpApplicant)?;
+        }
+        let mut page = self.store().dossiers(&q).await?;
+        // Rows the actor may list but not read (the operations centre): codes and figures,
+        // no personal data.
+        for d in &mut page.items {
+            if authorize(actor, Permission::ReadDossier(&d.dossier)).is_err() {
+                redact(&mut d.dossier);
+            }
+        }
+        Ok(page)
     }
 
     /// The control slip: every change of the dossier, from the audit chain, with its event.

@@ -20,6 +20,7 @@ use std::sync::{Arc, RwLock};
 pub mod cache;
 pub mod dossiers;
 pub mod jobs;
+pub mod login;
 pub mod reference;
 pub mod sessions;
 pub mod tracking;
@@ -77,6 +78,17 @@ pub enum ServiceError {
     /// A file to import has bad rows; nothing was imported.
     #[error("{} bad rows", .0.len())]
     Import(Vec<motcua_domain::catalogue::RowError>),
+    /// Not signed in, or the credentials are wrong.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(Msg),
+    /// Too many attempts: wait until then.
+    #[error("throttled until {until}: {message}")]
+    Throttled {
+        until: DateTime<Utc>,
+        /// Seconds from now until then.
+        retry_after: i64,
+        message: Msg,
+    },
     /// The database failed (logged; shown as a generic message).
     #[error("storage: {0}")]
     Storage(StoreError),

@@ -4,7 +4,8 @@
 //! X-Road lesson). [`Store::verify_audit`] recomputes the chain and names the first bad record.
 
 use crate::{Result, Store, on_db};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use motcua_domain::mac;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -25,6 +26,154 @@ pub struct AuditRecord {
     pub data: String,
 }
 
+/// The canonical text a record's MAC covers: its content, without its place in the chain.
+#[allow(clippy::too_many_arguments)]
+fn record_text(
+    at: &DateTime<Utc>,
+    actor: &str,
+    entity: &str,
+    entity_key: &str,
+    action: &str,
+    before: &Option<String>,
+    after: &Option<String>,
+    data: &str,
+) -> String {
+    serde_json::json!([
+        at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        actor,
+        entity,
+        entity_key,
+        action,
+        before,
+        after,
+        data,
+    ])
+    .to_string()
+}
+
+impl AuditRecord {
+    /// The instant as stored (both databases keep microseconds).
+    pub fn stored_at(&self) -> DateTime<Utc> {
+        self.at.trunc_subsecs(6)
+    }
+
+    /// The record's authentication code under `key`, computed by its writer: a row inserted
+    /// by someone without the key carries none that verifies.
+    pub fn mac(&self, key: &[u8]) -> String {
+        mac::hmac_hex(
+            key,
+            record_text(
+                &self.stored_at(),
+                &self.actor,
+                self.entity,
+                &self.entity_key,
+                &self.action,
+                &self.before,
+                &self.after,
+                &self.data,
+            )
+            .as_bytes(),
+        )
+    }
+}
+
+/// A dossier row as read for the replay: code, status, current agency, assignee, due, document.
+type DossierRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    String,
+);
+
+/// The `before` and `after` snapshots of one audit record.
+type Transition<'a> = (Option<&'a str>, Option<&'a str>);
+
+/// A dossier row as stored: its columns and its document.
+struct RowState<'a> {
+    status: &'a str,
+    agency: &'a str,
+    assignee: Option<&'a str>,
+    due_at: Option<DateTime<Utc>>,
+    data: &'a str,
+}
+
+/// What differs between a dossier's stored row and the replay of its history (`before` and
+/// `after` snapshots of its audit records, oldest first).
+fn replay_differences(history: &[Transition<'_>], row: RowState<'_>) -> Vec<String> {
+    use motcua_domain::dossier::{Dossier, Snapshot};
+    let mut out = Vec::new();
+    let parse = |s: Option<&str>| s.and_then(|s| serde_json::from_str::<Snapshot>(s).ok());
+    let mut state: Option<Snapshot> = None;
+    for (i, (before, after)) in history.iter().enumerate() {
+        let (before, after) = (parse(*before), parse(*after));
+        if let (Some(prev), Some(b)) = (&state, &before)
+            && prev != b
+        {
+            out.push(format!(
+                "change {} starts from a state its previous change did not leave (status {} / {})",
+                i + 1,
+                b.status.as_str(),
+                prev.status.as_str()
+            ));
+        }
+        if after.is_some() {
+            state = after;
+        }
+    }
+    let Some(replayed) = state else {
+        out.push("no history in the audit log".into());
+        return out;
+    };
+    let mut differ = |what: &str, stored: String, history: String| {
+        if stored != history {
+            out.push(format!(
+                "{what}: the row says «{stored}», its history says «{history}»"
+            ));
+        }
+    };
+    differ(
+        "status",
+        row.status.to_owned(),
+        replayed.status.as_str().to_owned(),
+    );
+    differ(
+        "current_agency",
+        row.agency.to_owned(),
+        replayed.agency.to_string(),
+    );
+    differ(
+        "assignee",
+        row.assignee.unwrap_or_default().to_owned(),
+        replayed.assignee.clone().unwrap_or_default(),
+    );
+    let show = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    differ("due_at", show(row.due_at), show(replayed.due_at));
+    match serde_json::from_str::<Dossier>(row.data) {
+        Ok(d) => {
+            differ(
+                "data.status",
+                d.status.as_str().to_owned(),
+                replayed.status.as_str().to_owned(),
+            );
+            differ(
+                "data.current_agency",
+                d.current_agency.to_string(),
+                replayed.agency.to_string(),
+            );
+            differ(
+                "data.assignee",
+                d.assignee.unwrap_or_default(),
+                replayed.assignee.unwrap_or_default(),
+            );
+            differ("data.due_at", show(d.due_at), show(replayed.due_at));
+        }
+        Err(e) => out.push(format!("the stored document cannot be read: {e}")),
+    }
+    out
+}
+
 /// A stored record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuditEntry {
@@ -41,12 +190,27 @@ pub struct AuditEntry {
     pub data: String,
     pub prev_hash: Option<String>,
     pub hash: Option<String>,
+    /// The writer's authentication code (absent on records older than the keyed chain).
+    #[serde(skip)]
+    pub mac: Option<String>,
 }
 
 impl AuditEntry {
-    /// SHA-256 over the record's content, its place and the previous hash.
+    /// SHA-256 over the record's content, its place and the previous hash: the chain's link
+    /// before it was keyed (records sealed before the keyed chain began).
     pub fn compute_hash(&self, seq: i64, prev: &str) -> String {
-        let canonical = serde_json::json!([
+        hex::encode(Sha256::digest(self.link_text(seq, prev).as_bytes()))
+    }
+
+    /// HMAC-SHA-256 under `key` over the record's content, its MAC, its place and the previous
+    /// link: the chain's link since it is keyed.
+    pub fn compute_keyed_hash(&self, seq: i64, prev: &str, key: &[u8]) -> String {
+        let text = serde_json::json!([self.link_text(seq, prev), self.mac]).to_string();
+        mac::hmac_hex(key, text.as_bytes())
+    }
+
+    fn link_text(&self, seq: i64, prev: &str) -> String {
+        serde_json::json!([
             seq,
             self.id,
             self.at.to_rfc3339_opts(SecondsFormat::Micros, true),
@@ -58,8 +222,29 @@ impl AuditEntry {
             self.after,
             self.data,
             prev,
-        ]);
-        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+        ])
+        .to_string()
+    }
+
+    /// Whether the record's MAC is the one its content has under `key`.
+    pub fn mac_ok(&self, key: &[u8]) -> bool {
+        let expected = mac::hmac_hex(
+            key,
+            record_text(
+                &self.at,
+                &self.actor,
+                &self.entity,
+                &self.entity_key,
+                &self.action,
+                &self.before,
+                &self.after,
+                &self.data,
+            )
+            .as_bytes(),
+        );
+        self.mac
+            .as_deref()
+            .is_some_and(|m| mac::constant_time_eq(m.as_bytes(), expected.as_bytes()))
     }
 }
 
@@ -75,6 +260,22 @@ pub struct VerifyReport {
     /// The first record that is missing, edited, reordered or out of place.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_bad: Option<BadRecord>,
+    /// Every record whose authentication code does not verify: written into the database by
+    /// someone without the server's key (sealed or not).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forged: Vec<BadRecord>,
+    /// Dossiers checked against their history.
+    pub dossiers_checked: i64,
+    /// Every dossier whose stored row differs from what its history says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dossier_mismatches: Vec<DossierMismatch>,
+}
+
+impl VerifyReport {
+    /// Whether nothing was found wrong.
+    pub fn is_intact(&self) -> bool {
+        self.first_bad.is_none() && self.forged.is_empty() && self.dossier_mismatches.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,17 +285,25 @@ pub struct BadRecord {
     pub reason: String,
 }
 
+/// A dossier whose stored row does not agree with the replay of its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DossierMismatch {
+    pub code: String,
+    /// What differs: `status: row says resolved, history says processing`.
+    pub differences: Vec<String>,
+}
+
 pub(crate) const AUDIT_COLUMNS: &str =
-    "id, seq, at, actor, entity, entity_key, action, before, after, data, prev_hash, hash";
+    "id, seq, at, actor, entity, entity_key, action, before, after, data, prev_hash, hash, mac";
 
 /// Appends `r` inside the caller's transaction.
 macro_rules! append_audit {
-    ($tx:expr, $r:expr) => {
+    ($store:expr, $tx:expr, $r:expr) => {
         sqlx::query(
-            "INSERT INTO audit_log (at, actor, entity, entity_key, action, before, after, data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO audit_log (at, actor, entity, entity_key, action, before, after, data, mac) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
-        .bind($r.at)
+        .bind($r.stored_at())
         .bind(&$r.actor)
         .bind($r.entity)
         .bind(&$r.entity_key)
@@ -102,6 +311,7 @@ macro_rules! append_audit {
         .bind(&$r.before)
         .bind(&$r.after)
         .bind(&$r.data)
+        .bind($r.mac(&$store.audit_key[..]))
         .execute(&mut *$tx)
         .await
     };
@@ -112,8 +322,8 @@ pub(crate) use append_audit;
 /// in the same transaction, so that every instance notices the change (see
 /// [`Store::reference_version`]).
 macro_rules! append_reference_change {
-    ($tx:expr, $r:expr) => {{
-        match $crate::audit::append_audit!($tx, $r) {
+    ($store:expr, $tx:expr, $r:expr) => {{
+        match $crate::audit::append_audit!($store, $tx, $r) {
             Ok(_) => {
                 sqlx::query("UPDATE reference_version SET version = version + 1 WHERE id = 1")
                     .execute(&mut *$tx)
@@ -133,7 +343,7 @@ impl Store {
         let _turn = self.write_turn().await;
         on_db!(self, p => {
             let mut c = p.acquire().await?;
-            append_audit!(c, r)?;
+            append_audit!(self, c, r)?;
         });
         Ok(())
     }
@@ -153,11 +363,12 @@ impl Store {
 
     async fn seal_batch(&self) -> Result<u64> {
         let _turn = self.write_turn().await;
+        let key = self.audit_key.clone();
         on_db!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             // A write first: it takes the head's lock (and SQLite's write lock) at once.
-            let (mut seq, mut hash): (i64, String) = sqlx::query_as(
-                "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash",
+            let (mut seq, mut hash, keyed_from): (i64, String, i64) = sqlx::query_as(
+                "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash, keyed_from_seq",
             )
             .fetch_one(&mut *tx)
             .await?;
@@ -168,7 +379,11 @@ impl Store {
             .await?;
             for r in &rows {
                 seq += 1;
-                let h = r.compute_hash(seq, &hash);
+                let h = if seq >= keyed_from {
+                    r.compute_keyed_hash(seq, &hash, &key[..])
+                } else {
+                    r.compute_hash(seq, &hash)
+                };
                 sqlx::query("UPDATE audit_log SET seq = $1, prev_hash = $2, hash = $3 WHERE id = $4")
                     .bind(seq)
                     .bind(&hash)
@@ -188,10 +403,14 @@ impl Store {
         })
     }
 
-    /// Recomputes the whole chain.
+    /// Recomputes the whole chain with the key, checks every record's authentication code
+    /// (sealed or not), and replays every dossier's history against its stored row.
     pub async fn verify_audit(&self) -> Result<VerifyReport> {
-        let (head_seq, head_hash): (i64, String) = on_db!(self, p => {
-            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(p).await?
+        let key = self.audit_key.clone();
+        let (head_seq, head_hash, keyed_from, legacy_below): (i64, String, i64, i64) = on_db!(self, p => {
+            sqlx::query_as("SELECT seq, hash, keyed_from_seq, legacy_below_id FROM audit_head WHERE id = 1")
+                .fetch_one(p)
+                .await?
         });
         let unsealed: i64 = on_db!(self, p => {
             sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE seq IS NULL").fetch_one(p).await?
@@ -202,6 +421,20 @@ impl Store {
             head_seq,
             head_hash: head_hash.clone(),
             first_bad: None,
+            forged: Vec::new(),
+            dossiers_checked: 0,
+            dossier_mismatches: Vec::new(),
+        };
+        let forged = |r: &AuditEntry| -> Option<BadRecord> {
+            (r.id >= legacy_below && !r.mac_ok(&key[..])).then(|| BadRecord {
+                seq: r.seq.unwrap_or_default(),
+                id: Some(r.id),
+                reason: format!(
+                    "{} {} «{}»: its authentication code does not verify (written or changed \
+                     in the database, not by motcua)",
+                    r.entity, r.action, r.entity_key
+                ),
+            })
         };
         let bad = |seq: i64, id: Option<i64>, reason: String| Some(BadRecord { seq, id, reason });
         let mut expected = 1i64;
@@ -219,13 +452,22 @@ impl Store {
                 break;
             }
             for r in rows {
+                report.forged.extend(forged(&r));
                 let seq = r.seq.unwrap_or_default();
+                let link = if seq >= keyed_from {
+                    r.compute_keyed_hash(seq, &prev, &key[..])
+                } else {
+                    r.compute_hash(seq, &prev)
+                };
                 let problem = if seq != expected {
                     Some(format!("record {expected} is missing (next is {seq})"))
                 } else if r.prev_hash.as_deref() != Some(prev.as_str()) {
                     Some("does not follow the previous record (deleted or reordered)".to_owned())
-                } else if r.hash.as_deref() != Some(r.compute_hash(seq, &prev).as_str()) {
-                    Some("content does not match its hash (edited)".to_owned())
+                } else if r.hash.as_deref() != Some(link.as_str()) {
+                    Some(
+                        "content does not match its hash (edited, or sealed without the key)"
+                            .to_owned(),
+                    )
                 } else {
                     None
                 };
@@ -256,7 +498,87 @@ impl Store {
                 );
             }
         }
+        // Records not sealed yet must verify too (a row inserted a moment ago).
+        let mut after_id = 0i64;
+        loop {
+            let rows: Vec<AuditEntry> = on_db!(self, p => {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq IS NULL AND id > $1 ORDER BY id LIMIT 5000"
+                )))
+                .bind(after_id)
+                .fetch_all(p)
+                .await?
+            });
+            let Some(last) = rows.last() else { break };
+            after_id = last.id;
+            report.forged.extend(rows.iter().filter_map(&forged));
+        }
+        self.replay_dossiers(&mut report).await?;
         Ok(report)
+    }
+
+    /// Replays every dossier's history (its audit records, oldest first: each change must start
+    /// from the state the previous one left) and compares the state it ends in with the stored
+    /// row (its columns and its document), naming every difference.
+    async fn replay_dossiers(&self, report: &mut VerifyReport) -> Result<()> {
+        let mut after_code = String::new();
+        loop {
+            let rows: Vec<DossierRow> = on_db!(self, p => {
+                sqlx::query_as(
+                    "SELECT code, status, current_agency, assignee, due_at, data FROM dossiers \
+                     WHERE code > $1 ORDER BY code LIMIT 1000",
+                )
+                .bind(&after_code)
+                .fetch_all(p)
+                .await?
+            });
+            let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+                return Ok(());
+            };
+            let (first, last) = (first.0.clone(), last.0.clone());
+            let trail: Vec<(String, Option<String>, Option<String>)> = on_db!(self, p => {
+                sqlx::query_as(
+                    "SELECT entity_key, before, after FROM audit_log WHERE entity = 'dossier' \
+                     AND entity_key >= $1 AND entity_key <= $2 ORDER BY entity_key, id",
+                )
+                .bind(&first)
+                .bind(&last)
+                .fetch_all(p)
+                .await?
+            });
+            let mut by_code: std::collections::HashMap<&str, Vec<Transition<'_>>> =
+                std::collections::HashMap::new();
+            for (k, b, a) in &trail {
+                by_code
+                    .entry(k.as_str())
+                    .or_default()
+                    .push((b.as_deref(), a.as_deref()));
+            }
+            for (code, status, agency, assignee, due_at, data) in &rows {
+                report.dossiers_checked += 1;
+                let history = by_code
+                    .get(code.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let differences = replay_differences(
+                    history,
+                    RowState {
+                        status,
+                        agency,
+                        assignee: assignee.as_deref(),
+                        due_at: *due_at,
+                        data,
+                    },
+                );
+                if !differences.is_empty() {
+                    report.dossier_mismatches.push(DossierMismatch {
+                        code: code.clone(),
+                        differences,
+                    });
+                }
+            }
+            after_code = last;
+        }
     }
 
     /// The audit records of one entity, oldest first.

@@ -29,7 +29,7 @@ impl Store {
             .bind(data)
             .execute(&mut *tx)
             .await?;
-            append_audit!(tx, audit)?;
+            append_audit!(self, tx, audit)?;
             tx.commit().await?;
         });
         Ok(())

@@ -91,7 +91,7 @@ impl Store {
             let n = sqlx::query("DELETE FROM calendar_years WHERE year = $1").bind(year).execute(&mut *tx).await?.rows_affected();
             if n > 0 {
                 let record = self.calendar_record(year, "delete", None, by);
-                crate::audit::append_reference_change!(tx, record)?;
+                crate::audit::append_reference_change!(self, tx, record)?;
             }
             tx.commit().await?;
             n
@@ -136,7 +136,7 @@ impl Store {
                 // Seeding shipped data at migration is not anybody's change.
                 if let Some(by) = by {
                     let record = self.calendar_record(t.year, "replace", Some(t), by);
-                    crate::audit::append_reference_change!(tx, record)?;
+                    crate::audit::append_reference_change!(self, tx, record)?;
                 }
                 tx.commit().await?;
                 true

@@ -98,7 +98,7 @@ impl Store {
                 after,
                 serde_json::json!({}),
             );
-            crate::audit::append_reference_change!(tx, record)?;
+            crate::audit::append_reference_change!(self, tx, record)?;
             tx.commit().await?;
             inserted
         });
@@ -145,7 +145,7 @@ impl Store {
                 None,
                 serde_json::json!({"rows": valid.len(), "inserted": after - before, "codes": codes}),
             );
-            crate::audit::append_reference_change!(tx, record)?;
+            crate::audit::append_reference_change!(self, tx, record)?;
             tx.commit().await?;
             (before, after)
         });
@@ -255,7 +255,7 @@ impl Store {
                 after,
                 serde_json::json!({}),
             );
-            crate::audit::append_reference_change!(tx, record)?;
+            crate::audit::append_reference_change!(self, tx, record)?;
             tx.commit().await?;
             before.is_none()
         });

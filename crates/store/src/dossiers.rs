@@ -190,11 +190,11 @@ macro_rules! lock_dossier {
 
 /// Inserts a new dossier, its first audit record and its idempotency key in `$tx`.
 macro_rules! insert_new {
-    ($tx:expr, $d:expr, $change:expr, $actor:expr, $at:expr, $idem:expr, $outbox:expr) => {{
+    ($store:expr, $tx:expr, $d:expr, $change:expr, $actor:expr, $at:expr, $idem:expr, $outbox:expr) => {{
         let d: &Dossier = $d;
         let audit = audit_of(&d.code, $actor, $at, $change)?;
         put_dossier!($tx, d, 1i64, $at, false);
-        append_audit!($tx, audit)?;
+        append_audit!($store, $tx, audit)?;
         for job in ($outbox)(d, $change) {
             enqueue!($tx, &job, $at)?;
         }
@@ -286,7 +286,7 @@ impl Store {
                     let n = self.next_dossier_number(&d.receiving_agency, day).await?;
                     d.code = dossier_code(&d.receiving_agency, day, n);
                     let mut tx = p.begin_with(self.begin_write()).await?;
-                    insert_new!(tx, &d, &change, actor, at, idem, outbox);
+                    insert_new!(self, tx, &d, &change, actor, at, idem, outbox);
                     tx.commit().await?;
                 }
                 Db::Sqlite(p) => {
@@ -294,7 +294,7 @@ impl Store {
                     let mut tx = p.begin_with(self.begin_write()).await?;
                     let n = bump_counter!(tx, d.receiving_agency.as_str(), day, 1i64);
                     d.code = dossier_code(&d.receiving_agency, day, n);
-                    insert_new!(tx, &d, &change, actor, at, idem, outbox);
+                    insert_new!(self, tx, &d, &change, actor, at, idem, outbox);
                     tx.commit().await?;
                 }
             }
@@ -384,7 +384,7 @@ impl Store {
                 put_dossier!(tx, &parent, pv + 1, at, false);
             }
             for r in &records {
-                append_audit!(tx, r)?;
+                append_audit!(self, tx, r)?;
             }
             for job in outbox(&d, &change) {
                 enqueue!(tx, &job, at)?;
@@ -530,7 +530,7 @@ impl Store {
             }
             put_dossier!(tx, d, i64::try_from(events.len()).unwrap_or(1).max(1), at, true);
             for r in &records {
-                append_audit!(tx, r)?;
+                append_audit!(self, tx, r)?;
             }
             tx.commit().await?;
         });
@@ -586,7 +586,7 @@ impl Store {
             .bind(at)
             .execute(&mut *tx)
             .await?;
-            append_reference_change!(tx, record)?;
+            append_reference_change!(self, tx, record)?;
             tx.commit().await?;
         });
         Ok(process)

@@ -20,11 +20,13 @@ pub mod catalogue;
 pub mod changes;
 pub mod dossiers;
 pub mod jobs;
+pub mod login;
+pub mod secret;
 pub mod testing;
 pub mod units;
 pub mod users;
 
-pub use audit::{AuditEntry, VerifyReport};
+pub use audit::{AuditEntry, DossierMismatch, VerifyReport};
 pub use catalogue::{ImportReport, ProcedureQuery};
 pub use dossiers::{
     DossierQuery, Guard, IdempotencyKey, ImportedEvent, Outbox, StoredDossier, no_jobs,
@@ -80,6 +82,14 @@ impl From<sqlx::Error> for StoreError {
                     "a record with this key already exists",
                 ));
             }
+            // PostgreSQL refuses a NUL character in text (the edge refuses it first).
+            if matches!(d.code().as_deref(), Some("22021" | "22P05")) {
+                return StoreError::Invalid(DomainError::field(
+                    "text",
+                    "Văn bản chứa ký tự không hợp lệ (NUL)",
+                    "the text holds a character that is not allowed (NUL)",
+                ));
+            }
             if d.is_foreign_key_violation() {
                 return StoreError::Invalid(DomainError::field(
                     "reference",
@@ -116,6 +126,9 @@ pub struct Store {
     /// SQLite has one writer at a time: writers queue here, in the process, instead of
     /// sleeping in SQLite's busy handler.
     pub(crate) writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The secret that authenticates the audit chain (see [`audit`]); kept outside the
+    /// database, set with [`Store::with_audit_key`].
+    pub(crate) audit_key: std::sync::Arc<[u8; 32]>,
 }
 
 /// Who makes a change of reference data, and when: every write takes one, so nothing is
@@ -179,6 +192,7 @@ impl Store {
                 db: Db::Sqlite(pool),
                 counters: None,
                 writer: Default::default(),
+                audit_key: Default::default(),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Self::connect_postgres(PgConnectOptions::from_str(url)?).await
@@ -202,7 +216,16 @@ impl Store {
             db: Db::Postgres(pool),
             counters: Some(counters),
             writer: Default::default(),
+            audit_key: Default::default(),
         })
+    }
+
+    /// The same store, authenticating its audit records with `key` (a secret the server keeps
+    /// outside the database: whoever can write the database but not read this key cannot add or
+    /// change a record that verifies).
+    pub fn with_audit_key(mut self, key: [u8; 32]) -> Self {
+        self.audit_key = std::sync::Arc::new(key);
+        self
     }
 
     pub fn backend(&self) -> Backend {

@@ -17,6 +17,10 @@ pub fn pg_url() -> String {
 /// A migrated store on a database of its own; dropping it removes the database.
 pub struct TestDb {
     pub store: Store,
+    /// The file holding the audit key of this database (give it to another process with
+    /// `MOTCUA_SECRET_KEY_FILE`).
+    key_file: std::path::PathBuf,
+    _key_dir: TempDir,
     _dir: Option<TempDir>,
     schema: Option<String>,
     url: String,
@@ -104,14 +108,36 @@ impl TestDb {
         }
     }
 
+    /// A fresh audit key in a file of its own.
+    fn key() -> Result<(std::path::PathBuf, TempDir, [u8; 32])> {
+        let dir = std::env::temp_dir().join(format!("motcua-key-{}", unique_suffix()));
+        let path = dir.join("motcua.key");
+        let key = crate::secret::load_or_create_key(&path)
+            .map_err(|e| crate::StoreError::Hash(e.to_string()))?;
+        // As the server does: the audit chain's key derived from the master key.
+        Ok((
+            path,
+            TempDir(dir),
+            motcua_domain::mac::derive_key(&key, "audit"),
+        ))
+    }
+
+    /// The file holding this database's audit key.
+    pub fn key_file(&self) -> &std::path::Path {
+        &self.key_file
+    }
+
     pub async fn sqlite() -> Result<Self> {
         let dir = std::env::temp_dir().join(format!("motcua-test-{}", unique_suffix()));
         std::fs::create_dir_all(&dir).map_err(|e| crate::StoreError::Hash(e.to_string()))?;
         let url = format!("sqlite:{}", dir.join("motcua.db").display());
-        let store = Store::connect(&url).await?;
+        let (key_file, key_dir, key) = Self::key()?;
+        let store = Store::connect(&url).await?.with_audit_key(key);
         store.migrate().await?;
         Ok(TestDb {
             store,
+            key_file,
+            _key_dir: key_dir,
             _dir: Some(TempDir(dir)),
             schema: None,
             url,
@@ -128,8 +154,10 @@ impl TestDb {
             .await?;
         drop_stale_schemas(&mut conn).await;
         conn.close().await?;
-        let store =
-            Store::connect_postgres(opts.options([("search_path", schema.as_str())])).await?;
+        let (key_file, key_dir, key) = Self::key()?;
+        let store = Store::connect_postgres(opts.options([("search_path", schema.as_str())]))
+            .await?
+            .with_audit_key(key);
         store.migrate().await?;
         let url = format!(
             "{url}{}options[search_path]={schema}",
@@ -137,6 +165,8 @@ impl TestDb {
         );
         Ok(TestDb {
             store,
+            key_file,
+            _key_dir: key_dir,
             _dir: None,
             schema: Some(schema),
             url,

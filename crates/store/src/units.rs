@@ -174,7 +174,7 @@ impl Store {
                 None,
                 serde_json::json!({"units": g.units.len(), "links": g.links.len()}),
             );
-            crate::audit::append_reference_change!(tx, record)?;
+            crate::audit::append_reference_change!(self, tx, record)?;
             tx.commit().await?;
         });
         Ok((g.units.len(), g.links.len()))
@@ -218,7 +218,7 @@ impl Store {
                 None,
                 serde_json::json!({"id": id, "name": u.name, "parent_id": parent_id}),
             );
-            crate::audit::append_reference_change!(tx, record)?;
+            crate::audit::append_reference_change!(self, tx, record)?;
             tx.commit().await?;
             id
         });

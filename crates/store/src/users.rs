@@ -160,7 +160,7 @@ impl Store {
                 None,
                 serde_json::json!({"role": u.role, "agency_code": u.agency_code, "full_name": full_name}),
             );
-            crate::audit::append_audit!(tx, record)?;
+            crate::audit::append_audit!(self, tx, record)?;
             tx.commit().await?;
             row
         });
@@ -251,7 +251,7 @@ impl Store {
                     None,
                     serde_json::json!({}),
                 );
-                crate::audit::append_audit!(tx, record)?;
+                crate::audit::append_audit!(self, tx, record)?;
             }
             tx.commit().await?;
             n
@@ -347,10 +347,41 @@ impl Store {
         now: DateTime<Utc>,
         ttl: chrono::Duration,
     ) -> Result<(String, DateTime<Utc>)> {
+        self.insert_token(user, now, now + ttl, None, None).await
+    }
+
+    /// Opens a web session for `user`: it ends after `idle` without activity (each use renews
+    /// it, see [`Store::renew_session`]) and at the latest `max` after now.
+    pub async fn issue_session(
+        &self,
+        user: &User,
+        now: DateTime<Utc>,
+        idle: chrono::Duration,
+        max: chrono::Duration,
+    ) -> Result<(String, DateTime<Utc>)> {
+        let absolute = now + max;
+        self.insert_token(
+            user,
+            now,
+            (now + idle).min(absolute),
+            Some(idle.num_seconds()),
+            Some(absolute),
+        )
+        .await
+    }
+
+    async fn insert_token(
+        &self,
+        user: &User,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+        idle_seconds: Option<i64>,
+        absolute: Option<DateTime<Utc>>,
+    ) -> Result<(String, DateTime<Utc>)> {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let token = hex::encode(bytes);
-        let expires = now + ttl;
+        let _turn = self.write_turn().await;
         on_db!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             // Drop this user's expired tokens on the way.
@@ -359,16 +390,60 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-                .bind(hash_token(&token))
-                .bind(user.id)
-                .bind(now)
-                .bind(expires)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at, idle_seconds, absolute_expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(hash_token(&token))
+            .bind(user.id)
+            .bind(now)
+            .bind(expires)
+            .bind(idle_seconds)
+            .bind(absolute)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
         });
         Ok((token, expires))
+    }
+
+    /// Moves a session's expiry to `now + idle` (never past its absolute limit); API tokens
+    /// keep theirs. Returns the new expiry, or `None` if the token is no longer valid.
+    pub async fn renew_session(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let _turn = self.write_turn().await;
+        type Expiry = (DateTime<Utc>, Option<i64>, Option<DateTime<Utc>>);
+        let row: Option<Expiry> = on_db!(self, p => {
+            sqlx::query_as(
+                "SELECT expires_at, idle_seconds, absolute_expires_at FROM api_tokens \
+                 WHERE token_hash = $1 AND expires_at > $2",
+            )
+            .bind(hash_token(token))
+            .bind(now)
+            .fetch_optional(p)
+            .await?
+        });
+        let Some((expires, idle, absolute)) = row else {
+            return Ok(None);
+        };
+        let (Some(idle), Some(absolute)) = (idle, absolute) else {
+            return Ok(Some(expires));
+        };
+        let renewed = (now + chrono::Duration::seconds(idle)).min(absolute);
+        if renewed <= expires {
+            return Ok(Some(expires));
+        }
+        on_db!(self, p => {
+            sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE token_hash = $2")
+                .bind(renewed)
+                .bind(hash_token(token))
+                .execute(p)
+                .await?;
+        });
+        Ok(Some(renewed))
     }
 
     /// The active user of an unexpired token.

@@ -17,6 +17,8 @@ pub struct ApiError {
     pub message: Msg,
     pub errors: Vec<FieldError>,
     pub rows: Vec<RowError>,
+    /// Seconds to wait before trying again (`Retry-After`).
+    pub retry_after: Option<std::num::NonZeroU16>,
 }
 
 /// Body of an error response (RFC 9457), with the message in Vietnamese and English.
@@ -51,6 +53,7 @@ impl ApiError {
             message: Msg::new(vi, en),
             errors: Vec::new(),
             rows: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -108,6 +111,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -129,6 +137,7 @@ impl From<DomainError> for ApiError {
             message,
             errors,
             rows: Vec::new(),
+            retry_after: None,
         }
     }
 }
@@ -147,6 +156,7 @@ impl ApiError {
             message,
             errors: Vec::new(),
             rows: Vec::new(),
+            retry_after: None,
         }
     }
 }
@@ -162,6 +172,17 @@ impl From<ServiceError> for ApiError {
                 ApiError::with(StatusCode::CONFLICT, "invalid-transition", m)
             }
             ServiceError::Invalid(d) => d.into(),
+            ServiceError::Unauthenticated(m) => {
+                ApiError::with(StatusCode::UNAUTHORIZED, "invalid-credentials", m)
+            }
+            ServiceError::Throttled {
+                message,
+                retry_after,
+                ..
+            } => ApiError {
+                retry_after: std::num::NonZeroU16::new(u16::try_from(retry_after.max(1)).unwrap_or(u16::MAX)),
+                ..ApiError::with(StatusCode::TOO_MANY_REQUESTS, "too-many-attempts", message)
+            },
             ServiceError::Stale { current } => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
                 "stale",
@@ -181,6 +202,7 @@ impl From<ServiceError> for ApiError {
                 ),
                 errors: Vec::new(),
                 rows,
+                retry_after: None,
             },
             ServiceError::Storage(other) => {
                 tracing::error!(error = %other, "storage failure");
@@ -245,10 +267,50 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-/// JSON body extractor whose rejections are problem+json.
-#[derive(axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// JSON body extractor whose rejections are problem+json; a NUL character (`\u0000`) in any
+/// string is refused at the edge.
 pub struct ApiJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let json_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
+        if !json_type {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Cần Content-Type: application/json",
+                "expected Content-Type: application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| {
+                ApiError::new(
+                    r.status(),
+                    "bad-request",
+                    format!("Không đọc được nội dung yêu cầu: {}", r.body_text()),
+                    format!("cannot read the request body: {}", r.body_text()),
+                )
+            })?;
+        if crate::security::json_has_nul(&bytes) {
+            return Err(crate::security::nul_refused());
+        }
+        let axum::Json(v) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(ApiJson(v))
+    }
+}
 
 /// Query extractor whose rejections are problem+json.
 #[derive(axum::extract::FromRequestParts)]

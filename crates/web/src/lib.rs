@@ -25,6 +25,8 @@ pub mod api;
 pub mod auth;
 pub mod contract;
 pub mod error;
+pub mod security;
+pub mod serve;
 pub mod testing;
 pub mod ui;
 
@@ -34,9 +36,24 @@ pub use error::{ApiError, Problem};
 #[derive(Clone)]
 pub struct AppState {
     pub svc: Arc<Service>,
+    /// Lifetime of API bearer tokens.
     pub token_ttl: chrono::Duration,
+    /// Web sessions end after this long without activity (renewed by use)…
+    pub session_idle: chrono::Duration,
+    /// …and at the latest this long after login.
+    pub session_max: chrono::Duration,
     /// Whether cookies carry `Secure` (on by default; browsers accept it on localhost).
     pub secure_cookies: bool,
+    /// The key anti-forgery tokens are derived with (from the server's secret key).
+    pub csrf_key: Arc<[u8; 32]>,
+    /// Where citizens reach this site (`https://dichvucong.example.gov.vn`), for the tracking
+    /// links and QR codes printed on slips; empty: the address the request came to.
+    pub public_base_url: String,
+    /// Rate limits and the client's address.
+    pub edge: security::EdgeLimits,
+    pub rate: Arc<security::RateLimiter>,
+    /// Every request is answered within this time (408 otherwise).
+    pub request_timeout: Duration,
 }
 
 impl std::ops::Deref for AppState {
@@ -51,9 +68,30 @@ impl AppState {
         Self {
             svc,
             token_ttl,
+            session_idle: chrono::Duration::minutes(30),
+            session_max: chrono::Duration::hours(12),
             secure_cookies: true,
+            csrf_key: Arc::new(motcua_store_key()),
+            public_base_url: String::new(),
+            edge: security::EdgeLimits::default(),
+            rate: Default::default(),
+            request_timeout: Duration::from_secs(60),
         }
     }
+
+    /// Derives the web layer's keys from the server's secret key.
+    pub fn with_secret(mut self, master: &[u8; 32]) -> Self {
+        self.csrf_key = Arc::new(motcua_domain::mac::derive_key(master, "csrf"));
+        self
+    }
+}
+
+/// A random key for a process that was given none (tests; a lone instance).
+fn motcua_store_key() -> [u8; 32] {
+    use rand::RngCore;
+    let mut k = [0u8; 32];
+    rand::rng().fill_bytes(&mut k);
+    k
 }
 
 #[derive(OpenApi)]
@@ -176,12 +214,20 @@ pub fn app(state: AppState) -> Router {
             ui::csrf_layer,
         ))
         .layer(middleware::from_fn(ui::security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::no_store,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::edge,
+        ))
         .layer(middleware::from_fn(track))
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(32 * 1024 * 1024))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(60),
+            state.request_timeout,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -140,7 +140,10 @@ impl TestApp {
             Ok(s) => Arc::new(s),
             Err(e) => panic!("service: {e}"),
         };
-        let state = AppState::new(svc.clone(), chrono::Duration::hours(8));
+        let mut state = AppState::new(svc.clone(), chrono::Duration::hours(8));
+        // In process every request comes from one unknown address: no anonymous rate limit
+        // unless a test sets one (see `TestApp::with_state`).
+        state.edge.anonymous_per_second = 0.0;
         let router = crate::app(state.clone());
         let mut runner = Runner::new(svc.clone(), RunnerConfig::new("test", 4));
         runner.without_recurring();
@@ -169,10 +172,23 @@ impl TestApp {
         };
         let router = app.router.clone();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
+            let _ = crate::serve::serve(
+                listener,
+                router,
+                crate::serve::ServerLimits::default(),
+                std::future::pending(),
+            )
+            .await;
         });
         app.tcp = Some((base, task));
         app
+    }
+
+    /// The same application with its state changed by `f` (limits, keys, base URL).
+    pub fn with_state(mut self, f: impl FnOnce(&mut AppState)) -> Self {
+        f(&mut self.state);
+        self.router = crate::app(self.state.clone());
+        self
     }
 
     /// Stops the server and removes the database.

@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiJson, ApiResult};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -42,24 +42,14 @@ pub struct TokenResponse {
 
 /// Exchanges a username and password for a bearer token.
 #[utoipa::path(post, path = "/auth/token", tag = "auth", request_body = TokenRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::Problem)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::Problem),
+        (status = 429, body = crate::error::Problem, description = "too many wrong passwords for this account or from this address: wait (Retry-After) or ask an administrator to unlock")))]
 async fn token(
     State(s): State<AppState>,
+    addr: crate::security::ClientAddr,
     ApiJson(r): ApiJson<TokenRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let Some(user) = s
-        .store()
-        .authenticate(r.username.trim(), &r.password)
-        .await?
-    else {
-        metrics::counter!("motcua_login_failures_total").increment(1);
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid-credentials",
-            "Sai tên đăng nhập hoặc mật khẩu",
-            "wrong username or password",
-        ));
-    };
+    let user = s.login(&r.username, &r.password, &addr.0).await?;
     let (access_token, expires_at) = s.store().issue_token(&user, s.now(), s.token_ttl).await?;
     Ok(Json(TokenResponse {
         access_token,

@@ -83,11 +83,18 @@ async fn lunar_date(
                     format!("the range must span 1 to {MAX_RANGE_DAYS} days"),
                 ));
             }
-            let days = from
-                .iter_days()
-                .take_while(|d| *d <= to)
-                .map(day)
-                .collect::<ApiResult<Vec<_>>>()?;
+            let days = blocking(move || {
+                from.iter_days()
+                    .take_while(|d| *d <= to)
+                    .map(|d| {
+                        Ok(LunarDay {
+                            solar: d,
+                            lunar: lunar::to_lunar(d)?,
+                        })
+                    })
+                    .collect::<ApiResult<Vec<_>>>()
+            })
+            .await??;
             Ok(Json(LunarAnswer::Range(days)))
         }
         (Some(_), Some(_)) => Err(ApiError::bad_request(
@@ -203,12 +210,22 @@ async fn due(
     }
     let cal = s.calendar();
     let start = q.start.with_timezone(&Utc);
-    Ok(Json(DueAnswer {
-        start: q.start,
+    if !cal.supports(start) {
+        return Err(ApiError::invalid(
+            "start",
+            "Ngày nằm ngoài khoảng lịch hỗ trợ (1900–2100)",
+            "the date is outside the supported range of the calendar (1900–2100)",
+        ));
+    }
+    let q_start = q.start;
+    blocking(move || DueAnswer {
+        start: q_start,
         limit,
         effective_receipt_day: cal.effective_receipt_day(start),
         due: cal.to_local_fixed(cal.due(start, limit)),
-    }))
+    })
+    .await
+    .map(Json)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -229,24 +246,50 @@ pub struct Between {
 
 /// Counts working days and office minutes between two instants.
 #[utoipa::path(get, path = "/calendar/working-days", params(BetweenQuery), tag = "calendar",
-    responses((status = 200, body = Between)))]
+    description = "Both instants within 1900–2100, at most 3,660 days apart.",
+    responses((status = 200, body = Between), (status = 422, body = crate::error::Problem)))]
 async fn working_days(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<BetweenQuery>,
 ) -> ApiResult<Json<Between>> {
     let cal = s.calendar();
     let (a, b) = (q.from.with_timezone(&Utc), q.to.with_timezone(&Utc));
-    if (b - a).num_days().abs() > 36_600 {
+    for (field, t) in [("from", a), ("to", b)] {
+        if !cal.supports(t) {
+            return Err(ApiError::invalid(
+                field,
+                "Ngày nằm ngoài khoảng lịch hỗ trợ (1900–2100)",
+                "the date is outside the supported range of the calendar (1900–2100)",
+            ));
+        }
+    }
+    if (b - a).num_days().abs() > MAX_RANGE_DAYS {
         return Err(ApiError::invalid(
             "to",
-            "Khoảng thời gian quá dài",
-            "the span is too long",
+            format!("Khoảng thời gian dài tối đa {MAX_RANGE_DAYS} ngày"),
+            format!("the span is at most {MAX_RANGE_DAYS} days"),
         ));
     }
-    Ok(Json(Between {
+    blocking(move || Between {
         working_days: cal.working_days_between(cal.local(a).date(), cal.local(b).date()),
         working_minutes: cal.working_minutes_between(a, b),
-    }))
+    })
+    .await
+    .map(Json)
+}
+
+/// Runs a computation of the calendar off the async workers (it may take milliseconds), so
+/// that no number of such requests holds up the others (health checks included).
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        tracing::error!(error = %e, "calendar computation failed");
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Lỗi hệ thống khi tính lịch",
+            "internal error computing the calendar",
+        )
+    })
 }
 
 /// A year's calendar: its explicit table, or the computed rules (`source` = `computed`).

@@ -27,6 +27,7 @@ mod portal;
 
 pub const SESSION_COOKIE: &str = "motcua_session";
 pub const CSRF_COOKIE: &str = "motcua_csrf";
+pub const CSRF_COOKIE_HOST: &str = "__Host-motcua_csrf";
 pub const LANG_COOKIE: &str = "motcua_lang";
 
 pub fn router() -> Router<AppState> {
@@ -125,7 +126,7 @@ impl Tr {
     }
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -136,8 +137,11 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// The anti-forgery token of this browser (a random value in an HttpOnly, SameSite=Strict
-/// cookie, repeated in every form: a cross-site page can neither read nor set it).
+/// The anti-forgery token this request's forms carry and its posts must send back: an HMAC,
+/// under a key derived from the server's secret, of the session (when signed in) or of a
+/// random per-browser value kept in a `__Host-` cookie (before login). A cookie planted by
+/// another site or a sibling subdomain cannot produce a valid token: the token is not the
+/// cookie's value, and `__Host-` cookies cannot be set for this host by anyone else.
 #[derive(Debug, Clone)]
 struct Csrf(String);
 
@@ -148,7 +152,26 @@ fn random_hex() -> String {
     hex::encode(b)
 }
 
-/// Gives every browser its anti-forgery cookie.
+/// The anti-forgery cookie's name: with the `__Host-` prefix when cookies are secure (browsers
+/// accept that prefix only on `Secure`, host-only, `Path=/` cookies).
+pub fn csrf_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        CSRF_COOKIE_HOST
+    } else {
+        CSRF_COOKIE
+    }
+}
+
+/// The token of a session, or of a browser not signed in.
+pub fn csrf_token(key: &[u8], session: Option<&str>, nonce: &str) -> String {
+    let subject = match session {
+        Some(t) => format!("session:{t}"),
+        None => format!("anonymous:{nonce}"),
+    };
+    motcua_domain::mac::hmac_hex(key, subject.as_bytes())
+}
+
+/// Gives every browser its anti-forgery cookie and every request its token.
 pub async fn csrf_layer(
     axum::extract::State(s): axum::extract::State<AppState>,
     mut req: Request,
@@ -162,17 +185,23 @@ pub async fn csrf_layer(
     {
         return next.run(req).await;
     }
-    let existing = cookie(req.headers(), CSRF_COOKIE)
+    let name = csrf_cookie_name(s.secure_cookies);
+    let existing = cookie(req.headers(), name)
         .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_owned);
     let fresh = existing.is_none();
-    let token = existing.unwrap_or_else(random_hex);
-    req.extensions_mut().insert(Csrf(token.clone()));
+    let nonce = existing.unwrap_or_else(random_hex);
+    let token = csrf_token(
+        &s.csrf_key[..],
+        cookie(req.headers(), SESSION_COOKIE).filter(|t| !t.is_empty()),
+        &nonce,
+    );
+    req.extensions_mut().insert(Csrf(token));
     let secure = s.secure_cookies;
     let mut res = next.run(req).await;
     if fresh
         && let Ok(v) = HeaderValue::from_str(&format!(
-            "{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{}",
+            "{name}={nonce}; Path=/; HttpOnly; SameSite=Strict{}",
             if secure { "; Secure" } else { "" }
         ))
     {
@@ -190,6 +219,8 @@ pub struct Page {
     pub path: String,
     pub title: String,
     pub secure_cookies: bool,
+    /// The browser sent a session that has ended (idle or absolute timeout, logout elsewhere).
+    pub expired: bool,
 }
 
 impl FromRequestParts<AppState> for Page {
@@ -206,13 +237,21 @@ impl FromRequestParts<AppState> for Page {
             .get::<Csrf>()
             .map(|c| c.0.clone())
             .unwrap_or_default();
-        let user = match cookie(&parts.headers, SESSION_COOKIE) {
+        let session = cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty());
+        let user = match session {
             Some(token) => s
                 .user_by_token(token)
                 .await
                 .map_err(|e| error_page(tr, ApiError::from(e)))?,
             None => None,
         };
+        if let (Some(token), Some(_)) = (session, &user) {
+            // Activity keeps the session alive (idle timeout).
+            s.touch_session(token)
+                .await
+                .map_err(|e| error_page(tr, ApiError::from(e)))?;
+        }
+        let expired = session.is_some() && user.is_none();
         let path = parts
             .uri
             .path_and_query()
@@ -225,6 +264,7 @@ impl FromRequestParts<AppState> for Page {
             path,
             title: String::new(),
             secure_cookies,
+            expired,
         })
     }
 }
@@ -352,6 +392,7 @@ pub fn error_page(tr: Tr, e: ApiError) -> Response {
         path: String::new(),
         title: tr.t("Có lỗi", "Something went wrong").to_owned(),
         secure_cookies: true,
+        expired: false,
     };
     let details = e.errors.iter().map(|f| tr.msg(&f.message)).collect();
     let mut res = render(&ErrorPage {
@@ -393,11 +434,20 @@ impl FromRequest<AppState> for Form {
                 ApiError::bad_request("Biểu mẫu không đọc được", "the form could not be read"),
             )
         })?;
+        if pairs
+            .iter()
+            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return Err(error_page(page.tr, crate::security::nul_refused()));
+        }
         let sent = pairs
             .iter()
             .find(|(k, _)| k == "_csrf")
             .map(|(_, v)| v.as_str());
-        if page.csrf.is_empty() || sent != Some(page.csrf.as_str()) {
+        let valid = sent.is_some_and(|t| {
+            motcua_domain::mac::constant_time_eq(t.as_bytes(), page.csrf.as_bytes())
+        });
+        if page.csrf.is_empty() || !valid {
             return Err(error_page(
                 page.tr,
                 ApiError::new(
@@ -407,6 +457,11 @@ impl FromRequest<AppState> for Form {
                     "the form expired or did not come from this site; reload the page and send it again",
                 ),
             ));
+        }
+        // A form posted after the session ended: log in again, keeping what was typed.
+        let public = ["/dang-nhap", "/dang-ky", "/dang-xuat"];
+        if page.expired && !public.contains(&page.path.split('?').next().unwrap_or_default()) {
+            return Err(portal::expired_session_login(page, &pairs));
         }
         // NFC, as everywhere at the edge; line breaks kept (text areas: reasons, CSV, JSON);
         // passwords exactly as typed.
@@ -427,6 +482,11 @@ impl FromRequest<AppState> for Form {
 }
 
 impl Form {
+    /// Every field as sent (after NFC), in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
     /// The first value of a field, trimmed; empty fields count as absent.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs
@@ -466,7 +526,9 @@ pub fn session_cookie(token: &str, secure: bool, max_age: i64) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// A redirect after a successful form (303: the browser then GETs the page).
+/// A redirect after a successful form (303: the browser then GETs the page). A target that
+/// cannot be a header value sends the visitor home instead of failing.
 pub fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
+    let to = HeaderValue::from_str(to).unwrap_or_else(|_| HeaderValue::from_static("/"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
 }

@@ -714,7 +714,13 @@ async fn counter_page(
     let rows = |p: motcua_service::store::Page<StoredDossier>| -> Vec<Row> {
         p.items.iter().map(|d| row(s, tr, &d.dossier)).collect()
     };
-    let history = if v.id_number.trim().is_empty() {
+    // Looking the applicant up is the policy's to allow (not a postal agent), and only what the
+    // officer may read comes back.
+    let actor = actor_of(user);
+    let may_look_up = s
+        .authorize(&actor, motcua_domain::policy::Permission::LookUpApplicant)
+        .is_ok();
+    let history = if v.id_number.trim().is_empty() || !may_look_up {
         Vec::new()
     } else {
         match s
@@ -722,7 +728,14 @@ async fn counter_page(
             .dossiers(&list(Vec::new(), Some(v.id_number.trim().to_owned())))
             .await
         {
-            Ok(p) => {
+            Ok(mut p) => {
+                p.items.retain(|d| {
+                    s.authorize(
+                        &actor,
+                        motcua_domain::policy::Permission::ReadDossier(&d.dossier),
+                    )
+                    .is_ok()
+                });
                 // Known applicant: fill the form from their latest dossier (the officer checks it).
                 if v.name.is_empty()
                     && let Some(last) = p.items.iter().max_by_key(|d| d.dossier.submitted_at)

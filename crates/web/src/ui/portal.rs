@@ -327,6 +327,42 @@ struct Login {
     next: String,
     username: String,
     errors: Vec<String>,
+    /// A form posted after the session expired: where it went, and what was typed.
+    resume_to: String,
+    resume: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "resume.html")]
+struct Resume {
+    page: Page,
+    to: String,
+    csrf: String,
+    /// The fields as they will be sent.
+    fields: Vec<(String, String)>,
+    /// What is shown (without hidden bookkeeping).
+    shown: Vec<(String, String)>,
+}
+
+/// A form posted with an expired session: the login page, keeping what was typed (never
+/// passwords) so that it can be sent once the user is signed in again.
+pub(super) fn expired_session_login(page: Page, pairs: &[(String, String)]) -> Response {
+    let to = safe_next(Some(page.path.as_str()));
+    let resume = pairs
+        .iter()
+        .filter(|(k, _)| k != "_csrf" && !k.contains("password"))
+        .cloned()
+        .collect();
+    let mut res = render(&Login {
+        page: page.titled("Đăng nhập lại", "Log in again"),
+        next: String::new(),
+        username: String::new(),
+        errors: Vec::new(),
+        resume_to: to,
+        resume,
+    });
+    *res.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+    res
 }
 
 #[derive(Deserialize)]
@@ -334,13 +370,7 @@ struct NextQuery {
     next: Option<String>,
 }
 
-/// Only paths of this site (never `//host` or `https://…`).
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => String::new(),
-    }
-}
+use crate::security::safe_next;
 
 async fn login_form(page: Page, Query(q): Query<NextQuery>) -> Response {
     render(&Login {
@@ -348,6 +378,8 @@ async fn login_form(page: Page, Query(q): Query<NextQuery>) -> Response {
         next: safe_next(q.next.as_deref()),
         username: String::new(),
         errors: Vec::new(),
+        resume_to: String::new(),
+        resume: Vec::new(),
     })
 }
 
@@ -361,65 +393,97 @@ fn home_of(role: Role) -> &'static str {
     }
 }
 
-async fn login(State(s): State<AppState>, page: Page, form: Form) -> Response {
+async fn login(
+    State(s): State<AppState>,
+    page: Page,
+    addr: crate::security::ClientAddr,
+    form: Form,
+) -> Response {
     let page = page.titled("Đăng nhập", "Log in");
     let username = form.text("username");
     let next = safe_next(form.get("next"));
+    let resume_to = safe_next(form.get("r_to"));
+    let resume: Vec<(String, String)> = form
+        .pairs()
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("r:").map(|k| (k.to_owned(), v.clone())))
+        .collect();
     let user = match s
-        .store()
-        .authenticate(username.trim(), form.get("password").unwrap_or_default())
+        .login(&username, form.get("password").unwrap_or_default(), &addr.0)
         .await
+        .map_err(ApiError::from)
     {
-        Ok(Some(u)) => u,
-        Ok(None) => {
-            metrics::counter!("motcua_login_failures_total").increment(1);
+        Ok(u) => u,
+        Err(e) if e.status.is_client_error() => {
+            let status = e.status;
             let mut res = render(&Login {
-                errors: vec![
-                    page.tr
-                        .t(
-                            "Sai tên đăng nhập hoặc mật khẩu.",
-                            "Wrong username or password.",
-                        )
-                        .to_owned(),
-                ],
+                errors: messages(page.tr, &e),
                 page,
                 next,
                 username,
+                resume_to,
+                resume,
             });
-            *res.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+            *res.status_mut() = status;
             return res;
         }
-        Err(e) => return error_page(page.tr, e.into()),
+        Err(e) => return error_page(page.tr, e),
     };
-    start_session(
-        &s,
-        &page,
-        &user,
-        if next.is_empty() {
-            home_of(user.role)
-        } else {
-            &next
-        },
-    )
-    .await
+    let to = if !next.is_empty() {
+        next
+    } else {
+        home_of(user.role).to_owned()
+    };
+    let (token, mut res) = match start_session(&s, &page, &user, &to).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    if !resume_to.is_empty() {
+        // The form that was posted after the session expired, ready to send again.
+        let csrf = super::csrf_token(&s.csrf_key[..], Some(&token), "");
+        let shown = resume
+            .iter()
+            .filter(|(k, v)| !v.is_empty() && !k.starts_with('_'))
+            .cloned()
+            .collect();
+        let mut page = page.titled("Gửi tiếp biểu mẫu", "Send the form again");
+        page.user = Some(user);
+        let mut body = render(&Resume {
+            page,
+            to: resume_to,
+            csrf,
+            fields: resume,
+            shown,
+        });
+        if let Some(c) = res.headers_mut().remove(header::SET_COOKIE) {
+            body.headers_mut().append(header::SET_COOKIE, c);
+        }
+        res = body;
+    }
+    res
 }
 
+/// Opens a web session for `user` and redirects to `to`; also returns the session's token.
 async fn start_session(
     s: &AppState,
     page: &Page,
     user: &motcua_service::store::User,
     to: &str,
-) -> Response {
-    match s.store().issue_token(user, s.now(), s.token_ttl).await {
+) -> Result<(String, Response), Response> {
+    match s
+        .store()
+        .issue_session(user, s.now(), s.session_idle, s.session_max)
+        .await
+    {
         Ok((token, _)) => {
             let mut res = see_other(to);
             res.headers_mut().append(
                 header::SET_COOKIE,
-                session_cookie(&token, page.secure_cookies, s.token_ttl.num_seconds()),
+                session_cookie(&token, page.secure_cookies, s.session_max.num_seconds()),
             );
-            res
+            Ok((token, res))
         }
-        Err(e) => error_page(page.tr, e.into()),
+        Err(e) => Err(error_page(page.tr, e.into())),
     }
 }
 
@@ -479,7 +543,9 @@ async fn register(State(s): State<AppState>, page: Page, form: Form) -> Response
         .register_citizen(s.now(), applicant, form.text("password"))
         .await
     {
-        Ok(user) => start_session(&s, &page, &user, "/ho-so").await,
+        Ok(user) => match start_session(&s, &page, &user, "/ho-so").await {
+            Ok((_, r)) | Err(r) => r,
+        },
         Err(e) => {
             let e = ApiError::from(e);
             let mut res = render(&Register {

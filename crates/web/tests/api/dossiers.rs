@@ -983,7 +983,7 @@ pub(super) async fn inter_agency_transfer(app: &TestApp) {
     // The audit chain holds every record of both.
     app.store().seal_audit().await.unwrap();
     let report = app.store().verify_audit().await.unwrap();
-    assert!(report.first_bad.is_none(), "{report:?}");
+    assert!(report.is_intact(), "{report:?}");
     for (c, n) in [(&code, 9), (&child, 3)] {
         let trail = app.store().audit_trail("dossier", c).await.unwrap();
         assert_eq!(

@@ -31,6 +31,19 @@ fn set_cookies(r: &reqwest::Response) -> Vec<String> {
         .collect()
 }
 
+/// The anti-forgery token of a signed-in session.
+fn session_csrf(app: &TestApp, session: &str) -> String {
+    motcua_web::ui::csrf_token(&app.state.csrf_key[..], Some(session), "")
+}
+
+fn form_token(html: &str) -> String {
+    let i = html
+        .find("name=\"_csrf\" value=\"")
+        .expect("a form with a token")
+        + 20;
+    html[i..i + 64].to_owned()
+}
+
 pub(super) async fn forms_need_the_anti_forgery_token(app: &TestApp) {
     let http = no_redirects();
     let r = http.get(app.url("/dang-nhap")).send().await.unwrap();
@@ -38,14 +51,21 @@ pub(super) async fn forms_need_the_anti_forgery_token(app: &TestApp) {
     let cookies = set_cookies(&r);
     let csrf = cookies
         .iter()
-        .find(|c| c.starts_with("motcua_csrf="))
-        .expect("csrf cookie");
+        .find(|c| c.starts_with("__Host-motcua_csrf="))
+        .expect("csrf cookie with the __Host- prefix");
     for flag in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
         assert!(csrf.contains(flag), "{csrf} lacks {flag}");
     }
-    let token = cookie_value(csrf);
+    assert!(!csrf.contains("Domain="), "a __Host- cookie has no Domain");
+    let nonce = cookie_value(csrf);
     let html = r.text().await.unwrap();
-    assert!(html.contains(&format!("name=\"_csrf\" value=\"{token}\"")));
+    let token = form_token(&html);
+    // The form's token is derived from the cookie with the server's key, not the cookie itself.
+    assert_ne!(token, nonce);
+    assert_eq!(
+        token,
+        motcua_web::ui::csrf_token(&app.state.csrf_key[..], None, &nonce)
+    );
 
     // Without the token (a cross-site post): refused, in the page, in Vietnamese.
     let r = http
@@ -59,9 +79,9 @@ pub(super) async fn forms_need_the_anti_forgery_token(app: &TestApp) {
     // A token that does not match the cookie: refused too.
     let r = http
         .post(app.url("/dang-nhap"))
-        .header("cookie", format!("motcua_csrf={token}"))
+        .header("cookie", format!("__Host-motcua_csrf={nonce}"))
         .form(&[
-            ("_csrf", "0".repeat(32).as_str()),
+            ("_csrf", "0".repeat(64).as_str()),
             ("username", "admin"),
             ("password", PASSWORD),
         ])
@@ -69,11 +89,28 @@ pub(super) async fn forms_need_the_anti_forgery_token(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A planted cookie repeated in the form (the double-submit bypass): refused.
+    let planted = "ab".repeat(16);
+    for name in ["__Host-motcua_csrf", "motcua_csrf"] {
+        let r = http
+            .post(app.url("/dang-nhap"))
+            .header("cookie", format!("{name}={planted}"))
+            .form(&[
+                ("_csrf", planted.as_str()),
+                ("username", "admin"),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{name}");
+    }
+    let token_cookie = format!("__Host-motcua_csrf={nonce}");
 
     // Wrong password: the form again, with the error in it.
     let r = http
         .post(app.url("/dang-nhap"))
-        .header("cookie", format!("motcua_csrf={token}"))
+        .header("cookie", &token_cookie)
         .form(&[
             ("_csrf", token.as_str()),
             ("username", "admin"),
@@ -93,7 +130,7 @@ pub(super) async fn forms_need_the_anti_forgery_token(app: &TestApp) {
     // Right password: a session cookie, HttpOnly, Lax, Secure; off to the user's home screen.
     let r = http
         .post(app.url("/dang-nhap"))
-        .header("cookie", format!("motcua_csrf={token}"))
+        .header("cookie", &token_cookie)
         .form(&[
             ("_csrf", token.as_str()),
             ("username", "admin"),
@@ -117,7 +154,9 @@ pub(super) async fn forms_need_the_anti_forgery_token(app: &TestApp) {
         assert!(session.contains(flag), "{session} lacks {flag}");
     }
     let sid = cookie_value(&session);
-    let both = format!("motcua_csrf={token}; motcua_session={sid}");
+    let both = format!("{token_cookie}; motcua_session={sid}");
+    // Signed in, the token is the session's: the one from before login no longer works.
+    let token = session_csrf(app, &sid);
     let r = http
         .get(app.url("/quan-tri"))
         .header("cookie", &both)
@@ -232,13 +271,10 @@ pub(super) async fn admin_locks_an_account(app: &TestApp) {
         .issue_token(&officer_user, now, chrono::Duration::hours(1))
         .await
         .unwrap();
-    let csrf = "ab".repeat(16);
+    let csrf = session_csrf(app, &admin);
     let lock = |who: &'static str, disabled: &'static str| {
         http.post(app.url("/quan-tri/khoa"))
-            .header(
-                "cookie",
-                format!("motcua_csrf={csrf}; motcua_session={admin}"),
-            )
+            .header("cookie", format!("motcua_session={admin}"))
             .form(&[
                 ("_csrf", csrf.as_str()),
                 ("username", who),
@@ -292,16 +328,13 @@ pub(super) async fn admin_imports_a_pasted_catalogue(app: &TestApp) {
         .issue_token(&admin_user, now, chrono::Duration::hours(1))
         .await
         .unwrap();
-    let csrf = "cd".repeat(16);
+    let csrf = session_csrf(app, &admin);
     let csv = "code,name,field,level,implementing_agency,decision_no,procedure_type,submission_modes,processing_time_parsed,fee_parsed\n\
                9.000001,\"Thủ tục thử nghiệm một\",Hộ tịch,Cấp xã,UBND xã,1/QĐ-UBND,TTHC,Trực tiếp;Trực tuyến,5 Ngày làm việc,\n\
                9.000002,\"Thủ tục thử nghiệm hai\",Hộ tịch,Cấp xã,UBND xã,1/QĐ-UBND,TTHC,Trực tiếp,3 Ngày làm việc,\n";
     let r = http
         .post(app.url("/quan-tri/thu-tuc"))
-        .header(
-            "cookie",
-            format!("motcua_csrf={csrf}; motcua_session={admin}"),
-        )
+        .header("cookie", format!("motcua_session={admin}"))
         .form(&[("_csrf", csrf.as_str()), ("catalogue", csv)])
         .send()
         .await
@@ -322,10 +355,7 @@ pub(super) async fn admin_imports_a_pasted_catalogue(app: &TestApp) {
                x,\"\",Hộ tịch,Cấp xã,UBND xã,1/QĐ,TTHC,Trực tiếp,3 Ngày làm việc,\n";
     let r = http
         .post(app.url("/quan-tri/thu-tuc"))
-        .header(
-            "cookie",
-            format!("motcua_csrf={csrf}; motcua_session={admin}"),
-        )
+        .header("cookie", format!("motcua_session={admin}"))
         .form(&[("_csrf", csrf.as_str()), ("catalogue", bad)])
         .send()
         .await
