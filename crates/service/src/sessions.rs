@@ -21,12 +21,12 @@ type Remembered = (Instant, User, chrono::DateTime<chrono::Utc>);
 #[derive(Debug, Default)]
 pub struct SessionCache {
     map: RwLock<HashMap<String, Remembered>>,
-    /// When this instance last renewed each session.
-    renewed: RwLock<HashMap<String, Instant>>,
+    /// When (by the service's clock) this instance last renewed each session.
+    renewed: RwLock<HashMap<String, chrono::DateTime<chrono::Utc>>>,
 }
 
 /// A session is renewed at most this often by one instance.
-const RENEW_EVERY: Duration = Duration::from_secs(60);
+const RENEW_EVERY: chrono::Duration = chrono::Duration::seconds(60);
 
 impl SessionCache {
     fn clear(&self) {
@@ -61,17 +61,18 @@ impl Service {
     /// A signed-in request of a web session: its idle expiry moves on (at most once a minute per
     /// instance, so that a busy page does not write on every request).
     pub async fn touch_session(&self, token: &str) -> Result<()> {
+        let now = self.now();
         if let Ok(m) = self.sessions.renewed.read()
-            && m.get(token).is_some_and(|at| at.elapsed() < RENEW_EVERY)
+            && m.get(token).is_some_and(|at| now - *at < RENEW_EVERY)
         {
             return Ok(());
         }
-        let renewed = self.store().renew_session(token, self.now()).await?;
+        let renewed = self.store().renew_session(token, now).await?;
         if let Ok(mut m) = self.sessions.renewed.write() {
             if m.len() >= CAPACITY {
                 m.clear();
             }
-            m.insert(token.to_owned(), Instant::now());
+            m.insert(token.to_owned(), now);
         }
         if let (Some(expires), Ok(mut m)) = (renewed, self.sessions.map.write())
             && let Some(entry) = m.get_mut(token)

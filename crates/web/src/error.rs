@@ -180,7 +180,9 @@ impl From<ServiceError> for ApiError {
                 retry_after,
                 ..
             } => ApiError {
-                retry_after: std::num::NonZeroU16::new(u16::try_from(retry_after.max(1)).unwrap_or(u16::MAX)),
+                retry_after: std::num::NonZeroU16::new(
+                    u16::try_from(retry_after.max(1)).unwrap_or(u16::MAX),
+                ),
                 ..ApiError::with(StatusCode::TOO_MANY_REQUESTS, "too-many-attempts", message)
             },
             ServiceError::Stale { current } => ApiError::new(

@@ -175,7 +175,12 @@ impl TestApp {
             let _ = crate::serve::serve(
                 listener,
                 router,
-                crate::serve::ServerLimits::default(),
+                // Short, so that a test of a slow client does not wait long.
+                crate::serve::ServerLimits {
+                    header_read: std::time::Duration::from_secs(2),
+                    idle: std::time::Duration::from_secs(30),
+                    max_connections: 1024,
+                },
                 std::future::pending(),
             )
             .await;

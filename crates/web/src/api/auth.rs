@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(token))
         .routes(routes!(me))
         .routes(routes!(list_users, create_user))
+        .routes(routes!(unlock_login))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -112,4 +113,26 @@ async fn create_user(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(u)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnlockAnswer {
+    /// Whether the account had failed logins counted (or a lock) that were lifted.
+    pub unlocked: bool,
+}
+
+/// Lifts the sign-in lock of an account after too many wrong passwords (admin).
+#[utoipa::path(post, path = "/users/{username}/unlock", tag = "auth", security(("bearer" = [])),
+    params(("username" = String, Path)),
+    responses((status = 200, body = UnlockAnswer), (status = 403, body = crate::error::Problem)))]
+async fn unlock_login(
+    State(s): State<AppState>,
+    user: AuthUser,
+    crate::error::ApiPath(username): crate::error::ApiPath<String>,
+) -> ApiResult<Json<UnlockAnswer>> {
+    crate::error::short_text("username", Some(&username), 64)?;
+    let unlocked = s
+        .unlock_login(&s.acting(actor_of(&user.0)), &username)
+        .await?;
+    Ok(Json(UnlockAnswer { unlocked }))
 }

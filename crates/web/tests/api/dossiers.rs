@@ -13,14 +13,14 @@ use motcua_web::testing::{Req, TestApp, TestResponse};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 
-const A: &str = "000.01.31.H58"; // UBND phường Minh Xuân (02215)
+pub(super) const A: &str = "000.01.31.H58"; // UBND phường Minh Xuân (02215)
 const B: &str = "000.02.31.H58"; // UBND phường Hà Giang 1 (00694)
 const P: &str = "000.00.20.H58"; // provincial public-service centre (08)
 const S: &str = "000.00.11.H58"; // Sở Tư pháp (08), not a one-stop point
 const H: &str = "000.01.31.H26"; // a Hà Nội ward (00004)
 
 /// A procedure of 5 working days at commune level, not non-territorial (đăng ký lại khai sinh).
-const RE_BIRTH: &str = "1.004884";
+pub(super) const RE_BIRTH: &str = "1.004884";
 /// Birth registration: commune level, non-territorial, same day.
 const BIRTH: &str = "1.001193";
 /// Identity card for under-14s: province level only.
@@ -35,12 +35,12 @@ fn vn(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap() - chrono::Duration::hours(7)
 }
 
-struct Ctx<'a> {
-    app: &'a TestApp,
-    tokens: HashMap<&'static str, String>,
+pub(super) struct Ctx<'a> {
+    pub app: &'a TestApp,
+    pub tokens: HashMap<&'static str, String>,
 }
 
-async fn setup(app: &TestApp) -> Ctx<'_> {
+pub(super) async fn setup(app: &TestApp) -> Ctx<'_> {
     let s = app.store();
     let by = ChangeBy::new("system", app.now());
     let graph = UnitGraph::from_reference(&ReferenceFiles {
@@ -112,12 +112,12 @@ fn applicant(unit: &str) -> Value {
            "phone": "0912 345 678", "email": "an@example.vn", "unit_code": unit})
 }
 
-fn counter(procedure: &str) -> Value {
+pub(super) fn counter(procedure: &str) -> Value {
     json!({"procedure_code": procedure, "channel": "counter", "applicant": applicant("02215"),
            "components": [{"index": 0, "originals": 1}, {"index": 1, "copies": 1}]})
 }
 
-fn online(procedure: &str, agency: &str) -> Value {
+pub(super) fn online(procedure: &str, agency: &str) -> Value {
     json!({"procedure_code": procedure, "channel": "online", "agency": agency,
            "applicant": applicant("02215"),
            "components": [{"index": 0, "originals": 1}, {"index": 1, "from_warehouse": true}]})
@@ -125,23 +125,23 @@ fn online(procedure: &str, agency: &str) -> Value {
 
 impl Ctx<'_> {
     /// Sends `req` as `user`.
-    async fn send(&self, user: &str, req: Req<'_>) -> TestResponse {
+    pub(super) async fn send(&self, user: &str, req: Req<'_>) -> TestResponse {
         req.bearer(&self.tokens[user]).send().await
     }
 
-    async fn file(&self, user: &str, body: &Value) -> TestResponse {
+    pub(super) async fn file(&self, user: &str, body: &Value) -> TestResponse {
         self.send(user, self.app.post("/api/v1/dossiers").json(body))
             .await
     }
 
     /// Files and expects success; returns the code.
-    async fn filed(&self, user: &str, body: &Value) -> String {
+    pub(super) async fn filed(&self, user: &str, body: &Value) -> String {
         let r = self.file(user, body).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         r.body["code"].as_str().unwrap().to_owned()
     }
 
-    async fn act(&self, user: &str, code: &str, action: Value) -> TestResponse {
+    pub(super) async fn act(&self, user: &str, code: &str, action: Value) -> TestResponse {
         let req = self
             .app
             .post(&format!("/api/v1/dossiers/{code}/actions"))
@@ -149,13 +149,13 @@ impl Ctx<'_> {
         self.send(user, req).await
     }
 
-    async fn ok(&self, user: &str, code: &str, action: Value) -> Value {
+    pub(super) async fn ok(&self, user: &str, code: &str, action: Value) -> Value {
         let r = self.act(user, code, action.clone()).await;
         assert_eq!(r.status, StatusCode::OK, "{action} → {}", r.body);
         r.body
     }
 
-    async fn get(&self, user: &str, path: &str) -> TestResponse {
+    pub(super) async fn get(&self, user: &str, path: &str) -> TestResponse {
         self.send(user, self.app.get(path)).await
     }
 }

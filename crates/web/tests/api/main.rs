@@ -10,6 +10,7 @@ use motcua_web::testing::{TEST_PASSWORD as PASSWORD, TestApp};
 use serde_json::{Value, json};
 
 mod dossiers;
+mod hardening;
 mod openapi;
 mod ui;
 
