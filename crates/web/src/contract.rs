@@ -20,6 +20,14 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
         "wrong username or password, or a locked account",
     ),
     (
+        "/problems/too-many-attempts",
+        "too many wrong passwords for the account or from the address: wait (Retry-After)",
+    ),
+    (
+        "/problems/rate-limited",
+        "too many requests from this address without signing in: wait (Retry-After)",
+    ),
+    (
         "/problems/csrf",
         "a page form without its anti-forgery token (pages only)",
     ),
