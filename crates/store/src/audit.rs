@@ -133,41 +133,38 @@ fn replay_differences(history: &[Transition<'_>], row: RowState<'_>) -> Vec<Stri
             ));
         }
     };
-    differ(
-        "status",
-        row.status.to_owned(),
-        replayed.status.as_str().to_owned(),
-    );
-    differ(
-        "current_agency",
-        row.agency.to_owned(),
-        replayed.agency.to_string(),
-    );
-    differ(
-        "assignee",
-        row.assignee.unwrap_or_default().to_owned(),
-        replayed.assignee.clone().unwrap_or_default(),
-    );
     let show = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
-    differ("due_at", show(row.due_at), show(replayed.due_at));
+    let fields =
+        |status: &str, agency: String, assignee: Option<&str>, due: Option<DateTime<Utc>>| {
+            [
+                ("status", status.to_owned()),
+                ("current_agency", agency),
+                ("assignee", assignee.unwrap_or_default().to_owned()),
+                ("due_at", show(due)),
+            ]
+        };
+    let history = fields(
+        replayed.status.as_str(),
+        replayed.agency.to_string(),
+        replayed.assignee.as_deref(),
+        replayed.due_at,
+    );
+    // The row's columns, then its stored document, each against the history.
+    let columns = fields(row.status, row.agency.to_owned(), row.assignee, row.due_at);
+    for ((what, stored), (_, h)) in columns.into_iter().zip(&history) {
+        differ(what, stored, h.clone());
+    }
     match serde_json::from_str::<Dossier>(row.data) {
         Ok(d) => {
-            differ(
-                "data.status",
-                d.status.as_str().to_owned(),
-                replayed.status.as_str().to_owned(),
-            );
-            differ(
-                "data.current_agency",
+            let document = fields(
+                d.status.as_str(),
                 d.current_agency.to_string(),
-                replayed.agency.to_string(),
+                d.assignee.as_deref(),
+                d.due_at,
             );
-            differ(
-                "data.assignee",
-                d.assignee.unwrap_or_default(),
-                replayed.assignee.unwrap_or_default(),
-            );
-            differ("data.due_at", show(d.due_at), show(replayed.due_at));
+            for ((what, stored), (_, h)) in document.into_iter().zip(&history) {
+                differ(&format!("data.{what}"), stored, h.clone());
+            }
         }
         Err(e) => out.push(format!("the stored document cannot be read: {e}")),
     }

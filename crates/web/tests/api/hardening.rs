@@ -335,25 +335,28 @@ pub(crate) async fn audit_verify_finds_forgery_and_direct_changes(app: &TestApp)
     );
 }
 
-/// Item 10: Sessions end after 30 minutes idle, are renewed by activity, and a form posted after
-/// the end comes back after login with what was typed.
-pub(crate) async fn sessions_fit_a_working_day(app: &TestApp) {
-    let c = setup(app).await;
-    let code = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
-    let (session, _) = app
+/// A web session of `username`, opened now with the application's idle and absolute limits.
+async fn new_session(app: &TestApp, username: &str) -> String {
+    let user = app.store().user_by_name(username).await.unwrap().unwrap();
+    let (token, _) = app
         .store()
         .issue_session(
-            &app.store()
-                .user_by_name("chuyenvien.a")
-                .await
-                .unwrap()
-                .unwrap(),
+            &user,
             app.now(),
             app.state.session_idle,
             app.state.session_max,
         )
         .await
         .unwrap();
+    token
+}
+
+/// Item 10: Sessions end after 30 minutes idle, are renewed by activity, and a form posted after
+/// the end comes back after login with what was typed.
+pub(crate) async fn sessions_fit_a_working_day(app: &TestApp) {
+    let c = setup(app).await;
+    let code = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+    let session = new_session(app, "chuyenvien.a").await;
     let cookie = format!("motcua_session={session}");
     let page = |path: String| app.get(&path).header("cookie", &cookie).send();
     // Active all day: each request moves the idle expiry on.
@@ -364,7 +367,6 @@ pub(crate) async fn sessions_fit_a_working_day(app: &TestApp) {
     }
     // Away for 31 minutes: the session has ended.
     app.clock.advance(chrono::Duration::minutes(31));
-    app.svc.revoke_token("cache-flush").await.unwrap();
     let r = page("/xu-ly".into()).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     // A form posted now: the login page, keeping what was typed.
@@ -382,20 +384,7 @@ pub(crate) async fn sessions_fit_a_working_day(app: &TestApp) {
     assert!(r.text.contains("Ghi chú của tôi"), "{}", r.text);
     assert!(r.text.contains("name=\"r_to\""));
     // The absolute limit: 12 hours after login, however active.
-    let (s2, _) = app
-        .store()
-        .issue_session(
-            &app.store()
-                .user_by_name("chuyenvien.a")
-                .await
-                .unwrap()
-                .unwrap(),
-            app.now(),
-            app.state.session_idle,
-            app.state.session_max,
-        )
-        .await
-        .unwrap();
+    let s2 = new_session(app, "chuyenvien.a").await;
     for _ in 0..40 {
         app.clock.advance(chrono::Duration::minutes(20));
         app.svc.touch_session(&s2).await.unwrap();
