@@ -45,6 +45,19 @@ impl Role {
         }
     }
 
+    /// The role's name for people: (Vietnamese, English).
+    pub fn label(self) -> (&'static str, &'static str) {
+        match self {
+            Role::Citizen => ("Công dân, tổ chức", "Citizen or organisation"),
+            Role::Reception => ("Cán bộ tiếp nhận (một cửa)", "One-stop officer"),
+            Role::Specialist => ("Chuyên viên xử lý", "Specialist"),
+            Role::Leader => ("Lãnh đạo phê duyệt", "Leader"),
+            Role::Postal => ("Nhân viên bưu chính", "Postal agent"),
+            Role::Admin => ("Quản trị hệ thống", "Administrator"),
+            Role::Viewer => ("Trung tâm điều hành (IOC)", "Operations centre viewer"),
+        }
+    }
+
     /// Whether users of this role work for an agency (and must name it).
     pub fn works_at_agency(self) -> bool {
         self.needs_agency()

@@ -327,10 +327,14 @@ pub struct MissingItem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
-    /// Accept a submitted dossier as complete: receipt and appointment.
+    /// Accept a submitted dossier as complete: receipt and appointment. `components` records
+    /// what the officer received at the same time (originals and copies), so that a dossier
+    /// filed incomplete can be completed and accepted in one step.
     Accept {
         #[serde(default)]
         note: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        components: Vec<SubmittedComponent>,
     },
     /// Give the dossier to an officer of the current step's agency.
     Assign {
@@ -357,9 +361,12 @@ pub enum Action {
         note: Option<String>,
     },
     /// The supplement arrived; the clock restarts with the waiting time added back.
+    /// `components` records what was handed in (originals and copies).
     SupplementReceived {
         #[serde(default)]
         note: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        components: Vec<SubmittedComponent>,
     },
     /// Wait for the applicant's fees or financial obligations.
     Pause { reason: String },
@@ -527,10 +534,19 @@ impl Action {
             }
         };
         match self {
-            Action::Accept { note: n, .. }
-            | Action::Forward { note: n }
+            Action::Accept {
+                note: n,
+                components,
+            }
+            | Action::SupplementReceived {
+                note: n,
+                components,
+            } => {
+                too_many(&mut errs, "components", components.len(), COMPONENTS);
+                note(&mut errs, n);
+            }
+            Action::Forward { note: n }
             | Action::Transfer { note: n, .. }
-            | Action::SupplementReceived { note: n, .. }
             | Action::Resume { note: n }
             | Action::ConfirmWithdrawal { note: n }
             | Action::Approve { note: n }
@@ -589,12 +605,12 @@ impl Action {
     /// The officer's or applicant's note, free text.
     fn note(&self) -> Option<&str> {
         match self {
-            Action::Accept { note }
+            Action::Accept { note, .. }
             | Action::Assign { note, .. }
             | Action::Forward { note }
             | Action::Transfer { note, .. }
             | Action::RequestSupplement { note, .. }
-            | Action::SupplementReceived { note }
+            | Action::SupplementReceived { note, .. }
             | Action::Resume { note }
             | Action::ConfirmWithdrawal { note }
             | Action::Approve { note }
@@ -611,7 +627,10 @@ impl Action {
     /// One example of every action, for tests that walk them all.
     pub fn examples(agency: &AgencyCode, assignee: &str, today: NaiveDate) -> Vec<Action> {
         vec![
-            Action::Accept { note: None },
+            Action::Accept {
+                note: None,
+                components: Vec::new(),
+            },
             Action::Assign {
                 assignee: assignee.into(),
                 note: None,
@@ -628,7 +647,10 @@ impl Action {
                 }],
                 note: None,
             },
-            Action::SupplementReceived { note: None },
+            Action::SupplementReceived {
+                note: None,
+                components: Vec::new(),
+            },
             Action::Pause {
                 reason: "Chờ nộp lệ phí".into(),
             },
@@ -764,6 +786,9 @@ pub struct Dossier {
     pub timeliness: Option<Timeliness>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_delivery: Option<Delivery>,
+    /// How the applicant asked, at intake, for the result to be returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_delivery: Option<Delivery>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub returned_at: Option<DateTime<Utc>>,
     /// The parent dossier of an inter-agency child case (never counted on its own).
@@ -786,6 +811,8 @@ pub struct Intake {
     pub components: Vec<SubmittedComponent>,
     pub postal_tracking: Option<String>,
     pub owner_id: Option<i64>,
+    /// How the applicant asked for the result to be returned.
+    pub delivery: Option<Delivery>,
 }
 
 /// A compact view of the state before and after a change (kept in the audit record).
@@ -1095,6 +1122,7 @@ impl Dossier {
             ended_at: None,
             timeliness: None,
             result_delivery: None,
+            requested_delivery: intake.delivery,
             returned_at: None,
             parent_code: None,
             open_children: Vec::new(),
@@ -1236,17 +1264,25 @@ impl Dossier {
         let Some(s) = self.process.steps.get(step) else {
             return;
         };
-        self.current_agency = match &s.agency {
+        self.current_agency = self
+            .step_agency(step)
+            .unwrap_or_else(|| self.competent_agency.clone());
+        self.step_due_at = (self.time_limit.is_some() && self.due_at.is_some()).then(|| {
+            let minutes = self.total_minutes * i64::from(s.share) / 100;
+            cal.add_working_minutes(at, u64::try_from(minutes).unwrap_or(0))
+        });
+    }
+
+    /// The agency that holds the dossier at step `step` of its process.
+    pub fn step_agency(&self, step: usize) -> Option<AgencyCode> {
+        let s = self.process.steps.get(step)?;
+        Some(match &s.agency {
             StepAgency::Receiving => self.receiving_agency.clone(),
             StepAgency::Competent => self.competent_agency.clone(),
             StepAgency::Code(c) => {
                 AgencyCode::parse(c).unwrap_or_else(|_| self.competent_agency.clone())
             }
-        };
-        self.step_due_at = (self.time_limit.is_some() && self.due_at.is_some()).then(|| {
-            let minutes = self.total_minutes * i64::from(s.share) / 100;
-            cal.add_working_minutes(at, u64::try_from(minutes).unwrap_or(0))
-        });
+        })
     }
 
     /// Whether the dossier is past its appointment at `at` (never a status: derived). While
@@ -1319,11 +1355,33 @@ impl Dossier {
         at: DateTime<Utc>,
         cal: &WorkCalendar,
     ) -> Result<(), Refusal> {
+        check_time(at, cal)?;
+        if !self.status_allows(kind) {
+            return Err(self.wrong_status(kind));
+        }
+        self.state_allows(kind, at)
+    }
+
+    /// Why an action of `kind`, which the dossier's status allows, cannot be taken at `at`
+    /// (`None` when it can, or when the status rules it out anyway).
+    pub fn blocked_by(&self, kind: ActionKind, at: DateTime<Utc>) -> Option<Msg> {
+        if !self.status_allows(kind) {
+            return None;
+        }
+        match self.state_allows(kind, at) {
+            Ok(()) => None,
+            Err(Refusal::Conflict(m) | Refusal::Forbidden(m)) => Some(m),
+            Err(Refusal::Invalid(e)) => Some(e.message()),
+        }
+    }
+
+    /// Whether an action of `kind` belongs to the dossier's status at all (an action that
+    /// does not is never offered; one that does but is blocked by something else is shown
+    /// with the reason, see [`Self::state_allows`]).
+    pub fn status_allows(&self, kind: ActionKind) -> bool {
         use ActionKind as K;
         use Status as S;
-        check_time(at, cal)?;
-        let deciding = self.process.deciding_step();
-        let status_ok = match kind {
+        match kind {
             K::Accept => self.status == S::Submitted,
             K::Assign => matches!(
                 self.status,
@@ -1350,26 +1408,15 @@ impl Dossier {
             ),
             K::ConfirmWithdrawal => self.status == S::WithdrawalRequested,
             K::ReturnResult | K::MarkCollected => self.status == S::Resolved,
-        };
-        if !status_ok {
-            return Err(self.wrong_status(kind));
         }
+    }
+
+    /// What, besides the status, blocks an action of `kind` at `at` (the reason a page shows
+    /// next to an action it cannot offer).
+    fn state_allows(&self, kind: ActionKind, at: DateTime<Utc>) -> Result<(), Refusal> {
+        use ActionKind as K;
+        let deciding = self.process.deciding_step();
         match kind {
-            K::Accept => {
-                let missing = self.missing_required();
-                if !missing.is_empty() {
-                    return Err(conflict(
-                        format!(
-                            "Hồ sơ chưa đủ thành phần bắt buộc: {}; hãy yêu cầu bổ sung hoặc từ chối",
-                            missing.join("; ")
-                        ),
-                        format!(
-                            "required components are missing: {}; request a supplement or refuse",
-                            missing.join("; ")
-                        ),
-                    ));
-                }
-            }
             K::Forward => {
                 self.waiting_children()?;
                 if self.step >= deciding {
@@ -1496,7 +1543,7 @@ impl Dossier {
         let before = self.snapshot();
         let mut spawn = None;
         let event = match action {
-            Action::Accept { .. } => self.accept(at, cal),
+            Action::Accept { components, .. } => self.accept(components, at, cal)?,
             Action::Assign { assignee, .. } => self.assign(assignee)?,
             Action::Forward { .. } => self.forward(at, cal),
             Action::Transfer { agency, .. } => {
@@ -1505,11 +1552,13 @@ impl Dossier {
                 e
             }
             Action::RequestSupplement { missing, .. } => self.request_supplement(missing, at)?,
-            Action::SupplementReceived { .. } => {
+            Action::SupplementReceived { components, .. } => {
+                self.components = self.with_received(components)?;
                 let minutes = self.restart_clock(at, cal);
                 DossierEvent::SupplementReceived {
                     waited_office_minutes: minutes,
                     due_at: self.due_at,
+                    components: components.clone(),
                 }
             }
             Action::Pause { reason } => self.pause(reason, at)?,
@@ -1547,11 +1596,101 @@ impl Dossier {
         })
     }
 
-    fn accept(&mut self, at: DateTime<Utc>, cal: &WorkCalendar) -> DossierEvent {
-        self.receive(at, cal);
-        DossierEvent::Accepted {
-            due_at: self.due_at,
+    fn accept(
+        &mut self,
+        received: &[SubmittedComponent],
+        at: DateTime<Utc>,
+        cal: &WorkCalendar,
+    ) -> Result<DossierEvent, Refusal> {
+        let components = self.with_received(received)?;
+        let missing: Vec<&str> = components
+            .iter()
+            .filter(|c| c.required && !c.submitted)
+            .map(|c| c.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(conflict(
+                format!(
+                    "Hồ sơ chưa đủ thành phần bắt buộc: {}. Hãy đánh dấu thành phần đã nhận, yêu cầu bổ sung hoặc từ chối",
+                    missing.join("; ")
+                ),
+                format!(
+                    "required components are missing: {}. Tick those received, request a supplement or refuse",
+                    missing.join("; ")
+                ),
+            ));
         }
+        self.components = components;
+        self.receive(at, cal);
+        Ok(DossierEvent::Accepted {
+            due_at: self.due_at,
+            components: received.to_vec(),
+        })
+    }
+
+    /// The dossier's components with `received` recorded (originals and copies handed in now,
+    /// replacing what was recorded of those components before). Warehouse copies are chosen
+    /// when the dossier is filed, where the catalogue says which components accept them.
+    fn with_received(
+        &self,
+        received: &[SubmittedComponent],
+    ) -> Result<Vec<DossierComponent>, Error> {
+        let mut out = self.components.clone();
+        let mut errs = Errors::new();
+        let mut seen = Vec::with_capacity(received.len());
+        for (k, r) in received.iter().enumerate() {
+            let Some(c) = out.iter_mut().find(|c| c.index == r.index) else {
+                errs.add(
+                    format!("components[{k}].index"),
+                    format!(
+                        "Hồ sơ chỉ có {} thành phần (chỉ số từ 0)",
+                        self.components.len()
+                    ),
+                    format!(
+                        "the dossier has {} components (indexes from 0)",
+                        self.components.len()
+                    ),
+                );
+                continue;
+            };
+            if seen.contains(&r.index) {
+                errs.add(
+                    format!("components[{k}].index"),
+                    format!("Thành phần «{}» được khai hai lần", c.name),
+                    format!("component «{}» is listed twice", c.name),
+                );
+                continue;
+            }
+            seen.push(r.index);
+            if r.from_warehouse {
+                errs.add(
+                    format!("components[{k}].from_warehouse"),
+                    format!(
+                        "Thành phần «{}»: bản từ kho dữ liệu được chọn khi nộp hồ sơ",
+                        c.name
+                    ),
+                    format!(
+                        "component «{}»: warehouse copies are chosen when the dossier is filed",
+                        c.name
+                    ),
+                );
+                continue;
+            }
+            if r.originals == 0 && r.copies == 0 {
+                errs.add(
+                    format!("components[{k}]"),
+                    format!("Thành phần «{}»: cần số bản chính hoặc bản sao", c.name),
+                    format!("component «{}»: give the originals or copies", c.name),
+                );
+                continue;
+            }
+            c.submitted = true;
+            c.originals = r.originals;
+            c.copies = r.copies;
+            c.from_warehouse = false;
+        }
+        errs.into_result()?;
+        Ok(out)
     }
 
     fn assign(&mut self, assignee: &str) -> Result<DossierEvent, Refusal> {

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use motcua_domain::catalogue::{Channel, ImplLevel, OnlineLevel, Procedure};
 use motcua_domain::codes::{AgencyCode, is_commune_code, is_province_code};
 use motcua_domain::dossier::{
-    Action, ActionKind, Actor, Applicant, Change, Dossier, EventRecord, Intake, Place, Snapshot,
-    Status, SubmittedComponent, Timeliness, agency_level, check_filing_place,
+    Action, ActionKind, Actor, Applicant, Change, Delivery, Dossier, EventRecord, Intake, Place,
+    Snapshot, Status, SubmittedComponent, Timeliness, agency_level, check_filing_place,
 };
 use motcua_domain::policy::{
     Permission, Scope, authorize, default_receiving_agency, list_scope, owner_of_filing,
@@ -36,6 +36,16 @@ pub struct NewDossier {
     /// Postal tracking number (postal channel).
     #[serde(default)]
     pub postal_tracking: Option<String>,
+    /// How the applicant wants the result returned (asked at intake).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_delivery: Option<Delivery>,
+}
+
+/// What the search box found: one dossier to open, or a list to choose from.
+#[derive(Debug)]
+pub enum Found {
+    Dossier(String),
+    List(Vec<StoredDossier>),
 }
 
 /// SHA-256 of a request body, for `Idempotency-Key`.
@@ -148,6 +158,74 @@ impl Service {
             .agency(self.store(), code.as_str())
             .await
             .map_err(|e| ServiceError::from(e).as_invalid(field))
+    }
+
+    /// The one-stop points that may receive a dossier of `procedure_code` (its level, its
+    /// province, non-territorial or not): the only places a filing form offers. `applicant`,
+    /// when known, narrows a commune-level procedure to the applicant's own commune.
+    pub async fn filing_places(
+        &self,
+        procedure_code: &str,
+        applicant: Option<&Applicant>,
+    ) -> Result<Vec<Agency>> {
+        let (procedure, process) = self
+            .refs()
+            .procedure(self.store(), procedure_code)
+            .await
+            .map_err(ServiceError::from)?;
+        let anyone = Applicant {
+            kind: motcua_domain::dossier::ApplicantKind::Person,
+            id_number: String::new(),
+            name: String::new(),
+            phone: None,
+            email: None,
+            address: None,
+            unit_code: None,
+        };
+        let applicant = applicant.unwrap_or(&anyone);
+        let applicant_province = match applicant.unit_code.as_deref() {
+            Some(u) => self.refs().province_of(self.store(), u).await?,
+            None => None,
+        };
+        let points = self
+            .store()
+            .agencies(None, None, None, None, Some(500))
+            .await?
+            .items
+            .into_iter()
+            .filter(|a| a.one_stop_point);
+        let mut out = Vec::new();
+        for receiving in points {
+            let Ok((receiving, r_province)) = self.place("agency", &receiving.code).await else {
+                continue;
+            };
+            let Ok(competent_code) = self
+                .competent_agency(&procedure, &process, &receiving, applicant)
+                .await
+            else {
+                continue;
+            };
+            let Ok((competent, c_province)) = self.place("agency", &competent_code).await else {
+                continue;
+            };
+            let fits = check_filing_place(
+                &procedure,
+                Place {
+                    agency: &receiving,
+                    province: r_province.as_deref(),
+                },
+                Place {
+                    agency: &competent,
+                    province: c_province.as_deref(),
+                },
+                applicant,
+                applicant_province.as_deref(),
+            );
+            if fits.is_ok() {
+                out.push(receiving);
+            }
+        }
+        Ok(out)
     }
 
     /// The competent agency: the process's, else for a non-territorial procedure the one-stop
@@ -331,6 +409,7 @@ impl Service {
             components: body.components,
             postal_tracking,
             owner_id: owner_of_filing(actor),
+            delivery: body.result_delivery,
         };
         let (d, change) = Dossier::new(intake, String::new(), by.at, &cal)?;
         let (stored, created) = self
@@ -359,6 +438,40 @@ impl Service {
             return Err(not_visible(code));
         }
         Ok(d)
+    }
+
+    /// The officers' search box: `text` as typed or scanned — a dossier code (also inside a
+    /// scanned tracking URL, in any letter case), an applicant's ID or tax code, or words of
+    /// the applicant's name with or without diacritics. Only dossiers the actor may read come
+    /// back; staff of an agency see those their agency received or holds.
+    pub async fn find(&self, actor: &Actor, text: &str) -> Result<Found> {
+        let text = crate::search::scanned(text);
+        if text.is_empty() {
+            return Ok(Found::List(Vec::new()));
+        }
+        if let Some(code) = crate::search::as_dossier_code(&text) {
+            return match self.dossier(actor, &code).await {
+                Ok(d) => Ok(Found::Dossier(d.dossier.code)),
+                Err(ServiceError::NotFound(_)) => Ok(Found::List(Vec::new())),
+                Err(e) => Err(e),
+            };
+        }
+        authorize(actor, Permission::LookUpApplicant)?;
+        let mut q = DossierQuery {
+            involving: actor.agency.as_ref().map(ToString::to_string),
+            limit: Some(50),
+            ..Default::default()
+        };
+        if crate::search::is_applicant_id(&text) {
+            q.applicant_id = Some(text.clone());
+        } else {
+            q.applicant_name = Some(text.clone());
+        }
+        let mut found = self.store().dossiers(&q).await?.items;
+        found.retain(|d| authorize(actor, Permission::ReadDossier(&d.dossier)).is_ok());
+        // The most recent first: the one at the counter now is usually the newest.
+        found.sort_by_key(|d| std::cmp::Reverse(d.dossier.submitted_at));
+        Ok(Found::List(found))
     }
 
     /// Takes a workflow action. `expected` is the version acted on (`If-Match`): if someone

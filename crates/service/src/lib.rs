@@ -22,10 +22,11 @@ pub mod dossiers;
 pub mod jobs;
 pub mod login;
 pub mod reference;
+pub mod search;
 pub mod sessions;
 pub mod tracking;
 
-pub use dossiers::{HistoryEntry, ListFilter, NewDossier, Tracking, TrackingStep};
+pub use dossiers::{Found, HistoryEntry, ListFilter, NewDossier, Tracking, TrackingStep};
 pub use motcua_store as store;
 
 /// Who acts, and when: the one parameter of every write.

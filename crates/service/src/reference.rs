@@ -6,7 +6,7 @@
 use crate::{Acting, Result, Service, ServiceError};
 use motcua_domain::calendar::YearTable;
 use motcua_domain::catalogue::Procedure;
-use motcua_domain::dossier::Applicant;
+use motcua_domain::dossier::{Actor, Applicant};
 use motcua_domain::policy::{Permission, authorize};
 use motcua_domain::units::{Agency, NewUnit, UnitLevel};
 use motcua_store::{ImportReport, NewUser, Unit, User};
@@ -112,6 +112,77 @@ impl Service {
         Ok(u)
     }
 
+    /// A page of accounts matching `q` (administrators).
+    pub async fn user_page(
+        &self,
+        actor: &Actor,
+        q: &motcua_store::UserQuery,
+    ) -> Result<motcua_store::Page<User>> {
+        authorize(actor, Permission::ManageUsers)?;
+        Ok(self.store().user_page(q).await?)
+    }
+
+    /// Changes an account's name, role and agency; a changed role or agency ends its sessions.
+    pub async fn update_user(
+        &self,
+        by: &Acting,
+        username: &str,
+        change: motcua_store::UserChange,
+    ) -> Result<User> {
+        authorize(&by.actor, Permission::ManageUsers)?;
+        let u = self
+            .store()
+            .update_user(username, change, &by.stamp())
+            .await?;
+        self.forget_sessions();
+        tracing::info!(username, role = %u.role, by = %by.actor.name, "user changed");
+        Ok(u)
+    }
+
+    /// Gives an account a new random password, shown once to the administrator; the user must
+    /// choose their own at the next login, and their sessions end now.
+    pub async fn reset_password(&self, by: &Acting, username: &str) -> Result<String> {
+        authorize(&by.actor, Permission::ManageUsers)?;
+        let password = temporary_password();
+        self.store()
+            .set_password(username, password.clone(), true, &by.stamp())
+            .await?;
+        self.forget_sessions();
+        tracing::info!(username, by = %by.actor.name, "password reset");
+        Ok(password)
+    }
+
+    /// A user changes their own password (required after a reset): the current one must be
+    /// right, the new one must not be common nor contain the username.
+    pub async fn change_password(&self, by: &Acting, current: &str, new: &str) -> Result<()> {
+        let username = by.actor.name.clone();
+        if self
+            .store()
+            .authenticate(&username, current)
+            .await?
+            .is_none()
+        {
+            return Err(ServiceError::invalid(
+                "current_password",
+                "Mật khẩu hiện tại không đúng",
+                "the current password is wrong",
+            ));
+        }
+        if new == current {
+            return Err(ServiceError::invalid(
+                "password",
+                "Mật khẩu mới phải khác mật khẩu hiện tại",
+                "the new password must differ from the current one",
+            ));
+        }
+        motcua_domain::auth::check_new_password(new, &username)?;
+        self.store()
+            .set_password(&username, new.to_owned(), false, &by.stamp())
+            .await?;
+        self.forget_sessions();
+        Ok(())
+    }
+
     /// Locks (or unlocks) an account: its sessions and tokens stop at once.
     pub async fn set_user_locked(&self, by: &Acting, username: &str, locked: bool) -> Result<()> {
         authorize(&by.actor, Permission::ManageUsers)?;
@@ -137,4 +208,14 @@ impl Service {
             .register_citizen(applicant, password, &by)
             .await?)
     }
+}
+
+/// A random password of 12 characters without look-alikes (no 0/O, 1/l/I), for a reset.
+fn temporary_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..12)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
 }

@@ -91,7 +91,10 @@ async fn tracking_follows_every_change_on_every_instance(db: &TestDb) {
     a.act(
         &a.acting(Actor::system("test")),
         &code,
-        &Action::SupplementReceived { note: None },
+        &Action::SupplementReceived {
+            note: None,
+            components: Vec::new(),
+        },
         None,
     )
     .await

@@ -182,8 +182,28 @@ impl Store {
     pub async fn search_procedures(&self, q: &ProcedureQuery) -> Result<Page<Procedure>> {
         let limit = page_limit(q.limit);
         let words = q.q.as_deref().map(terms).unwrap_or_default();
-        let rows: Vec<(String, Json<Procedure>)> = on_db!(self, p => {
-            let mut b = QueryBuilder::new("SELECT code, data FROM procedures WHERE 1 = 1");
+        // Words match in any order; with several words, procedures holding them as typed, in
+        // that order, come first (rank 0), then the rest (rank 1). The cursor is `rank|code`.
+        let phrase = (words.len() > 1)
+            .then(|| q.q.as_deref().map(motcua_domain::text::fold))
+            .flatten()
+            .map(|p| format!("%{p}%"));
+        let cursor = q.cursor.as_deref().map(|c| match c.split_once('|') {
+            Some((r, code)) if phrase.is_some() => (i32::from(r != "0"), code.to_owned()),
+            _ => (0, c.to_owned()),
+        });
+        let rows: Vec<(i32, String, Json<Procedure>)> = on_db!(self, p => {
+            let mut b = QueryBuilder::new("SELECT * FROM (SELECT ");
+            match &phrase {
+                Some(ph) => {
+                    b.push("CASE WHEN search_text LIKE ").push_bind(ph.clone());
+                    b.push(" THEN 0 ELSE 1 END");
+                }
+                None => {
+                    b.push("0");
+                }
+            }
+            b.push(" AS rank, code, data FROM procedures WHERE 1 = 1");
             for w in &words {
                 b.push(" AND search_text LIKE ").push_bind(format!("%{w}%"));
             }
@@ -199,13 +219,29 @@ impl Store {
             if !q.include_unpublished {
                 b.push(" AND published = ").push_bind(true);
             }
-            if let Some(c) = &q.cursor {
+            b.push(") ranked WHERE 1 = 1");
+            if let Some((r, c)) = &cursor {
+                b.push(" AND (rank > ").push_bind(*r);
+                b.push(" OR (rank = ").push_bind(*r);
                 b.push(" AND code > ").push_bind(c.clone());
+                b.push("))");
             }
-            b.push(" ORDER BY code LIMIT ").push_bind(i64::from(limit) + 1);
+            b.push(" ORDER BY rank, code LIMIT ").push_bind(i64::from(limit) + 1);
             b.build_query_as().fetch_all(p).await?
         });
-        Ok(page(rows, limit, |r| r.0.clone(), |r| r.1.0))
+        let ranked = phrase.is_some();
+        Ok(page(
+            rows,
+            limit,
+            |r| {
+                if ranked {
+                    format!("{}|{}", r.0, r.1)
+                } else {
+                    r.1.clone()
+                }
+            },
+            |r| r.2.0,
+        ))
     }
 
     /// The distinct fields of the published catalogue with their procedure counts.

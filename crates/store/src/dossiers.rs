@@ -40,7 +40,13 @@ pub struct DossierQuery {
     pub assignee: Option<String>,
     pub owner_id: Option<i64>,
     pub applicant_id: Option<String>,
+    /// Words of the applicant's name, in any order, with or without diacritics.
+    pub applicant_name: Option<String>,
     pub procedure_code: Option<String>,
+    /// Dossiers that `agency` received or holds now.
+    pub involving: Option<String>,
+    /// Filed at or after this instant.
+    pub submitted_from: Option<DateTime<Utc>>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
@@ -120,13 +126,13 @@ macro_rules! put_dossier {
         sqlx::query(
             "INSERT INTO dossiers (code, procedure_code, channel, status, receiving_agency, current_agency, \
              assignee, owner_id, applicant_id, parent_code, submitted_at, received_at, due_at, queue_due, \
-             paused_at, ended_at, timeliness, imported, version, updated_at, data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+             paused_at, ended_at, timeliness, imported, version, updated_at, data, applicant_folded) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
              ON CONFLICT (code) DO UPDATE SET status = excluded.status, current_agency = excluded.current_agency, \
              assignee = excluded.assignee, received_at = excluded.received_at, due_at = excluded.due_at, \
              queue_due = excluded.queue_due, paused_at = excluded.paused_at, ended_at = excluded.ended_at, \
              timeliness = excluded.timeliness, version = excluded.version, updated_at = excluded.updated_at, \
-             data = excluded.data",
+             data = excluded.data, applicant_folded = excluded.applicant_folded",
         )
         .bind(&d.code)
         .bind(d.procedure_code.as_str())
@@ -149,6 +155,7 @@ macro_rules! put_dossier {
         .bind($version)
         .bind($at)
         .bind(data)
+        .bind(motcua_domain::text::fold(&d.applicant.name))
         .execute(&mut *$tx)
         .await?;
     }};
@@ -466,6 +473,19 @@ impl Store {
             if let Some(c) = &q.procedure_code {
                 b.push(" AND procedure_code = ").push_bind(c.clone());
             }
+            if let Some(name) = &q.applicant_name {
+                for w in motcua_domain::text::terms(name) {
+                    b.push(" AND applicant_folded LIKE ").push_bind(format!("%{w}%"));
+                }
+            }
+            if let Some(a) = &q.involving {
+                b.push(" AND (receiving_agency = ").push_bind(a.clone());
+                b.push(" OR current_agency = ").push_bind(a.clone());
+                b.push(")");
+            }
+            if let Some(t) = q.submitted_from {
+                b.push(" AND submitted_at >= ").push_bind(t);
+            }
             if let Some((t, code)) = &cursor {
                 b.push(" AND (queue_due > ").push_bind(*t);
                 b.push(" OR (queue_due = ").push_bind(*t);
@@ -485,6 +505,45 @@ impl Store {
             |(_, due, code)| format!("{}|{code}", due.to_rfc3339()),
             |(d, _, _)| d,
         ))
+    }
+
+    /// Fills the folded applicant name of rows written before it existed (migration 0007), a
+    /// batch at a time in code order, so that it ends even on names that fold to nothing.
+    pub async fn fill_folded_names(&self) -> Result<u64> {
+        let mut after = String::new();
+        let mut filled = 0u64;
+        loop {
+            let rows: Vec<(String, String)> = on_db!(self, p => {
+                sqlx::query_as(
+                    "SELECT code, data FROM dossiers WHERE applicant_folded IS NULL AND code > $1 \
+                     ORDER BY code LIMIT 500",
+                )
+                .bind(&after)
+                .fetch_all(p)
+                .await?
+            });
+            let Some((last, _)) = rows.last() else {
+                return Ok(filled);
+            };
+            after = last.clone();
+            let _turn = self.write_turn().await;
+            on_db!(self, p => {
+                let mut tx = p.begin_with(self.begin_write()).await?;
+                for (code, data) in &rows {
+                    let name = serde_json::from_str::<serde_json::Value>(data)
+                        .ok()
+                        .and_then(|v| v["applicant"]["name"].as_str().map(motcua_domain::text::fold))
+                        .unwrap_or_default();
+                    sqlx::query("UPDATE dossiers SET applicant_folded = $1 WHERE code = $2")
+                        .bind(name)
+                        .bind(code)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            });
+            filled += rows.len() as u64;
+        }
     }
 
     /// Codes among `codes` that already exist.

@@ -33,7 +33,7 @@ pub use dossiers::{
 };
 pub use jobs::{Job, KindStats, NewJob};
 pub use units::{Unit, UnitQuery, UnitRef};
-pub use users::{NewUser, User};
+pub use users::{NewUser, User, UserChange, UserQuery};
 
 /// Runs `$body` with `$pool` bound to the open pool, whichever backend it is.
 macro_rules! on_db {
@@ -243,6 +243,8 @@ impl Store {
             Db::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
         }
         self.seed_official_calendar().await?;
+        self.fill_folded_names().await?;
+        self.fill_user_search().await?;
         Ok(())
     }
 

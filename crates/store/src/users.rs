@@ -22,6 +22,29 @@ pub struct User {
     #[schema(value_type = Option<String>)]
     pub agency_code: Option<AgencyCode>,
     pub disabled: bool,
+    /// The password was set by an administrator: the user must choose their own before
+    /// doing anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
+}
+
+/// A change of an account by an administrator.
+#[derive(Debug, Clone)]
+pub struct UserChange {
+    pub full_name: String,
+    pub role: Role,
+    pub agency_code: Option<AgencyCode>,
+}
+
+/// Filters of the user list: words of the username or name (without diacritics), a role,
+/// an agency; a page at a time by username.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    pub q: Option<String>,
+    pub role: Option<Role>,
+    pub agency: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +64,7 @@ struct UserRow {
     role: String,
     agency_code: Option<String>,
     disabled: bool,
+    must_change_password: bool,
 }
 
 /// A user row with the expiry of the token that found it.
@@ -64,11 +88,18 @@ impl UserRow {
                 .map(AgencyCode::parse)
                 .transpose()?,
             disabled: self.disabled,
+            must_change_password: self.must_change_password,
         })
     }
 }
 
-const USER_COLUMNS: &str = "u.id, u.username, u.full_name, u.role, u.agency_code, u.disabled";
+const USER_COLUMNS: &str =
+    "u.id, u.username, u.full_name, u.role, u.agency_code, u.disabled, u.must_change_password";
+
+/// What the user search matches: username and name, folded.
+fn user_search_text(username: &str, full_name: &str) -> String {
+    motcua_domain::text::fold(&format!("{username} {full_name}"))
+}
 
 fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -134,8 +165,8 @@ impl Store {
         let (id,): (i64,) = on_db!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             let row: (i64,) = sqlx::query_as(
-                "INSERT INTO users (username, full_name, password_hash, role, agency_code, disabled, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, FALSE, $6) RETURNING id",
+                "INSERT INTO users (username, full_name, password_hash, role, agency_code, disabled, created_at, search_text) \
+                 VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7) RETURNING id",
             )
             .bind(&u.username)
             .bind(&full_name)
@@ -143,6 +174,7 @@ impl Store {
             .bind(u.role.as_str())
             .bind(u.agency_code.as_ref().map(AgencyCode::as_str))
             .bind(by.at)
+            .bind(user_search_text(&u.username, &full_name))
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| match StoreError::from(e) {
@@ -171,7 +203,171 @@ impl Store {
             role: u.role,
             agency_code: u.agency_code,
             disabled: false,
+            must_change_password: false,
         })
+    }
+
+    /// Users matching `q`, by username, a page at a time.
+    pub async fn user_page(&self, q: &UserQuery) -> Result<crate::Page<User>> {
+        let limit = crate::page_limit(q.limit);
+        let words =
+            q.q.as_deref()
+                .map(motcua_domain::text::terms)
+                .unwrap_or_default();
+        let rows: Vec<UserRow> = on_db!(self, p => {
+            let mut b = sqlx::QueryBuilder::new(format!("SELECT {USER_COLUMNS} FROM users u WHERE 1 = 1"));
+            for w in &words {
+                b.push(" AND u.search_text LIKE ").push_bind(format!("%{w}%"));
+            }
+            if let Some(r) = q.role {
+                b.push(" AND u.role = ").push_bind(r.as_str());
+            }
+            if let Some(a) = &q.agency {
+                b.push(" AND u.agency_code = ").push_bind(a.clone());
+            }
+            if let Some(c) = &q.cursor {
+                b.push(" AND u.username > ").push_bind(c.clone());
+            }
+            b.push(" ORDER BY u.username LIMIT ").push_bind(i64::from(limit) + 1);
+            b.build_query_as().fetch_all(p).await?
+        });
+        let users = rows
+            .into_iter()
+            .map(UserRow::into_user)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(crate::catalogue::page(
+            users,
+            limit,
+            |u| u.username.clone(),
+            |u| u,
+        ))
+    }
+
+    /// Changes an account's name, role and agency (an administrator's edit), with an audit
+    /// record of before and after. Its sessions end: the new role applies from the next login.
+    pub async fn update_user(&self, username: &str, c: UserChange, by: &ChangeBy) -> Result<User> {
+        if c.role.needs_agency() && c.agency_code.is_none() {
+            return Err(StoreError::Invalid(motcua_domain::Error::field(
+                "agency_code",
+                format!("Vai trò «{}» phải gắn với một cơ quan", c.role.label().0),
+                format!("role {} must belong to an agency", c.role),
+            )));
+        }
+        if let Some(a) = &c.agency_code {
+            self.agency(a.as_str()).await?;
+        }
+        let full_name = motcua_domain::text::clean(&c.full_name);
+        if full_name.is_empty() || full_name.chars().count() > 300 {
+            return Err(StoreError::Invalid(motcua_domain::Error::field(
+                "full_name",
+                "Họ tên không được để trống (tối đa 300 ký tự)",
+                "the name must not be empty (at most 300 characters)",
+            )));
+        }
+        let Some(before) = self.user_by_name(username).await? else {
+            return Err(no_user(username));
+        };
+        let _turn = self.write_turn().await;
+        on_db!(self, p => {
+            let mut tx = p.begin_with(self.begin_write()).await?;
+            sqlx::query(
+                "UPDATE users SET full_name = $1, role = $2, agency_code = $3, search_text = $4 WHERE id = $5",
+            )
+            .bind(&full_name)
+            .bind(c.role.as_str())
+            .bind(c.agency_code.as_ref().map(AgencyCode::as_str))
+            .bind(user_search_text(username, &full_name))
+            .bind(before.id)
+            .execute(&mut *tx)
+            .await?;
+            if before.role != c.role || before.agency_code != c.agency_code {
+                sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+                    .bind(before.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let record = by.record(
+                "user",
+                username,
+                "update",
+                None,
+                None,
+                serde_json::json!({
+                    "before": {"full_name": before.full_name, "role": before.role, "agency_code": before.agency_code},
+                    "after": {"full_name": full_name, "role": c.role, "agency_code": c.agency_code},
+                }),
+            );
+            crate::audit::append_audit!(self, tx, record)?;
+            tx.commit().await?;
+        });
+        Ok(User {
+            full_name,
+            role: c.role,
+            agency_code: c.agency_code,
+            ..before
+        })
+    }
+
+    /// Sets an account's password. Set by an administrator (`must_change`), the user must
+    /// choose their own at the next login, and every session and token of the account ends.
+    pub async fn set_password(
+        &self,
+        username: &str,
+        password: String,
+        must_change: bool,
+        by: &ChangeBy,
+    ) -> Result<()> {
+        check_password(&password)?;
+        let Some(user) = self.user_by_name(username).await? else {
+            return Err(no_user(username));
+        };
+        let hash = hash_password(password).await?;
+        let _turn = self.write_turn().await;
+        on_db!(self, p => {
+            let mut tx = p.begin_with(self.begin_write()).await?;
+            sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3")
+                .bind(&hash)
+                .bind(must_change)
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+            if must_change {
+                sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+                    .bind(user.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let record = by.record(
+                "user",
+                username,
+                if must_change { "password_reset" } else { "password_changed" },
+                None,
+                None,
+                serde_json::json!({}),
+            );
+            crate::audit::append_audit!(self, tx, record)?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Fills the search text of accounts created before it existed (migration 0007).
+    pub async fn fill_user_search(&self) -> Result<()> {
+        let rows: Vec<(i64, String, String)> = on_db!(self, p => {
+            sqlx::query_as("SELECT id, username, full_name FROM users WHERE search_text IS NULL")
+                .fetch_all(p)
+                .await?
+        });
+        for (id, username, name) in rows {
+            on_db!(self, p => {
+                sqlx::query("UPDATE users SET search_text = $1 WHERE id = $2")
+                    .bind(user_search_text(&username, &name))
+                    .bind(id)
+                    .execute(p)
+                    .await?;
+            });
+        }
+        Ok(())
     }
 
     /// Registers a citizen on the portal: the username is the citizen ID; phone or email is
@@ -257,10 +453,7 @@ impl Store {
             n
         });
         if n == 0 {
-            return Err(StoreError::NotFound(Msg::new(
-                format!("Không có người dùng «{username}»"),
-                format!("no user «{username}»"),
-            )));
+            return Err(no_user(username));
         }
         Ok(())
     }
@@ -477,4 +670,11 @@ impl Store {
         });
         Ok(())
     }
+}
+
+fn no_user(username: &str) -> StoreError {
+    StoreError::NotFound(Msg::new(
+        format!("Không có người dùng «{username}»"),
+        format!("no user «{username}»"),
+    ))
 }

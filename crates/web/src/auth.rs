@@ -40,6 +40,13 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match MaybeUser::from_request_parts(parts, state).await?.0 {
+            // A password an administrator set works for changing it, nothing else.
+            Some(u) if u.must_change_password => Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "password-change-required",
+                "Mật khẩu đã được đặt lại: hãy đổi mật khẩu (trang /doi-mat-khau) trước khi tiếp tục",
+                "the password was reset: change it (page /doi-mat-khau) before going on",
+            )),
             Some(u) => Ok(AuthUser(u)),
             None => Err(ApiError::unauthorized()),
         }

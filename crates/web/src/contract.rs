@@ -36,6 +36,10 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
         "the authorisation policy refuses this actor this action",
     ),
     (
+        "/problems/password-change-required",
+        "an administrator reset this account's password: change it at /doi-mat-khau first",
+    ),
+    (
         "/problems/not-found",
         "no such resource, or not one the caller may see",
     ),

@@ -7,7 +7,7 @@
 //! its data and no `v`: [`EventRecord::from_stored`] reads it from the audit row's `action`
 //! column and its untyped data (see the test reading such a record).
 
-use super::{Delivery, MissingItem, Status, Timeliness};
+use super::{Delivery, MissingItem, Status, SubmittedComponent, Timeliness};
 use crate::catalogue::Channel;
 use crate::codes::AgencyCode;
 use crate::{Error, Msg};
@@ -52,6 +52,9 @@ pub enum DossierEvent {
     Accepted {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         due_at: Option<DateTime<Utc>>,
+        /// Components the officer received when accepting.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        components: Vec<SubmittedComponent>,
     },
     #[serde(rename = "assign")]
     Assigned {
@@ -89,6 +92,9 @@ pub enum DossierEvent {
         waited_office_minutes: i64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         due_at: Option<DateTime<Utc>>,
+        /// Components handed in with the supplement.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        components: Vec<SubmittedComponent>,
     },
     /// Waiting for the applicant's fees.
     #[serde(rename = "pause")]
@@ -477,6 +483,7 @@ mod tests {
                 DossierEvent::SupplementReceived {
                     waited_office_minutes: 960,
                     due_at: Some("2025-02-11T10:00:00Z".parse().unwrap()),
+                    components: Vec::new(),
                 },
                 None,
             ),

@@ -88,6 +88,7 @@ impl LegacyDossier {
             components: self.components,
             postal_tracking: self.postal_tracking,
             owner_id: None,
+            delivery: None,
         };
         let (mut d, mut first) = Dossier::new(intake, self.code, self.submitted_at, cal)?;
         if let super::DossierEvent::Submitted { imported_from, .. }

@@ -93,6 +93,7 @@ pub(crate) fn new_dossier(channel: Channel, when: &str, days: u32) -> Dossier {
         components: both_components(),
         postal_tracking: None,
         owner_id: Some(7),
+        delivery: None,
     };
     Dossier::new(intake, "000.01.31.H58-250124-0001".into(), at(when), &cal())
         .unwrap()
@@ -121,7 +122,10 @@ fn online_dossier_counts_from_acceptance() {
     assert_eq!(d.due_at, None);
     // Accepted on 28 January (a Tết day off): counts from Monday 3 February.
     d.apply(
-        &Action::Accept { note: None },
+        &Action::Accept {
+            note: None,
+            components: Vec::new(),
+        },
         at("2025-01-28T10:00:00+07:00"),
         &c,
     )
@@ -157,7 +161,10 @@ fn supplement_time_is_added_back() {
     assert!(!d.overdue(at("2025-03-01T09:00:00+07:00")));
     let ch = d
         .apply(
-            &Action::SupplementReceived { note: None },
+            &Action::SupplementReceived {
+                note: None,
+                components: Vec::new(),
+            },
             at("2025-02-05T09:00:00+07:00"),
             &c,
         )
@@ -530,7 +537,10 @@ fn repeated_supplement_requests_count_late_only_where_the_process_says_so() {
             );
             go(
                 &mut d,
-                Action::SupplementReceived { note: None },
+                Action::SupplementReceived {
+                    note: None,
+                    components: Vec::new(),
+                },
                 &format!("2025-02-{day}T10:00:00+07:00"),
             );
         }
@@ -554,4 +564,158 @@ fn repeated_supplement_requests_count_late_only_where_the_process_says_so() {
         ..Process::default()
     };
     assert!(p.validate().is_err());
+}
+
+/// An online dossier filed without a required component: the officer records it as received
+/// and accepts in one step; the supplement path records what was handed in.
+#[test]
+fn components_are_recorded_at_accept_and_at_supplement_receipt() {
+    let c = cal();
+    let a = agency("000.01.31.H58");
+    let intake = Intake {
+        procedure: procedure(5),
+        process: Process::default(),
+        channel: Channel::Online,
+        receiving_agency: a.clone(),
+        competent_agency: a,
+        applicant: applicant(),
+        components: both_components()[..1].to_vec(),
+        postal_tracking: None,
+        owner_id: Some(7),
+        delivery: None,
+    };
+    let (mut d, _) = Dossier::new(
+        intake,
+        "000.01.31.H58-250124-0002".into(),
+        at("2025-01-24T09:00:00+07:00"),
+        &c,
+    )
+    .unwrap();
+    let now = at("2025-01-24T10:00:00+07:00");
+    // Accept is offered (the officer may tick what is missing) …
+    assert!(d.precondition(ActionKind::Accept, now, &c).is_ok());
+    // … but refused while a required component is still not received, naming it.
+    let plain = Action::Accept {
+        note: None,
+        components: Vec::new(),
+    };
+    match d.clone().apply(&plain, now, &c) {
+        Err(Refusal::Conflict(m)) => assert!(m.vi.contains("Giấy chứng sinh"), "{}", m.vi),
+        other => panic!("{other:?}"),
+    }
+    // Bad recordings are refused with the field named.
+    for (bad, field) in [
+        (
+            vec![SubmittedComponent {
+                index: 9,
+                originals: 1,
+                copies: 0,
+                from_warehouse: false,
+            }],
+            "components[0].index",
+        ),
+        (
+            vec![SubmittedComponent {
+                index: 1,
+                originals: 0,
+                copies: 0,
+                from_warehouse: false,
+            }],
+            "components[0]",
+        ),
+        (
+            vec![SubmittedComponent {
+                index: 1,
+                originals: 0,
+                copies: 1,
+                from_warehouse: true,
+            }],
+            "components[0].from_warehouse",
+        ),
+    ] {
+        let action = Action::Accept {
+            note: None,
+            components: bad,
+        };
+        match d.clone().apply(&action, now, &c) {
+            Err(Refusal::Invalid(Error::Invalid(f))) => assert_eq!(f[0].field, field),
+            other => panic!("{other:?}"),
+        }
+    }
+    let received = vec![SubmittedComponent {
+        index: 1,
+        originals: 1,
+        copies: 2,
+        from_warehouse: false,
+    }];
+    let ch = d
+        .apply(
+            &Action::Accept {
+                note: None,
+                components: received.clone(),
+            },
+            now,
+            &c,
+        )
+        .unwrap();
+    assert_eq!(d.status, Status::Received);
+    assert!(d.components.iter().all(|c| c.submitted));
+    assert_eq!((d.components[1].originals, d.components[1].copies), (1, 2));
+    assert_eq!(
+        ch.event,
+        DossierEvent::Accepted {
+            due_at: d.due_at,
+            components: received
+        }
+    );
+    // A supplement during processing: the officer records the replacement copy.
+    d.apply(
+        &Action::RequestSupplement {
+            missing: vec![MissingItem {
+                item: "Tờ khai đăng ký khai sinh".into(),
+                reason: "Thiếu chữ ký".into(),
+            }],
+            note: None,
+        },
+        at("2025-01-24T11:00:00+07:00"),
+        &c,
+    )
+    .unwrap();
+    let again = vec![SubmittedComponent {
+        index: 0,
+        originals: 1,
+        copies: 0,
+        from_warehouse: false,
+    }];
+    let ch = d
+        .apply(
+            &Action::SupplementReceived {
+                note: None,
+                components: again.clone(),
+            },
+            at("2025-01-24T14:00:00+07:00"),
+            &c,
+        )
+        .unwrap();
+    assert!(
+        matches!(ch.event, DossierEvent::SupplementReceived { components, .. } if components == again)
+    );
+    assert_eq!((d.components[0].originals, d.components[0].copies), (1, 0));
+}
+
+#[test]
+fn blocked_actions_say_why() {
+    let c = cal();
+    let mut d = new_dossier(Channel::Counter, "2025-01-24T09:00:00+07:00", 5);
+    let now = at("2025-01-24T10:00:00+07:00");
+    // At reception, approval belongs to the deciding step: the reason names it.
+    let why = d.blocked_by(ActionKind::Approve, now);
+    assert!(
+        why.is_none(),
+        "status received does not allow approval at all"
+    );
+    d.apply(&Action::Forward { note: None }, now, &c).unwrap();
+    let why = d.blocked_by(ActionKind::Approve, now).expect("a reason");
+    assert!(why.vi.contains("Chỉ phê duyệt"), "{}", why.vi);
+    assert!(d.blocked_by(ActionKind::Forward, now).is_none());
 }

@@ -58,6 +58,7 @@ pub fn counter_dossier(at: DateTime<Utc>) -> (Dossier, motcua_domain::dossier::C
         }],
         postal_tracking: None,
         owner_id: None,
+        delivery: None,
     };
     Dossier::new(
         intake,

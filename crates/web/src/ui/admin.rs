@@ -1,4 +1,4 @@
-//! Administration: users and roles, agencies, the calendar's yearly tables, procedures'
+//! Administration: agencies, the calendar's yearly tables, procedures'
 //! processes, the catalogue. Structured data (a year's table, a process, a catalogue file) is
 //! edited as the same JSON or CSV the API and the import commands take, checked the same way.
 
@@ -11,7 +11,6 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::Datelike;
-use motcua_domain::auth::Role;
 use motcua_domain::calendar::YearTable;
 use motcua_domain::catalogue::{CatalogueFormat, parse_catalogue};
 use motcua_domain::codes::AgencyCode;
@@ -19,14 +18,11 @@ use motcua_domain::policy::Permission;
 use motcua_domain::process::Process;
 use motcua_domain::units::Agency;
 use motcua_service::actor_of;
-use motcua_service::store::NewUser;
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/quan-tri", get(overview))
-        .route("/quan-tri/nguoi-dung", post(add_user))
-        .route("/quan-tri/khoa", post(lock_user))
         .route("/quan-tri/co-quan", post(put_agency))
         .route("/quan-tri/lich", get(calendar).post(put_calendar))
         .route("/quan-tri/quy-trinh", get(process).post(put_process))
@@ -150,10 +146,9 @@ async fn job_action(State(s): State<AppState>, page: Page, form: Form) -> Respon
 #[template(path = "admin.html")]
 struct Overview {
     page: Page,
-    users: Vec<(String, String, String, String, bool)>,
+    users: usize,
     agencies: Vec<(String, String, String, bool)>,
     procedures: usize,
-    roles: Vec<&'static str>,
     notice: String,
     errors: Vec<String>,
 }
@@ -166,7 +161,7 @@ struct NoticeQuery {
 async fn overview_page(s: &AppState, page: Page, notice: String, errors: Vec<String>) -> Response {
     let tr = page.tr;
     let users = match s.store().users().await {
-        Ok(u) => u,
+        Ok(u) => u.len(),
         Err(e) => return error_page(tr, e.into()),
     };
     let agencies = match s.store().agencies(None, None, None, None, Some(500)).await {
@@ -181,18 +176,7 @@ async fn overview_page(s: &AppState, page: Page, notice: String, errors: Vec<Str
     render_form(
         &Overview {
             page: page.titled("Quản trị hệ thống", "Administration"),
-            users: users
-                .into_iter()
-                .map(|u| {
-                    (
-                        u.username,
-                        u.full_name,
-                        u.role.as_str().to_owned(),
-                        u.agency_code.map(|a| a.to_string()).unwrap_or_default(),
-                        u.disabled,
-                    )
-                })
-                .collect(),
+            users,
             agencies: agencies
                 .into_iter()
                 .map(|a| {
@@ -205,7 +189,6 @@ async fn overview_page(s: &AppState, page: Page, notice: String, errors: Vec<Str
                 })
                 .collect(),
             procedures,
-            roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
             notice,
             errors,
         },
@@ -221,70 +204,6 @@ async fn overview(State(s): State<AppState>, page: Page, Query(q): Query<NoticeQ
         q.ok.map(|_| page.tr.t("Đã lưu.", "Saved.").to_owned())
             .unwrap_or_default();
     overview_page(&s, page, notice, Vec::new()).await
-}
-
-async fn add_user(State(s): State<AppState>, page: Page, form: Form) -> Response {
-    if let Err(r) = page.may(Permission::ManageUsers) {
-        return r;
-    }
-    let agency = match form.get("agency_code").map(AgencyCode::parse).transpose() {
-        Ok(a) => a,
-        Err(e) => {
-            let m = messages(page.tr, &ApiError::from(e));
-            return overview_page(&s, page, String::new(), m).await;
-        }
-    };
-    let role = match Role::parse(&form.text("role")) {
-        Ok(r) => r,
-        Err(e) => {
-            let m = messages(page.tr, &ApiError::from(e));
-            return overview_page(&s, page, String::new(), m).await;
-        }
-    };
-    let new = NewUser {
-        username: form.text("username"),
-        full_name: form.text("full_name"),
-        password: form.text("password"),
-        role,
-        agency_code: agency,
-    };
-    match s.create_user(&page.acting(&s), new).await {
-        Ok(_) => see_other("/quan-tri?ok=1"),
-        Err(e) => {
-            let m = messages(page.tr, &ApiError::from(e));
-            overview_page(&s, page, String::new(), m).await
-        }
-    }
-}
-
-async fn lock_user(State(s): State<AppState>, page: Page, form: Form) -> Response {
-    let me = match page.may(Permission::ManageUsers) {
-        Ok(u) => u.username.clone(),
-        Err(r) => return r,
-    };
-    let username = form.text("username");
-    if username == me {
-        let m = vec![
-            page.tr
-                .t(
-                    "Không thể tự khóa tài khoản của mình.",
-                    "You cannot lock your own account.",
-                )
-                .to_owned(),
-        ];
-        return overview_page(&s, page, String::new(), m).await;
-    }
-    let disabled = form.get("disabled") == Some("1");
-    match s
-        .set_user_locked(&page.acting(&s), &username, disabled)
-        .await
-    {
-        Ok(()) => see_other("/quan-tri?ok=1#users"),
-        Err(e) => {
-            let m = messages(page.tr, &ApiError::from(e));
-            overview_page(&s, page, String::new(), m).await
-        }
-    }
 }
 
 async fn put_agency(State(s): State<AppState>, page: Page, form: Form) -> Response {

@@ -24,6 +24,7 @@ use motcua_service::store::User;
 mod admin;
 mod office;
 mod portal;
+mod users;
 
 pub const SESSION_COOKIE: &str = "motcua_session";
 pub const CSRF_COOKIE: &str = "motcua_csrf";
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(portal::router())
         .merge(office::router())
         .merge(admin::router())
+        .merge(users::router())
         .route("/static/site.css", get(css))
         .route("/static/htmx-2.0.11.min.js", get(htmx))
         .route("/static/print.js", get(print_js))
@@ -256,6 +258,15 @@ impl FromRequestParts<AppState> for Page {
             .uri
             .path_and_query()
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+        // A password set by an administrator: the user chooses their own before anything else.
+        if user.as_ref().is_some_and(|u| u.must_change_password)
+            && !["/doi-mat-khau", "/dang-xuat"].contains(&parts.uri.path())
+        {
+            return Err(see_other(&format!(
+                "/doi-mat-khau?next={}",
+                urlencode(&path)
+            )));
+        }
         let secure_cookies = s.secure_cookies;
         Ok(Page {
             tr,
@@ -340,6 +351,27 @@ impl Page {
     pub fn is_officer(&self) -> bool {
         self.role().is_some_and(Role::works_at_agency)
     }
+}
+
+/// Where citizens reach this site: the configured public base URL, else the address this
+/// request came to (a host name of safe characters only), else the local default.
+pub fn public_base(s: &AppState, headers: &axum::http::HeaderMap) -> String {
+    if !s.public_base_url.is_empty() {
+        return s.public_base_url.clone();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                })
+        })
+        .unwrap_or("localhost:8080");
+    let scheme = if s.secure_cookies { "https" } else { "http" };
+    format!("{scheme}://{host}")
 }
 
 pub fn urlencode(s: &str) -> String {

@@ -3,7 +3,7 @@
 //! dossier page its owner sees.
 
 use super::portal::{
-    ComponentRow, Row, action_label, one_stop_points, row, status_label, timeliness_label,
+    ComponentRow, Row, action_label, received_components, row, status_label, timeliness_label,
 };
 use super::{Form, Page, error_page, messages, render, render_form, see_other, when};
 use crate::AppState;
@@ -17,8 +17,8 @@ use motcua_domain::auth::Role;
 use motcua_domain::catalogue::{Channel, Procedure};
 use motcua_domain::codes::AgencyCode;
 use motcua_domain::dossier::{
-    Action, ActionKind, Applicant, ApplicantKind, Dossier, DossierEvent, EventRecord, MissingItem,
-    Slip, Status, SubmittedComponent,
+    Action, ActionKind, Applicant, ApplicantKind, Delivery, Dossier, DossierEvent, EventRecord,
+    MissingItem, Slip, Status,
 };
 use motcua_service::store::{DossierQuery, ProcedureQuery, StoredDossier, User};
 use motcua_service::{HistoryEntry, NewDossier, actor_of};
@@ -34,6 +34,75 @@ pub fn router() -> Router<AppState> {
         .route("/ho-so/{code}/hanh-dong", post(action))
         .route("/ho-so/{code}/bien-nhan", get(receipt))
         .route("/ho-so/{code}/phieu/{kind}", get(slip))
+        .route("/tim-kiem", get(find))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The search box (every officer page): a code typed or scanned opens the dossier at once.
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    page: Page,
+    q: String,
+    rows: Vec<Row>,
+}
+
+#[derive(Deserialize)]
+struct FindQuery {
+    #[serde(default)]
+    q: String,
+}
+
+async fn find(State(s): State<AppState>, page: Page, Query(q): Query<FindQuery>) -> Response {
+    let user = match page.require(&[
+        Role::Reception,
+        Role::Specialist,
+        Role::Leader,
+        Role::Postal,
+        Role::Admin,
+    ]) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let tr = page.tr;
+    match s.find(&actor_of(&user), &q.q).await {
+        Ok(motcua_service::Found::Dossier(code)) => see_other(&format!("/ho-so/{code}")),
+        Ok(motcua_service::Found::List(found)) => {
+            let rows = found.iter().map(|d| row(&s, tr, &d.dossier)).collect();
+            render(&SearchPage {
+                page: page.titled("Tìm hồ sơ", "Find a dossier"),
+                q: q.q,
+                rows,
+            })
+        }
+        Err(e) => error_page(tr, e.into()),
+    }
+}
+
+/// The full public tracking link of a dossier and its QR code (SVG), for receipts and slips.
+pub struct TrackingLink {
+    pub url: String,
+    pub qr: String,
+}
+
+impl TrackingLink {
+    pub fn new(s: &AppState, headers: &axum::http::HeaderMap, code: &str) -> TrackingLink {
+        let url = format!(
+            "{}/tra-cuu?ma={}",
+            super::public_base(s, headers),
+            super::urlencode(code)
+        );
+        let qr = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+            .map(|c| {
+                c.render::<qrcode::render::svg::Color<'_>>()
+                    .min_dimensions(132, 132)
+                    .quiet_zone(true)
+                    .build()
+            })
+            .unwrap_or_default();
+        TrackingLink { url, qr }
+    }
 }
 
 const OFFICERS: &[Role] = &[
@@ -71,6 +140,18 @@ pub struct Facts {
     pub parent: String,
     pub children: Vec<String>,
     pub result: String,
+    /// How the applicant asked for the result at intake: its code and words.
+    pub delivery: &'static str,
+    pub delivery_text: String,
+}
+
+/// How a result is returned, in words.
+pub fn delivery_label(tr: super::Tr, m: Delivery) -> &'static str {
+    match m {
+        Delivery::Electronic => tr.t("bản điện tử", "electronically"),
+        Delivery::Paper => tr.t("bản giấy tại bộ phận một cửa", "on paper at the counter"),
+        Delivery::Postal => tr.t("qua bưu chính", "by post"),
+    }
 }
 
 pub struct HistoryRow {
@@ -90,7 +171,17 @@ struct DossierPage {
     f: Facts,
     components: Vec<ComponentRow>,
     history: Vec<HistoryRow>,
-    actions: Vec<(&'static str, String)>,
+    /// The action the page leads with for this user (their role's main work now).
+    main: Option<(&'static str, String)>,
+    /// The other actions, folded away.
+    others: Vec<(&'static str, String)>,
+    /// Actions the user's role would take here, and why they cannot now.
+    blocked: Vec<(String, String)>,
+    /// What happens next and who does it; then the step after.
+    next: (String, String),
+    /// The folded action to show open (the one an error came back for).
+    open: String,
+    open_others: bool,
     version: i64,
     officers: Vec<(String, String)>,
     agencies: Vec<(String, String)>,
@@ -102,6 +193,161 @@ struct DossierPage {
     missing: Vec<String>,
     /// Printable slips of this dossier: (kind, title).
     slips: Vec<(&'static str, String)>,
+    /// Components the accept form can record as received (those not handed in yet).
+    to_receive: Vec<ComponentRow>,
+    /// Components the supplement form can record (all of them).
+    supplement: Vec<ComponentRow>,
+}
+
+/// The actions that lead the page for a role, first available first. Refusing, stopping and
+/// withdrawing never lead: they are folded away and confirmed.
+fn main_order(role: Role) -> &'static [ActionKind] {
+    use ActionKind as K;
+    match role {
+        Role::Leader => &[K::Approve, K::ConfirmWithdrawal, K::Forward, K::Assign],
+        Role::Specialist => &[K::Forward, K::SupplementReceived, K::Resume, K::Assign],
+        Role::Reception => &[
+            K::Accept,
+            K::SupplementReceived,
+            K::ReturnResult,
+            K::MarkCollected,
+            K::ConfirmWithdrawal,
+            K::Forward,
+            K::Assign,
+        ],
+        Role::Postal => &[K::ReturnResult, K::MarkCollected],
+        Role::Citizen => &[K::SupplementReceived],
+        Role::Admin | Role::Viewer => &[],
+    }
+}
+
+/// Actions that end or stop a dossier: the page asks for confirmation first.
+const CONFIRM_FIRST: &[&str] = &["refuse", "withdraw", "confirm_withdrawal"];
+
+/// The label of an action's button (what the user does).
+pub fn action_button(tr: super::Tr, a: &str) -> String {
+    let (vi, en) = match a {
+        "accept" => ("Tiếp nhận hồ sơ", "Accept the dossier"),
+        "assign" => ("Phân công xử lý", "Assign"),
+        "forward" => ("Chuyển bước tiếp theo", "Forward to the next step"),
+        "transfer" => ("Chuyển liên thông", "Send to another agency"),
+        "request_supplement" => ("Yêu cầu bổ sung hồ sơ", "Request a supplement"),
+        "supplement_received" => ("Đã nhận hồ sơ bổ sung", "Supplement received"),
+        "pause" => ("Tạm dừng chờ nghĩa vụ tài chính", "Pause for payment"),
+        "resume" => ("Tiếp tục xử lý", "Resume"),
+        "extend" => ("Gia hạn, lập phiếu xin lỗi", "Extend with an apology slip"),
+        "refuse" => ("Từ chối hồ sơ", "Refuse the dossier"),
+        "withdraw" => ("Xin rút hồ sơ", "Withdraw the dossier"),
+        "confirm_withdrawal" => ("Đồng ý cho rút hồ sơ", "Confirm the withdrawal"),
+        "approve" => ("Phê duyệt", "Approve"),
+        "return_result" => ("Chuyển trả kết quả", "Send the result"),
+        "mark_collected" => ("Công dân đã nhận kết quả", "Result collected"),
+        other => return action_label(tr, other),
+    };
+    tr.t(vi, en).to_owned()
+}
+
+/// Who handles a step: the assignee's name when there is one, else the role at the agency.
+async fn handler(
+    s: &AppState,
+    tr: super::Tr,
+    role: Role,
+    agency: &AgencyCode,
+    assignee: Option<&str>,
+) -> String {
+    let (vi, en) = role.label();
+    let at = s.agency_name(agency).await;
+    match assignee {
+        Some(a) => {
+            let name = match s.store().user_by_name(a).await {
+                Ok(Some(u)) => u.full_name,
+                _ => a.to_owned(),
+            };
+            format!("{name} ({}, {at})", tr.t(vi, en))
+        }
+        None => format!(
+            "{}, {at} — {}",
+            tr.t(vi, en),
+            tr.t("chưa phân công người xử lý", "nobody assigned yet")
+        ),
+    }
+}
+
+/// What happens next to the dossier and who does it; then the step after that.
+async fn next_step(s: &AppState, tr: super::Tr, d: &Dossier, citizen: bool) -> (String, String) {
+    let receiving = s.agency_name(&d.receiving_agency).await;
+    let step = |i: usize| d.process.steps.get(i);
+    let now = match d.status {
+        Status::Submitted => format!(
+            "{} — {}, {receiving}",
+            tr.t("Kiểm tra và tiếp nhận hồ sơ", "Check and accept the dossier"),
+            tr.t(Role::Reception.label().0, Role::Reception.label().1)
+        ),
+        Status::AwaitingSupplement if citizen => tr
+            .t(
+                "Bạn bổ sung, hoàn thiện hồ sơ theo yêu cầu dưới đây; thời hạn giải quyết tạm dừng đến khi bạn bổ sung.",
+                "Hand in what is asked below; the time limit is paused until you do.",
+            )
+            .to_owned(),
+        Status::AwaitingSupplement => tr
+            .t(
+                "Người nộp bổ sung, hoàn thiện hồ sơ (thời hạn giải quyết tạm dừng)",
+                "The applicant hands in the supplement (the deadline is stopped)",
+            )
+            .to_owned(),
+        Status::AwaitingPayment if citizen => tr
+            .t(
+                "Bạn nộp phí, lệ phí hoặc thực hiện nghĩa vụ tài chính.",
+                "Pay the fees due.",
+            )
+            .to_owned(),
+        Status::AwaitingPayment => tr
+            .t(
+                "Người nộp thực hiện nghĩa vụ tài chính",
+                "The applicant pays the fees",
+            )
+            .to_owned(),
+        Status::WithdrawalRequested => format!(
+            "{} — {}",
+            tr.t("Đồng ý cho rút hồ sơ", "Confirm the withdrawal"),
+            tr.t("lãnh đạo hoặc cán bộ một cửa", "a leader or the one-stop officer")
+        ),
+        Status::Received | Status::Processing => match step(d.step) {
+            Some(st) => format!(
+                "{} — {}",
+                st.name,
+                handler(s, tr, st.role, &d.current_agency, d.assignee.as_deref()).await
+            ),
+            None => String::new(),
+        },
+        Status::Resolved if d.result_delivery.is_none() => format!(
+            "{} — {}, {receiving}",
+            tr.t("Chuyển trả kết quả cho người nộp", "Hand the result to the applicant"),
+            tr.t(Role::Reception.label().0, Role::Reception.label().1)
+        ),
+        Status::Resolved => format!(
+            "{} {receiving}",
+            tr.t("Người nộp nhận kết quả tại", "The applicant collects the result at")
+        ),
+        Status::Returned | Status::Rejected | Status::Stopped => tr
+            .t("Hồ sơ đã kết thúc.", "The dossier is closed.")
+            .to_owned(),
+    };
+    let after = match d.status {
+        Status::Received | Status::Processing => {
+            match (step(d.step + 1), d.step_agency(d.step + 1)) {
+                (Some(st), Some(a)) => format!(
+                    "{} — {}, {}",
+                    st.name,
+                    tr.t(st.role.label().0, st.role.label().1),
+                    s.agency_name(&a).await
+                ),
+                _ => String::new(),
+            }
+        }
+        _ => String::new(),
+    };
+    (now, after)
 }
 
 /// The actions `u` may take now: allowed by the policy and by the dossier's state.
@@ -112,12 +358,38 @@ fn possible_actions(s: &AppState, u: &User, d: &Dossier) -> Vec<&'static str> {
         .collect()
 }
 
+/// Rows for recording components received: the catalogue's numbers when the procedure is
+/// still in it, else one copy each.
+fn receive_rows(p: Option<&Procedure>, d: &Dossier, only_missing: bool) -> Vec<ComponentRow> {
+    let indexes = d
+        .components
+        .iter()
+        .filter(|c| !only_missing || !c.submitted)
+        .map(|c| c.index);
+    match p.filter(|p| p.components.len() == d.components.len()) {
+        Some(p) => ComponentRow::of_catalogue(p, indexes, None, false),
+        None => indexes
+            .filter_map(|i| d.components.get(i))
+            .map(|c| ComponentRow {
+                index: c.index,
+                name: c.name.clone(),
+                required: c.required,
+                warehouse: false,
+                checked: false,
+                originals: 0,
+                copies: 1,
+            })
+            .collect(),
+    }
+}
+
 async fn dossier_page(
     s: &AppState,
     page: Page,
     stored: StoredDossier,
     notice: String,
     errors: Vec<String>,
+    open: &str,
 ) -> Response {
     let Some(user) = page.user.clone() else {
         return see_other(&format!("/dang-nhap?next=/ho-so/{}", stored.dossier.code));
@@ -155,14 +427,36 @@ async fn dossier_page(
             required: c.required,
             warehouse: c.from_warehouse,
             checked: c.submitted,
+            originals: c.originals,
+            copies: c.copies,
         })
         .collect();
-    let actions: Vec<(&str, String)> = possible_actions(s, &user, &d)
+    let available = possible_actions(s, &user, &d);
+    let main = main_order(user.role)
+        .iter()
+        .map(|k| k.as_str())
+        .find(|k| available.contains(k));
+    let others: Vec<(&str, String)> = available
+        .iter()
+        .filter(|a| Some(**a) != main)
+        .map(|a| (*a, action_button(tr, a)))
+        .collect();
+    // What the role would do here but cannot now, with the reason.
+    let actor = actor_of(&user);
+    let now = s.now();
+    let blocked = ActionKind::ALL
         .into_iter()
-        .map(|a| (a, action_label(tr, a)))
+        .filter(|k| {
+            s.authorize(&actor, motcua_domain::policy::Permission::Act(&d, *k))
+                .is_ok()
+        })
+        .filter_map(|k| {
+            d.blocked_by(k, now)
+                .map(|m| (action_button(tr, k.as_str()), tr.t(&m.vi, &m.en).to_owned()))
+        })
         .collect();
     // The choices of the assign and transfer forms, read only when those forms are shown.
-    let has = |name: &str| actions.iter().any(|(a, _)| *a == name);
+    let has = |name: &str| available.contains(&name);
     let officers = if has("assign") {
         match s.assignable(&d).await {
             Ok(us) => us
@@ -192,7 +486,18 @@ async fn dossier_page(
     } else {
         Vec::new()
     };
+    let (to_receive, supplement) = if has("accept") || has("supplement_received") {
+        let p = s.store().procedure(d.procedure_code.as_str()).await.ok();
+        (
+            receive_rows(p.as_ref(), &d, true),
+            receive_rows(p.as_ref(), &d, false),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let f = facts(s, tr, &d).await;
+    let next = next_step(s, tr, &d, user.role == Role::Citizen).await;
+    let open_others = others.iter().any(|(a, _)| *a == open);
     let page = Page {
         title: format!("{} {}", tr.t("Hồ sơ", "Dossier"), d.code),
         ..page
@@ -207,13 +512,20 @@ async fn dossier_page(
             f,
             components,
             history,
-            actions,
+            main: main.map(|a| (a, action_button(tr, a))),
+            others,
+            blocked,
+            next,
+            open_others,
+            open: open.to_owned(),
             version: stored.version,
             officers,
             agencies,
             notice,
             errors,
             page,
+            to_receive,
+            supplement,
         },
         has_errors,
     )
@@ -228,15 +540,7 @@ async fn facts(s: &AppState, tr: super::Tr, d: &Dossier) -> Facts {
     };
     let result = match (d.result_delivery, d.returned_at) {
         (Some(m), returned) => {
-            let how = match m {
-                motcua_domain::dossier::Delivery::Electronic => {
-                    tr.t("bản điện tử", "electronically")
-                }
-                motcua_domain::dossier::Delivery::Paper => {
-                    tr.t("bản giấy tại bộ phận một cửa", "on paper at the counter")
-                }
-                motcua_domain::dossier::Delivery::Postal => tr.t("qua bưu chính", "by post"),
-            };
+            let how = delivery_label(tr, m);
             match returned {
                 Some(t) => format!("{} {how} ({})", tr.t("Đã trả", "Returned"), when(s, &t)),
                 None => format!(
@@ -283,6 +587,15 @@ async fn facts(s: &AppState, tr: super::Tr, d: &Dossier) -> Facts {
         parent: d.parent_code.clone().unwrap_or_default(),
         children: d.open_children.clone(),
         result,
+        delivery: d.requested_delivery.map_or("", |m| match m {
+            Delivery::Electronic => "electronic",
+            Delivery::Paper => "paper",
+            Delivery::Postal => "postal",
+        }),
+        delivery_text: d
+            .requested_delivery
+            .map(|m| delivery_label(tr, m).to_owned())
+            .unwrap_or_default(),
     }
 }
 
@@ -405,7 +718,7 @@ async fn dossier(
             } else {
                 String::new()
             };
-            dossier_page(&s, page, d, notice, Vec::new()).await
+            dossier_page(&s, page, d, notice, Vec::new(), "").await
         }
         Err(e) => error_page(page.tr, e.into()),
     }
@@ -452,6 +765,10 @@ fn action_from(form: &Form, d: &Dossier) -> Result<Action, ApiError> {
         "return_result" => {
             json!({"action": name, "method": form.get("method").unwrap_or("paper"), "note": note})
         }
+        "accept" | "supplement_received" => {
+            let components = received_components(form, d.components.iter().map(|c| c.index));
+            json!({"action": name, "note": note, "components": components})
+        }
         _ => json!({"action": name, "note": note}),
     };
     serde_json::from_value(v).map_err(|e| {
@@ -485,6 +802,10 @@ async fn action(
         Err(e) => return error_page(page.tr, e.into()),
     };
     let version = form.get("version").and_then(|v| v.parse().ok());
+    let name = form.text("action");
+    if CONFIRM_FIRST.contains(&name.as_str()) && form.get("confirmed") != Some("1") {
+        return confirm_page(page, &current.dossier, &form);
+    }
     let result = match action_from(&form, &current.dossier) {
         Ok(a) => s
             .act(&by, &code, &a, version)
@@ -503,11 +824,87 @@ async fn action(
         Err(e) => {
             let msgs = messages(page.tr, &e);
             match s.dossier(&by.actor, &code).await {
-                Ok(d) => dossier_page(&s, page, d, String::new(), msgs).await,
+                Ok(d) => dossier_page(&s, page, d, String::new(), msgs, &name).await,
                 Err(e2) => error_page(page.tr, e2.into()),
             }
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    page: Page,
+    code: String,
+    question: String,
+    consequence: String,
+    details: Vec<String>,
+    button: String,
+    fields: Vec<(String, String)>,
+}
+
+/// Asks before an action that ends or stops a dossier: the same form, sent again with
+/// `confirmed=1` (works without JavaScript).
+fn confirm_page(page: Page, d: &Dossier, form: &Form) -> Response {
+    let tr = page.tr;
+    let action = form.text("action");
+    let (question, consequence) = match action.as_str() {
+        "refuse" if d.status == Status::Submitted => (
+            tr.t("Từ chối tiếp nhận hồ sơ này?", "Refuse to accept this dossier?"),
+            tr.t(
+                "Hồ sơ sẽ không được tiếp nhận và phiếu từ chối được lập gửi người nộp. Không thể hoàn tác.",
+                "The dossier will not be accepted and a refusal slip goes to the applicant. This cannot be undone.",
+            ),
+        ),
+        "refuse" => (
+            tr.t("Từ chối giải quyết và dừng xử lý hồ sơ này?", "Refuse and stop processing this dossier?"),
+            tr.t(
+                "Hồ sơ sẽ dừng xử lý và thông báo được gửi người nộp. Không thể hoàn tác.",
+                "Processing stops and the applicant is notified. This cannot be undone.",
+            ),
+        ),
+        "withdraw" => (
+            tr.t("Rút hồ sơ này?", "Withdraw this dossier?"),
+            tr.t(
+                "Yêu cầu rút hồ sơ được gửi tới cơ quan giải quyết; hồ sơ chưa tiếp nhận sẽ dừng ngay.",
+                "The request goes to the agency; a dossier not yet accepted stops at once.",
+            ),
+        ),
+        _ => (
+            tr.t("Đồng ý cho rút và dừng xử lý hồ sơ này?", "Confirm the withdrawal and stop this dossier?"),
+            tr.t(
+                "Hồ sơ sẽ dừng xử lý và thông báo được gửi người nộp. Không thể hoàn tác.",
+                "Processing stops and the applicant is notified. This cannot be undone.",
+            ),
+        ),
+    };
+    let details: Vec<String> = ["reasons", "reason", "note"]
+        .iter()
+        .filter_map(|k| form.get(k))
+        .flat_map(|v| {
+            v.split(['\n', ';'])
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let fields = form
+        .pairs()
+        .iter()
+        .filter(|(k, _)| k != "_csrf" && k != "confirmed")
+        .cloned()
+        .collect();
+    let page = page.titled("Xác nhận thao tác", "Confirm");
+    render(&ConfirmPage {
+        code: d.code.clone(),
+        question: question.to_owned(),
+        consequence: consequence.to_owned(),
+        details,
+        button: action_button(tr, &action),
+        fields,
+        page,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -517,13 +914,19 @@ async fn action(
 #[template(path = "receipt.html")]
 struct Receipt {
     page: Page,
+    link: TrackingLink,
     f: Facts,
     components: Vec<ComponentRow>,
     officer: String,
     limit: String,
 }
 
-async fn receipt(State(s): State<AppState>, page: Page, Path(code): Path<String>) -> Response {
+async fn receipt(
+    State(s): State<AppState>,
+    page: Page,
+    headers: axum::http::HeaderMap,
+    Path(code): Path<String>,
+) -> Response {
     let user = match page.require(&Role::ALL) {
         Ok(u) => u.clone(),
         Err(r) => return r,
@@ -562,6 +965,8 @@ async fn receipt(State(s): State<AppState>, page: Page, Path(code): Path<String>
             required: c.required,
             warehouse: c.from_warehouse,
             checked: true,
+            originals: c.originals,
+            copies: c.copies,
         })
         .collect();
     // The officer who received it (not whoever prints the slip).
@@ -582,6 +987,7 @@ async fn receipt(State(s): State<AppState>, page: Page, Path(code): Path<String>
         "Receipt and appointment slip",
     );
     render(&Receipt {
+        link: TrackingLink::new(&s, &headers, &d.code),
         officer: receiver,
         limit,
         f,
@@ -609,6 +1015,10 @@ struct Counter {
     submitted: Vec<Row>,
     results: Vec<Row>,
     errors: Vec<String>,
+    /// Communes of the officer's province, as the commune field's choices: "Name (code)".
+    communes: Vec<String>,
+    /// The same applicant filed the same procedure here a few minutes ago: (code, when).
+    duplicate: Option<(String, String)>,
 }
 
 #[derive(Default, Deserialize)]
@@ -631,13 +1041,157 @@ struct CounterValues {
     email: String,
     #[serde(default)]
     address: String,
+    /// The commune of residence as chosen: "Name (code)", a name, or a code.
     #[serde(default)]
-    unit_code: String,
+    unit: String,
     #[serde(default)]
     agency: String,
     #[serde(default)]
     postal_tracking: String,
+    /// How the result will be returned: paper, postal or electronic.
+    #[serde(default)]
+    delivery: String,
 }
+
+/// "Name (code)" of a current commune, as the commune field shows it (the code alone when
+/// it is not a current commune).
+async fn commune_choice(s: &AppState, code: &str) -> String {
+    match s
+        .store()
+        .current_unit(motcua_domain::units::UnitLevel::Commune, code)
+        .await
+    {
+        Ok(Some(u)) => format!("{} ({})", u.name, u.code),
+        _ => code.to_owned(),
+    }
+}
+
+/// The current province unit of the officer's agency.
+async fn home_province(s: &AppState, user: &User) -> Option<motcua_service::store::Unit> {
+    let agency = user.agency_code.as_ref()?;
+    let (_, province) = s.refs().agency(s.store(), agency.as_str()).await.ok()?;
+    s.store()
+        .current_unit(motcua_domain::units::UnitLevel::Province, &province?)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// The communes of the officer's province, as "Name (code)", for the commune field's list.
+async fn commune_choices(s: &AppState, user: &User) -> Vec<String> {
+    let Some(p) = home_province(s, user).await else {
+        return Vec::new();
+    };
+    let q = motcua_service::store::UnitQuery {
+        level: Some(motcua_domain::units::UnitLevel::Commune),
+        parent_id: Some(p.id),
+        as_of: Some(s.calendar().to_local_fixed(s.now()).date_naive()),
+        limit: Some(500),
+        ..Default::default()
+    };
+    match s.store().units(&q).await {
+        Ok(page) => {
+            let mut v: Vec<String> = page
+                .items
+                .into_iter()
+                .map(|u| format!("{} ({})", u.name, u.code))
+                .collect();
+            v.sort();
+            v
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The commune code of what the officer chose or typed in the commune field: an entry of
+/// the list ("Name (code)"), a 5-digit code, or a name (with or without diacritics) — the
+/// officer's own province first; a name found in several provinces must be chosen.
+pub(super) async fn resolve_commune(
+    s: &AppState,
+    user: &User,
+    text: &str,
+) -> Result<Option<String>, ApiError> {
+    use motcua_domain::codes::is_commune_code;
+    use motcua_domain::text::fold;
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let listed = t
+        .strip_suffix(')')
+        .and_then(|x| x.rsplit_once('('))
+        .map(|(_, c)| c.trim())
+        .filter(|c| is_commune_code(c));
+    if let Some(c) = listed.or(Some(t).filter(|c| is_commune_code(c))) {
+        return Ok(Some(c.to_owned()));
+    }
+    let want = fold(t);
+    let strip = |n: &str| {
+        let f = fold(n);
+        ["xa ", "phuong ", "dac khu ", "thi tran "]
+            .iter()
+            .find_map(|p| f.strip_prefix(p).map(str::to_owned))
+            .unwrap_or(f)
+    };
+    let q = motcua_service::store::UnitQuery {
+        level: Some(motcua_domain::units::UnitLevel::Commune),
+        q: Some(t.to_owned()),
+        as_of: Some(s.calendar().to_local_fixed(s.now()).date_naive()),
+        limit: Some(100),
+        ..Default::default()
+    };
+    let found = s
+        .store()
+        .units(&q)
+        .await
+        .map_err(|e| ApiError::from(motcua_service::ServiceError::from(e)))?
+        .items;
+    let exact: Vec<_> = found
+        .iter()
+        .filter(|u| fold(&u.name) == want || strip(&u.name) == strip(t))
+        .collect();
+    let province = home_province(s, user).await.map(|p| p.id);
+    let home: Vec<_> = exact
+        .iter()
+        .copied()
+        .filter(|u| province.is_some() && u.parent_id == province)
+        .collect();
+    match (home.as_slice(), exact.as_slice()) {
+        ([one], _) | ([], [one]) => Ok(Some(one.code.clone())),
+        (_, []) => Err(ApiError::invalid(
+            "unit",
+            format!("Không tìm thấy xã, phường «{t}»; hãy chọn trong danh sách"),
+            format!("no commune is called «{t}»; choose one from the list"),
+        )),
+        (_, many) => {
+            let names = many
+                .iter()
+                .take(10)
+                .map(|u| format!("{} ({})", u.name, u.code))
+                .collect::<Vec<_>>()
+                .join("; ");
+            Err(ApiError::invalid(
+                "unit",
+                format!("Có nhiều xã, phường tên «{t}»: {names}; hãy chọn đúng một"),
+                format!("several communes are called «{t}»: {names}; choose one"),
+            ))
+        }
+    }
+}
+
+/// How the result will be returned, as chosen on a form (`delivery`).
+pub fn delivery_from(form: &Form) -> Option<Delivery> {
+    match form.get("delivery") {
+        Some("paper") => Some(Delivery::Paper),
+        Some("postal") => Some(Delivery::Postal),
+        Some("electronic") => Some(Delivery::Electronic),
+        _ => None,
+    }
+}
+
+/// How long after a filing the same applicant and procedure at the same place asks for
+/// confirmation instead of making a second dossier.
+const DUPLICATE_WINDOW_MINUTES: i64 = 15;
 
 async fn counter_page(
     s: &AppState,
@@ -646,6 +1200,7 @@ async fn counter_page(
     mut v: CounterValues,
     checked: Option<&Form>,
     errors: Vec<String>,
+    duplicate: Option<(String, String)>,
 ) -> Response {
     let tr = page.tr;
     let q = v.q.clone();
@@ -684,19 +1239,7 @@ async fn counter_page(
     };
     let components = procedure
         .as_ref()
-        .map(|p| {
-            p.components
-                .iter()
-                .enumerate()
-                .map(|(i, c)| ComponentRow {
-                    index: i,
-                    name: c.name.clone(),
-                    required: c.required,
-                    warehouse: c.warehouse_copy_accepted,
-                    checked: checked.is_some_and(|f| f.get(&format!("c{i}")).is_some()),
-                })
-                .collect()
-        })
+        .map(|p| ComponentRow::of_catalogue(p, 0..p.components.len(), checked, false))
         .unwrap_or_default();
     let mine = user.agency_code.as_ref().map(|a| a.to_string());
     let list = |statuses: Vec<Status>, applicant: Option<String>| DossierQuery {
@@ -750,7 +1293,10 @@ async fn counter_page(
                     v.phone = a.phone.clone().unwrap_or_default();
                     v.email = a.email.clone().unwrap_or_default();
                     v.address = a.address.clone().unwrap_or_default();
-                    v.unit_code = a.unit_code.clone().unwrap_or_default();
+                    v.unit = match a.unit_code.as_deref() {
+                        Some(code) => commune_choice(s, code).await,
+                        None => String::new(),
+                    };
                 }
                 rows(p)
             }
@@ -773,17 +1319,27 @@ async fn counter_page(
     } else {
         (Vec::new(), Vec::new())
     };
-    let agencies = if user.role == Role::Postal {
-        match one_stop_points(s).await {
-            Ok(a) => a,
-            Err(e) => return error_page(tr, e),
-        }
+    // A postal agent chooses among the one-stop points that may receive this procedure.
+    let agencies = match (&procedure, user.role) {
+        (Some(p), Role::Postal) => match s.filing_places(p.code.as_str(), None).await {
+            Ok(a) => a
+                .into_iter()
+                .map(|a| (a.code.to_string(), a.name))
+                .collect(),
+            Err(e) => return error_page(tr, e.into()),
+        },
+        _ => Vec::new(),
+    };
+    let communes = if procedure.is_some() {
+        commune_choices(s, user).await
     } else {
         Vec::new()
     };
-    let has_errors = !errors.is_empty();
+    let has_errors = !errors.is_empty() || duplicate.is_some();
     render_form(
         &Counter {
+            communes,
+            duplicate,
             page: page.titled("Bộ phận một cửa", "One-stop counter"),
             q,
             found,
@@ -814,7 +1370,7 @@ async fn counter(
         Ok(u) => u.clone(),
         Err(r) => return r,
     };
-    counter_page(&s, page, &user, v, None, Vec::new()).await
+    counter_page(&s, page, &user, v, None, Vec::new(), None).await
 }
 
 async fn receive(State(s): State<AppState>, page: Page, form: Form) -> Response {
@@ -827,28 +1383,7 @@ async fn receive(State(s): State<AppState>, page: Page, form: Form) -> Response 
         Ok(p) => p,
         Err(e) => return error_page(page.tr, e.into()),
     };
-    let count = |name: String| {
-        form.get(&name)
-            .and_then(|v| v.parse::<u16>().ok())
-            .unwrap_or(0)
-    };
-    let components = (0..procedure.components.len())
-        .filter(|i| form.get(&format!("c{i}")).is_some())
-        .map(|i| {
-            let (originals, copies) = (count(format!("o{i}")), count(format!("s{i}")));
-            SubmittedComponent {
-                index: i,
-                // Ticked without counts: one copy handed in.
-                originals,
-                copies: if originals == 0 && copies == 0 {
-                    1
-                } else {
-                    copies
-                },
-                from_warehouse: false,
-            }
-        })
-        .collect();
+    let components = received_components(&form, 0..procedure.components.len());
     let v = CounterValues {
         q: String::new(),
         thu_tuc: code.clone(),
@@ -858,9 +1393,10 @@ async fn receive(State(s): State<AppState>, page: Page, form: Form) -> Response 
         phone: form.text("phone"),
         email: form.text("email"),
         address: form.text("address"),
-        unit_code: form.text("unit_code"),
+        unit: form.text("unit"),
         agency: form.text("agency"),
         postal_tracking: form.text("postal_tracking"),
+        delivery: form.text("delivery"),
     };
     let postal = user.role == Role::Postal;
     let agency = if postal {
@@ -868,12 +1404,46 @@ async fn receive(State(s): State<AppState>, page: Page, form: Form) -> Response 
             Ok(a) => Some(a),
             Err(e) => {
                 let msgs = messages(page.tr, &ApiError::from(e));
-                return counter_page(&s, page, &user, v, Some(&form), msgs).await;
+                return counter_page(&s, page, &user, v, Some(&form), msgs, None).await;
             }
         }
     } else {
         None
     };
+    let unit_code = match resolve_commune(&s, &user, &v.unit).await {
+        Ok(u) => u,
+        Err(e) => {
+            let msgs = messages(page.tr, &e);
+            return counter_page(&s, page, &user, v, Some(&form), msgs, None).await;
+        }
+    };
+    let Some(delivery) = delivery_from(&form) else {
+        let msgs = vec![page.tr.t(
+            "Chọn cách trả kết quả (tại bộ phận một cửa, qua bưu chính hoặc bản điện tử)",
+            "Choose how the result will be returned (at the counter, by post or electronically)",
+        ).to_owned()];
+        return counter_page(&s, page, &user, v, Some(&form), msgs, None).await;
+    };
+    // The same applicant and procedure a few minutes ago: ask before making a second dossier.
+    if form.get("duplicate_ok").is_none() {
+        let recent = DossierQuery {
+            applicant_id: Some(v.id_number.trim().to_owned()),
+            procedure_code: Some(code.clone()),
+            receiving_agency: agency
+                .as_ref()
+                .or(user.agency_code.as_ref())
+                .map(ToString::to_string),
+            submitted_from: Some(s.now() - chrono::Duration::minutes(DUPLICATE_WINDOW_MINUTES)),
+            limit: Some(5),
+            ..Default::default()
+        };
+        if let Ok(p) = s.store().dossiers(&recent).await
+            && let Some(d) = p.items.iter().max_by_key(|d| d.dossier.submitted_at)
+        {
+            let dup = Some((d.dossier.code.clone(), when(&s, &d.dossier.submitted_at)));
+            return counter_page(&s, page, &user, v, Some(&form), Vec::new(), dup).await;
+        }
+    }
     let body = NewDossier {
         procedure_code: code.clone(),
         channel: if postal {
@@ -893,10 +1463,11 @@ async fn receive(State(s): State<AppState>, page: Page, form: Form) -> Response 
             phone: Some(v.phone.clone()).filter(|x| !x.is_empty()),
             email: Some(v.email.clone()).filter(|x| !x.is_empty()),
             address: Some(v.address.clone()).filter(|x| !x.is_empty()),
-            unit_code: Some(v.unit_code.clone()).filter(|x| !x.is_empty()),
+            unit_code,
         },
         components,
         postal_tracking: Some(v.postal_tracking.clone()).filter(|x| !x.is_empty()),
+        result_delivery: Some(delivery),
     };
     match s
         .file(&s.acting(actor_of(&user)), body, None)
@@ -909,7 +1480,7 @@ async fn receive(State(s): State<AppState>, page: Page, form: Form) -> Response 
         Ok((d, _)) => see_other(&format!("/ho-so/{}?moi=1", d.dossier.code)),
         Err(e) => {
             let msgs = messages(page.tr, &e);
-            counter_page(&s, page, &user, v, Some(&form), msgs).await
+            counter_page(&s, page, &user, v, Some(&form), msgs, None).await
         }
     }
 }
@@ -1019,6 +1590,7 @@ fn slip_title(tr: super::Tr, kind: &str) -> &'static str {
 #[template(path = "slip.html")]
 struct SlipPage {
     page: Page,
+    link: TrackingLink,
     code: String,
     agency: String,
     applicant: String,
@@ -1033,6 +1605,7 @@ struct SlipPage {
 async fn slip(
     State(s): State<AppState>,
     page: Page,
+    headers: axum::http::HeaderMap,
     Path((code, kind)): Path<(String, String)>,
 ) -> Response {
     let Some(user) = page.user.clone() else {
@@ -1134,6 +1707,7 @@ async fn slip(
         ..page
     };
     render(&SlipPage {
+        link: TrackingLink::new(&s, &headers, &d.code),
         code: d.code.clone(),
         agency: s.agency_name(&d.receiving_agency).await,
         applicant: format!("{} ({})", d.applicant.name, d.applicant.id_number),

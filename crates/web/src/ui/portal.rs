@@ -14,7 +14,7 @@ use motcua_domain::auth::Role;
 use motcua_domain::calendar::TimeUnit;
 use motcua_domain::catalogue::{Channel, ImplLevel, OnlineLevel, Procedure};
 use motcua_domain::codes::AgencyCode;
-use motcua_domain::dossier::{Applicant, ApplicantKind, SubmittedComponent};
+use motcua_domain::dossier::{Applicant, ApplicantKind, Delivery, SubmittedComponent};
 use motcua_service::store::{DossierQuery, ProcedureQuery};
 use motcua_service::{NewDossier, Tracking, actor_of};
 use serde::Deserialize;
@@ -383,7 +383,7 @@ async fn login_form(page: Page, Query(q): Query<NextQuery>) -> Response {
     })
 }
 
-fn home_of(role: Role) -> &'static str {
+pub(super) fn home_of(role: Role) -> &'static str {
     match role {
         Role::Citizen => "/ho-so",
         Role::Reception | Role::Postal => "/mot-cua",
@@ -510,6 +510,8 @@ async fn logout(
 #[template(path = "register.html")]
 struct Register {
     page: Page,
+    /// Where to go once registered (the form the citizen was going to).
+    next: String,
     id_number: String,
     name: String,
     phone: String,
@@ -517,9 +519,10 @@ struct Register {
     errors: Vec<String>,
 }
 
-async fn register_form(page: Page) -> Response {
+async fn register_form(page: Page, Query(q): Query<NextQuery>) -> Response {
     render(&Register {
         page: page.titled("Đăng ký tài khoản", "Register"),
+        next: safe_next(q.next.as_deref()),
         id_number: String::new(),
         name: String::new(),
         phone: String::new(),
@@ -543,12 +546,22 @@ async fn register(State(s): State<AppState>, page: Page, form: Form) -> Response
         .register_citizen(s.now(), applicant, form.text("password"))
         .await
     {
-        Ok(user) => match start_session(&s, &page, &user, "/ho-so").await {
+        Ok(user) => match start_session(&s, &page, &user, &{
+            let next = safe_next(form.get("next"));
+            if next.is_empty() {
+                "/ho-so".to_owned()
+            } else {
+                next
+            }
+        })
+        .await
+        {
             Ok((_, r)) | Err(r) => r,
         },
         Err(e) => {
             let e = ApiError::from(e);
             let mut res = render(&Register {
+                next: safe_next(form.get("next")),
                 errors: messages(page.tr, &e),
                 id_number: form.text("id_number"),
                 name: form.text("name"),
@@ -592,6 +605,66 @@ pub struct ComponentRow {
     pub required: bool,
     pub warehouse: bool,
     pub checked: bool,
+    /// Originals and copies: the catalogue's numbers, or those recorded or typed.
+    pub originals: u16,
+    pub copies: u16,
+}
+
+impl ComponentRow {
+    /// Rows for the components at `indexes` of `p`, with the catalogue's numbers of originals
+    /// and copies — or, when `form` came back with an error, what the officer ticked and
+    /// typed. `ticked` says whether a row starts ticked on a fresh form.
+    pub fn of_catalogue(
+        p: &Procedure,
+        indexes: impl Iterator<Item = usize>,
+        form: Option<&Form>,
+        ticked: bool,
+    ) -> Vec<ComponentRow> {
+        indexes
+            .filter_map(|i| p.components.get(i).map(|c| (i, c)))
+            .map(|(i, c)| {
+                let typed = |k: &str| form.and_then(|f| f.get(&format!("{k}{i}"))?.parse().ok());
+                ComponentRow {
+                    index: i,
+                    name: c.name.clone(),
+                    required: c.required,
+                    warehouse: c.warehouse_copy_accepted,
+                    checked: form.map_or(ticked, |f| f.get(&format!("c{i}")).is_some()),
+                    originals: typed("o").unwrap_or(c.originals),
+                    copies: typed("s").unwrap_or(c.copies),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The components ticked on a form (`c{i}` among `indexes`) with their numbers of originals
+/// (`o{i}`) and copies (`s{i}`); ticked with no numbers means one copy handed in.
+pub fn received_components(
+    form: &Form,
+    indexes: impl Iterator<Item = usize>,
+) -> Vec<motcua_domain::dossier::SubmittedComponent> {
+    let count = |k: &str, i: usize| {
+        form.get(&format!("{k}{i}"))
+            .and_then(|v| v.trim().parse::<u16>().ok())
+            .unwrap_or(0)
+    };
+    indexes
+        .filter(|i| form.get(&format!("c{i}")).is_some())
+        .map(|i| {
+            let (originals, copies) = (count("o", i), count("s", i));
+            motcua_domain::dossier::SubmittedComponent {
+                index: i,
+                originals,
+                copies: if originals == 0 && copies == 0 {
+                    1
+                } else {
+                    copies
+                },
+                from_warehouse: false,
+            }
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -607,23 +680,11 @@ struct FilePage {
     phone: String,
     email: String,
     address: String,
-    unit_code: String,
+    /// The commune of residence as typed: a name, "Name (code)" or a code.
+    unit: String,
     components: Vec<ComponentRow>,
     errors: Vec<String>,
-}
-
-/// One-stop points a citizen may file at.
-pub async fn one_stop_points(s: &AppState) -> Result<Vec<(String, String)>, ApiError> {
-    let page = s
-        .store()
-        .agencies(None, None, None, None, Some(500))
-        .await?;
-    Ok(page
-        .items
-        .into_iter()
-        .filter(|a| a.one_stop_point)
-        .map(|a| (a.code.to_string(), a.name))
-        .collect())
+    delivery: String,
 }
 
 async fn file_page(
@@ -640,37 +701,37 @@ async fn file_page(
         Ok(p) => p,
         Err(e) => return error_page(page.tr, e.into()),
     };
-    let agencies = match one_stop_points(s).await {
-        Ok(a) => a,
-        Err(e) => return error_page(page.tr, e),
+    // Only the one-stop points that may receive this procedure are offered.
+    let agencies: Vec<(String, String)> = match s.filing_places(code, None).await {
+        Ok(a) => a
+            .into_iter()
+            .map(|a| (a.code.to_string(), a.name))
+            .collect(),
+        Err(e) => return error_page(page.tr, e.into()),
     };
     let (phone, email) = s.store().user_contact(user.id).await.unwrap_or_default();
     let field = |name: &str, default: String| form.map_or(default, |f| f.text(name));
-    let components = p
-        .components
-        .iter()
-        .enumerate()
-        .map(|(i, c)| ComponentRow {
-            index: i,
-            name: c.name.clone(),
-            required: c.required,
-            warehouse: c.warehouse_copy_accepted,
-            checked: form.is_none_or(|f| f.get(&format!("c{i}")).is_some()),
-        })
-        .collect();
+    let components = ComponentRow::of_catalogue(&p, 0..p.components.len(), form, true);
     let page = Page {
         title: format!("{}: {}", page.tr.t("Nộp hồ sơ", "File"), p.name),
         ..page
     };
     let mut res = render(&FilePage {
         limit: limit_text(page.tr, &p),
-        agency: field("agency", String::new()),
+        agency: field(
+            "agency",
+            match agencies.as_slice() {
+                [only] => only.0.clone(),
+                _ => String::new(),
+            },
+        ),
+        delivery: field("delivery", "electronic".to_owned()),
         name: field("name", user.full_name.clone()),
         id_number: field("id_number", user.username.clone()),
         phone: field("phone", phone.unwrap_or_default()),
         email: field("email", email.unwrap_or_default()),
         address: field("address", String::new()),
-        unit_code: field("unit_code", String::new()),
+        unit: field("unit", String::new()),
         components,
         agencies,
         p,
@@ -724,6 +785,13 @@ async fn file_online(
         }
         None => None,
     };
+    let unit_code = match super::office::resolve_commune(&s, &user, &form.text("unit")).await {
+        Ok(u) => u,
+        Err(e) => {
+            let msgs = messages(page.tr, &e);
+            return file_page(&s, page, &code, Some(&form), msgs).await;
+        }
+    };
     let body = NewDossier {
         procedure_code: code.clone(),
         channel: Channel::Online,
@@ -735,10 +803,11 @@ async fn file_online(
             phone: form.get("phone").map(str::to_owned),
             email: form.get("email").map(str::to_owned),
             address: form.get("address").map(str::to_owned),
-            unit_code: form.get("unit_code").map(str::to_owned),
+            unit_code,
         },
         components,
         postal_tracking: None,
+        result_delivery: super::office::delivery_from(&form).or(Some(Delivery::Electronic)),
     };
     match s
         .file(&s.acting(actor_of(&user)), body, None)

@@ -272,21 +272,28 @@ pub(super) async fn admin_locks_an_account(app: &TestApp) {
         .await
         .unwrap();
     let csrf = session_csrf(app, &admin);
-    let lock = |who: &'static str, disabled: &'static str| {
-        http.post(app.url("/quan-tri/khoa"))
+    let lock_asking = |who: &'static str, disabled: &'static str, confirmed: &'static str| {
+        http.post(app.url(&format!("/quan-tri/nguoi-dung/{who}/khoa")))
             .header("cookie", format!("motcua_session={admin}"))
             .form(&[
                 ("_csrf", csrf.as_str()),
-                ("username", who),
                 ("disabled", disabled),
+                ("confirmed", confirmed),
             ])
             .send()
     };
+    let lock = |who: &'static str, disabled: &'static str| lock_asking(who, disabled, "1");
     let queue = || {
         http.get(app.url("/xu-ly"))
             .header("cookie", format!("motcua_session={officer}"))
             .send()
     };
+    // Locking asks for confirmation first, and nothing changes until it is given.
+    let r = lock_asking("chuyenvien", "1", "").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body = r.text().await.unwrap();
+    assert!(body.contains(r#"id="confirm-yes""#), "{body}");
+    assert_eq!(queue().await.unwrap().status(), StatusCode::OK);
     assert_eq!(
         lock("chuyenvien", "1").await.unwrap().status(),
         StatusCode::SEE_OTHER
