@@ -49,6 +49,8 @@ pub struct UnitQuery {
     pub q: Option<String>,
     /// Only units valid on this date (`None`: all, current and historical).
     pub as_of: Option<NaiveDate>,
+    /// Only the units in force now (no end date), whatever the clock says.
+    pub current: bool,
     pub cursor: Option<i64>,
     pub limit: Option<u32>,
 }
@@ -283,6 +285,9 @@ impl Store {
                 b.push(" AND (valid_from IS NULL OR valid_from <= ").push_bind(d);
                 b.push(") AND (valid_to IS NULL OR valid_to >= ").push_bind(d);
                 b.push(")");
+            }
+            if q.current {
+                b.push(" AND valid_to IS NULL");
             }
             if let Some(c) = q.cursor {
                 b.push(" AND id > ").push_bind(c);

@@ -83,6 +83,9 @@ pub struct DossierView {
     pub timeliness: Option<Timeliness>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_delivery: Option<Delivery>,
+    /// How the applicant asked, at intake, for the result to be returned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_delivery: Option<Delivery>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub returned_at: Option<DateTime<Utc>>,
     /// The parent of an inter-agency child case.
@@ -130,6 +133,7 @@ impl DossierView {
             ended_at: d.ended_at,
             timeliness: d.timeliness,
             result_delivery: d.result_delivery,
+            requested_delivery: d.requested_delivery,
             returned_at: d.returned_at,
             parent_code: d.parent_code.clone(),
             open_children: d.open_children.clone(),

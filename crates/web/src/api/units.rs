@@ -65,6 +65,7 @@ async fn list_units(
                 parent_id: q.parent_id,
                 q: q.q,
                 as_of,
+                current: false,
                 cursor: q.cursor,
                 limit: q.limit,
             })

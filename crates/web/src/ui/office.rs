@@ -1085,7 +1085,7 @@ async fn commune_choices(s: &AppState, user: &User) -> Vec<String> {
     let q = motcua_service::store::UnitQuery {
         level: Some(motcua_domain::units::UnitLevel::Commune),
         parent_id: Some(p.id),
-        as_of: Some(s.calendar().to_local_fixed(s.now()).date_naive()),
+        current: true,
         limit: Some(500),
         ..Default::default()
     };
@@ -1136,7 +1136,7 @@ pub(super) async fn resolve_commune(
     let q = motcua_service::store::UnitQuery {
         level: Some(motcua_domain::units::UnitLevel::Commune),
         q: Some(t.to_owned()),
-        as_of: Some(s.calendar().to_local_fixed(s.now()).date_naive()),
+        current: true,
         limit: Some(100),
         ..Default::default()
     };

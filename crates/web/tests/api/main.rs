@@ -9,6 +9,7 @@ use motcua_store::{Backend, ChangeBy, NewUser};
 use motcua_web::testing::{TEST_PASSWORD as PASSWORD, TestApp};
 use serde_json::{Value, json};
 
+mod daily;
 mod dossiers;
 mod hardening;
 mod openapi;
@@ -67,13 +68,24 @@ async fn seed(app: &TestApp) {
 
 /// A token from the login endpoint (valid for the application's 8 hours).
 async fn login(app: &TestApp, user: &str) -> String {
+    login_with(app, user, PASSWORD).await
+}
+
+async fn login_with(app: &TestApp, user: &str, password: &str) -> String {
     let r = app
         .post("/api/v1/auth/token")
-        .json(&json!({"username": user, "password": PASSWORD}))
+        .json(&json!({"username": user, "password": password}))
         .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     r.body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// [`start`] with a configured public base URL (the tracking links of receipts and slips).
+async fn start_public(backend: Backend) -> TestApp {
+    start(backend).await.with_state(|s| {
+        s.public_base_url = "https://dichvucong.tuyenquang.gov.vn".into();
+    })
 }
 
 /// GET without credentials: the status and the JSON body (`null` if none).
