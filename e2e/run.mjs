@@ -8,7 +8,7 @@
 //   E2E_MOTCUA_BIN=target/debug/motcua CHROMIUM=/usr/bin/chromium node e2e/run.mjs
 
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -63,11 +63,12 @@ async function snap(page, name) {
   await page.screenshot({ path: join(artifacts, `${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
 }
 
-/** A signed-in browser context of one user (360 px wide for citizens, desktop for officers). */
+/** A signed-in browser context of one user (360 px wide for citizens, a 1366×768 office screen
+ * for officers). */
 async function session(username, { mobile = false } = {}) {
   const ctx = await browser.newContext(mobile
     ? { viewport: { width: 360, height: 740 }, deviceScaleFactor: 1, locale: 'vi-VN' }
-    : { viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
+    : { viewport: { width: 1366, height: 768 }, locale: 'vi-VN' });
   const page = await ctx.newPage();
   page.on('pageerror', (e) => failures.push(`${username}: page error ${e.message}`));
   // A console error is a bug (a script or style the security policy blocked, a failed
@@ -92,7 +93,29 @@ async function session(username, { mobile = false } = {}) {
   return page;
 }
 
+/** Opens the folded "other actions" to reach `action`'s form, as a user clicks them open. */
+async function reveal(page, action) {
+  const inner = page.locator(`#d-${action}`);
+  if (!(await inner.count())) return;
+  const outer = page.locator('#other-actions');
+  if (!(await outer.evaluate((d) => d.open))) await outer.locator('> summary').click();
+  if (!(await inner.evaluate((d) => d.open))) await inner.locator('> summary').click();
+}
+
+/** The action the dossier page leads with (its form inside #main-action, before the rest). */
+async function mainAction(page) {
+  const form = page.locator('#main-action form input[name=action]');
+  if (!(await form.count())) return null;
+  const first = await page.evaluate(() => {
+    const m = document.getElementById('main-action');
+    const o = document.getElementById('other-actions');
+    return !o || Boolean(m.compareDocumentPosition(o) & Node.DOCUMENT_POSITION_FOLLOWING);
+  });
+  return first ? form.getAttribute('value') : 'not first';
+}
+
 async function act(page, action, fill = async () => {}) {
+  await reveal(page, action);
   const form = page.locator(`#form-${action}`);
   await fill(form);
   await form.getByRole('button').click();
@@ -121,12 +144,24 @@ async function audit(page, name) {
 }
 
 try {
-  // --- 1. A citizen registers on a phone and files online --------------------------------
+  // --- 1. A citizen finds a procedure on a phone, registers on the way, and files online ----
   const citizen = await session(null, { mobile: true });
   await citizen.goto(`${base}/`);
   await audit(citizen, 'home');
   await snap(citizen, 'home');
-  await citizen.goto(`${base}/dang-ky`);
+  await citizen.getByLabel('Tìm thủ tục (có dấu hoặc không dấu)').fill('khai sinh lai dang ky');
+  await citizen.getByRole('button', { name: 'Tìm', exact: true }).click();
+  await citizen.waitForLoadState('load');
+  await citizen.getByRole('link', { name: 'Thủ tục đăng ký lại khai sinh' }).first().click();
+  await citizen.waitForLoadState('load');
+  await audit(citizen, 'procedure');
+  await snap(citizen, 'procedure');
+  const procedurePath = new URL(citizen.url()).pathname.replace('/thu-tuc/', '/nop/');
+  await citizen.getByRole('link', { name: 'Nộp hồ sơ trực tuyến' }).click();
+  await citizen.waitForLoadState('load');
+  check(new URL(citizen.url()).pathname === '/dang-nhap', 'filing asks a visitor to log in first');
+  await citizen.locator('#register-link').click();
+  await citizen.waitForLoadState('load');
   await citizen.getByLabel('Số định danh cá nhân (12 số)').fill('008195001234');
   await citizen.getByLabel('Họ và tên').fill('Hoàng Thị Mai');
   await citizen.getByLabel('Số điện thoại').fill('0987 654 321');
@@ -134,20 +169,13 @@ try {
   await audit(citizen, 'register');
   await citizen.getByRole('button', { name: 'Đăng ký' }).click();
   await citizen.waitForLoadState('load');
-  check(citizen.url().endsWith('/ho-so'), 'registration signs the citizen in');
-
-  await citizen.goto(`${base}/`);
-  await citizen.getByLabel('Tìm thủ tục (có dấu hoặc không dấu)').fill('dang ky lai khai sinh');
-  await citizen.getByRole('button', { name: 'Tìm' }).click();
-  await citizen.waitForLoadState('load');
-  await citizen.getByRole('link', { name: 'Thủ tục đăng ký lại khai sinh' }).first().click();
-  await citizen.waitForLoadState('load');
-  await audit(citizen, 'procedure');
-  await snap(citizen, 'procedure');
-  await citizen.getByRole('link', { name: 'Nộp hồ sơ trực tuyến' }).click();
-  await citizen.waitForLoadState('load');
+  check(new URL(citizen.url()).pathname === procedurePath, 'after registering, the citizen is back at the form they were going to');
+  const places = await citizen.locator('#agency option').allTextContents();
+  check(!places.some((p) => p.includes('Trung tâm Phục vụ hành chính công')), `only places that may receive a commune procedure are offered (${places.length - 1})`);
   await citizen.getByLabel('Nộp tại').selectOption('000.01.31.H58');
-  await citizen.getByLabel('Mã xã/phường nơi cư trú (5 số, nếu biết)').fill('02215');
+  await citizen.getByLabel('Xã, phường nơi cư trú').fill('minh xuan');
+  // The copy of the birth record is to come by post: the dossier goes in incomplete.
+  await citizen.locator('#c1').uncheck();
   await audit(citizen, 'file-online');
   await snap(citizen, 'file-online');
   await citizen.getByRole('button', { name: 'Nộp hồ sơ' }).click();
@@ -155,22 +183,59 @@ try {
   const code = (await citizen.locator('h1').innerText()).replace('Hồ sơ ', '').trim();
   check(/^000\.01\.31\.H58-\d{6}-\d{4}$/.test(code), `online dossier filed: ${code}`);
   check(await statusOf(citizen) === 'submitted', 'status submitted');
+  check(await citizen.locator('#components li[data-index="1"][data-submitted="false"]').count() === 1, 'the missing component shows as not handed in');
   await audit(citizen, 'dossier-citizen');
   await snap(citizen, 'dossier-submitted');
 
-  // --- 2. The one-stop officer accepts it and prints the receipt ---------------------------
+  // --- 2. The one-stop officer asks for the missing paper, then accepts it -------------------
   const reception = await session('tiepnhan.minhxuan');
   await reception.goto(`${base}/mot-cua`);
   await audit(reception, 'counter');
   await reception.getByRole('link', { name: code }).click();
   await reception.waitForLoadState('load');
   await audit(reception, 'dossier-officer');
-  await act(reception, 'accept');
+  check(await mainAction(reception) === 'accept', 'at the counter, accepting leads the page');
+  await act(reception, 'request_supplement', async (f) => {
+    await f.locator('input[name=missing][value="1"]').check();
+    await f.getByLabel('Lý do').fill('Chưa nộp bản sao giấy tờ khai sinh');
+  });
+  check(await statusOf(reception) === 'awaiting_supplement', 'a supplement asked before acceptance');
+  await citizen.goto(`${base}/ho-so/${code}`);
+  check((await citizen.locator('#missing').innerText()).includes('Chưa nộp bản sao'), 'the citizen sees what is missing');
+  check(await mainAction(citizen) === 'supplement_received', "the citizen's page leads with sending the supplement");
+  await act(citizen, 'supplement_received');
+  check(await statusOf(citizen) === 'submitted', 'the supplement is in: back to the counter');
+  await reception.goto(`${base}/ho-so/${code}`);
+  check(await mainAction(reception) === 'accept', 'accept leads again');
+  // The paper came by post: the officer ticks it as received (one copy) and accepts.
+  await act(reception, 'accept', async (f) => {
+    await f.locator('#c1').check();
+    check(await f.locator('#s1').inputValue() === '1', "the catalogue's number of copies is proposed");
+  });
   check(reception.url().endsWith(`/ho-so/${code}/bien-nhan`), 'accepting opens the receipt');
   check((await reception.locator('#receipt-code').innerText()) === code, 'the receipt shows the code');
+  check((await reception.content()).includes('Bản sao giấy tờ có thông tin khai sinh — 0 bản chính, 1 bản sao'), 'the receipt lists the component received at acceptance');
   await audit(reception, 'receipt');
   await snap(reception, 'receipt-online');
-  await reception.goto(`${base}/ho-so/${code}`);
+  // The receipt's QR code holds the full tracking URL; a USB scanner types it into the search
+  // box of any officer page, and Enter opens the dossier.
+  const trackUrl = await reception.locator('#track-url').innerText();
+  check(trackUrl.startsWith('http') && trackUrl.endsWith(`/tra-cuu?ma=${code}`), `the receipt prints the full tracking URL (${trackUrl})`);
+  const qrPng = join(artifacts, 'receipt-qr.png');
+  await reception.locator('#track .qr').screenshot({ path: qrPng });
+  let scanned = '';
+  try {
+    scanned = execFileSync('zbarimg', ['--quiet', '--raw', qrPng], { encoding: 'utf8' }).trim();
+  } catch (e) {
+    failures.push(`zbarimg could not read the receipt's QR code: ${e.message}`);
+  }
+  check(scanned === trackUrl, `the QR code decodes to the tracking URL (${scanned})`);
+  await reception.goto(`${base}/mot-cua`);
+  await reception.locator('#find').fill(scanned);
+  await reception.locator('#find').press('Enter');
+  await reception.waitForLoadState('load');
+  check(new URL(reception.url()).pathname === `/ho-so/${code}`, 'the scanned code opens the dossier in one step');
+  check(await reception.locator('#components li[data-index="1"][data-submitted="true"]').count() === 1, 'the component received at acceptance is recorded');
   await act(reception, 'forward');
   check(await statusOf(reception) === 'processing', 'forwarded to the specialist');
 
@@ -181,6 +246,8 @@ try {
   await snap(specialist, 'queue');
   await specialist.getByRole('link', { name: code }).click();
   await specialist.waitForLoadState('load');
+  check(await mainAction(specialist) === 'forward', "the specialist's page leads with forwarding");
+  check((await specialist.locator('#next').innerText()).includes('Thẩm định'), 'the page names the step and who has it');
   await act(specialist, 'assign', async (f) => { await f.getByLabel('Giao cho').selectOption('chuyenvien.minhxuan'); });
   await specialist.goto(`${base}/xu-ly?loc=mine`);
   check(await specialist.getByRole('link', { name: code }).isVisible(), 'assigned: in "assigned to me"');
@@ -201,10 +268,10 @@ try {
   // --- 4. The citizen supplements ----------------------------------------------------------
   await citizen.goto(`${base}/ho-so`);
   await audit(citizen, 'my-dossiers');
-  await citizen.getByRole('link', { name: code }).click();
+  await citizen.locator('#my-dossiers li', { hasText: code }).getByRole('link').click();
   await citizen.waitForLoadState('load');
   check((await citizen.locator('#missing').innerText()).includes('Bản chụp không rõ'), 'the citizen sees what is missing, at the top');
-  await act(citizen, 'supplement_received');
+  await act(citizen, 'supplement_received', async (f) => { await f.locator('#c0').check(); });
   check(await statusOf(citizen) === 'processing', 'supplement received, processing again');
   await snap(citizen, 'supplemented');
 
@@ -216,6 +283,9 @@ try {
   await snap(leader, 'approval-queue');
   await leader.getByRole('link', { name: code }).click();
   await leader.waitForLoadState('load');
+  check(await mainAction(leader) === 'approve', "the leader's page leads with approving");
+  await audit(leader, 'dossier-leader');
+  await snap(leader, 'dossier-leader');
   await act(leader, 'approve');
   check(await statusOf(leader) === 'resolved', 'approved');
   await reception.goto(`${base}/ho-so/${code}`);
@@ -226,7 +296,7 @@ try {
   check(await statusOf(citizen) === 'returned', 'the citizen sees the result returned');
   await citizen.getByRole('link', { name: 'Phiếu kiểm soát quá trình giải quyết hồ sơ' }).click();
   await citizen.waitForLoadState('load');
-  check((await citizen.locator('tbody tr').count()) >= 8, 'the control slip lists every hand-off');
+  check((await citizen.locator('tbody tr').count()) >= 10, 'the control slip lists every hand-off');
   await audit(citizen, 'slip-control');
   await snap(citizen, 'slip-control');
   await citizen.goto(`${base}/ho-so/${code}`);
@@ -241,17 +311,27 @@ try {
   const tracked = await anon.content();
   check(tracked.includes('Đã trả kết quả') && !tracked.includes('Hoàng Thị Mai'), 'tracking shows status, not the name');
 
-  // --- 6. A counter intake that prints a receipt ------------------------------------------
+  // --- 6. A counter intake that prints a receipt, on a 1366×768 office screen ---------------
   await reception.goto(`${base}/mot-cua`);
   await reception.getByLabel('Tên hoặc mã thủ tục').fill('tam tru');
-  await reception.getByRole('button', { name: 'Tìm' }).click();
+  await reception.getByRole('button', { name: 'Tìm', exact: true }).click();
   await reception.waitForLoadState('load');
   await reception.getByRole('link', { name: 'Đăng ký tạm trú', exact: true }).click();
   await reception.waitForLoadState('load');
-  await reception.getByLabel('Số định danh cá nhân / mã số doanh nghiệp').fill('008190001234');
-  await reception.getByLabel('Họ tên / tên tổ chức').fill('Nguyễn Văn An');
-  await reception.getByLabel('Số điện thoại').fill('0912345678');
-  for (const box of await reception.locator('input[type=checkbox][name^=c]').all()) await box.check();
+  const fillCounter = async () => {
+    await reception.getByLabel('Số định danh cá nhân / mã số doanh nghiệp').fill('008190001234');
+    await reception.getByLabel('Họ tên / tên tổ chức').fill('Nguyễn Văn An');
+    await reception.getByLabel('Số điện thoại').fill('0912345678');
+    await reception.getByLabel('Xã, phường nơi cư trú').fill('Phường Minh Xuân (02215)');
+    await reception.getByLabel('Qua bưu chính công ích').check();
+    for (const box of await reception.locator('input[type=checkbox][name^=c]').all()) await box.check();
+  };
+  await fillCounter();
+  const width = await reception.evaluate(() => document.documentElement.scrollWidth);
+  check(width <= 1366, `the counter form fits a 1366×768 screen (content width ${width})`);
+  const submitBox = await reception.locator('#receive').boundingBox();
+  check(submitBox && submitBox.x + submitBox.width <= 1366 && submitBox.y + submitBox.height <= 768,
+    `the whole form, up to the receive button, fits on the screen without scrolling (button bottom at ${submitBox && Math.round(submitBox.y + submitBox.height)} px)`);
   await audit(reception, 'counter-form');
   await snap(reception, 'counter-form');
   await reception.getByRole('button', { name: 'Tiếp nhận và in giấy hẹn' }).click();
@@ -260,6 +340,20 @@ try {
   check(/^000\.01\.31\.H58-\d{6}-\d{4}$/.test(counterCode), `counter intake printed receipt ${counterCode}`);
   check((await reception.locator('#receipt-due').innerText()).length > 0, 'the receipt shows the appointment');
   await snap(reception, 'receipt-counter');
+  await reception.goto(`${base}/ho-so/${counterCode}`);
+  check((await reception.locator('#delivery').getAttribute('data-delivery')) === 'postal', 'the way the result is returned is recorded at intake');
+  // The same applicant and procedure again a minute later: the form asks instead of filing twice.
+  await reception.goto(`${base}/mot-cua?thu_tuc=1.004194`);
+  await fillCounter();
+  await reception.getByRole('button', { name: 'Tiếp nhận và in giấy hẹn' }).click();
+  await reception.waitForLoadState('load');
+  check(await reception.locator('#duplicate').isVisible(), 'a repeated filing asks for confirmation');
+  check((await reception.locator('#duplicate').innerText()).includes(counterCode), 'naming the dossier just filed');
+  await snap(reception, 'counter-duplicate');
+  await reception.getByRole('button', { name: 'Vẫn tiếp nhận hồ sơ mới' }).click();
+  await reception.waitForLoadState('load');
+  const secondCode = await reception.locator('#receipt-code').innerText();
+  check(secondCode !== counterCode, `confirmed: a second dossier ${secondCode}`);
 
   // A returning applicant: looked up by ID, the form comes filled from their last dossier.
   await reception.goto(`${base}/mot-cua?thu_tuc=1.004194`);
@@ -301,6 +395,43 @@ try {
   await admin.goto(`${base}/quan-tri/quy-trinh?thu_tuc=1.004884`);
   await audit(admin, 'admin-process');
   await snap(admin, 'admin-process');
+
+  // Users: find one, reset the password; the user must choose a new one at the next login.
+  await admin.goto(`${base}/quan-tri/nguoi-dung`);
+  await admin.getByLabel('Tên đăng nhập hoặc họ tên (có dấu hoặc không dấu)').fill('lanh dao');
+  await admin.getByRole('button', { name: 'Tìm', exact: true }).click();
+  await admin.waitForLoadState('load');
+  await audit(admin, 'admin-users');
+  await snap(admin, 'admin-users');
+  check((await admin.content()).includes('Lãnh đạo phê duyệt'), 'role names in Vietnamese');
+  await admin.getByRole('link', { name: 'lanhdao.minhxuan' }).click();
+  await admin.waitForLoadState('load');
+  await audit(admin, 'admin-user');
+  await admin.locator('#reset-password').click();
+  await admin.waitForLoadState('load');
+  const temp = (await admin.locator('#temp-password').innerText()).trim();
+  check(temp.length === 12, 'a temporary password is shown once');
+  await admin.locator('#lock').click();
+  await admin.waitForLoadState('load');
+  check(await admin.locator('#confirm-yes').isVisible(), 'locking asks for confirmation');
+  await admin.locator('#confirm-no').click();
+  await admin.waitForLoadState('load');
+  check((await admin.locator('#state').innerText()).includes('Hoạt động'), 'not locked without confirmation');
+  const reset = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const lp = await reset.newPage();
+  await lp.goto(`${base}/dang-nhap`);
+  await lp.getByLabel('Tên đăng nhập hoặc số định danh cá nhân').fill('lanhdao.minhxuan');
+  await lp.getByLabel('Mật khẩu').fill(temp);
+  await lp.getByRole('button', { name: 'Đăng nhập' }).click();
+  await lp.waitForLoadState('load');
+  check(new URL(lp.url()).pathname === '/doi-mat-khau', 'a reset password must be changed first');
+  await lp.getByLabel('Mật khẩu hiện tại').fill(temp);
+  await lp.getByLabel('Mật khẩu mới (ít nhất 8 ký tự)').fill('lanh-dao-minh-xuan-2026');
+  await lp.getByLabel('Nhập lại mật khẩu mới').fill('lanh-dao-minh-xuan-2026');
+  await lp.getByRole('button', { name: 'Đổi mật khẩu' }).click();
+  await lp.waitForLoadState('load');
+  check(new URL(lp.url()).pathname === '/xu-ly', 'then the leader goes on to work');
+  await reset.close();
 
   // --- 8. Live search (htmx, under the security policy), English, JavaScript off ----------
   await anon.goto(`${base}/`);

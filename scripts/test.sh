@@ -4,7 +4,8 @@
 # the API contract test (schemathesis) and the end-to-end test in headless Chromium.
 #
 # On a fresh Debian machine with only the Rust toolchain it sets up what it needs:
-# - missing Debian packages (a C compiler, PostgreSQL, Chromium, Node.js and npm, Python's venv)
+# - missing Debian packages (a C compiler, PostgreSQL, Chromium, zbar (reads QR codes), Node.js
+#   and npm, Python's venv)
 #   are installed with apt-get when run as root (otherwise it names them and stops);
 # - PostgreSQL: the local cluster is started if it is installed but down; when there is none,
 #   an ephemeral cluster is made with initdb in a temporary folder and removed at the end;
@@ -22,6 +23,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${MOTCUA_TEST_
   need+=(postgresql)
 fi
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)

@@ -354,7 +354,8 @@ impl Page {
 }
 
 /// Where citizens reach this site: the configured public base URL, else the address this
-/// request came to (a host name of safe characters only), else the local default.
+/// request came to (a host name of safe characters only; `https` only when a trusted proxy
+/// says so), else the local default.
 pub fn public_base(s: &AppState, headers: &axum::http::HeaderMap) -> String {
     if !s.public_base_url.is_empty() {
         return s.public_base_url.clone();
@@ -370,7 +371,16 @@ pub fn public_base(s: &AppState, headers: &axum::http::HeaderMap) -> String {
                 })
         })
         .unwrap_or("localhost:8080");
-    let scheme = if s.secure_cookies { "https" } else { "http" };
+    // This server speaks plain HTTP; behind a trusted proxy, the proxy says what it serves.
+    let forwarded = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|_| s.edge.trust_forwarded_for);
+    let scheme = if forwarded == Some("https") {
+        "https"
+    } else {
+        "http"
+    };
     format!("{scheme}://{host}")
 }
 
