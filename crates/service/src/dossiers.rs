@@ -160,6 +160,37 @@ impl Service {
             .map_err(|e| ServiceError::from(e).as_invalid(field))
     }
 
+    /// Where a dossier of `procedure` received at `receiving_code` is decided, if the filing
+    /// rules (`check_filing_place`) let it be received there: the competent agency.
+    async fn filing_place(
+        &self,
+        procedure: &Procedure,
+        process: &Process,
+        receiving_code: &AgencyCode,
+        applicant: &Applicant,
+        applicant_province: Option<&str>,
+    ) -> Result<(Agency, Agency)> {
+        let (receiving, r_province) = self.place("agency", receiving_code).await?;
+        let competent_code = self
+            .competent_agency(procedure, process, &receiving, applicant)
+            .await?;
+        let (competent, c_province) = self.place("agency", &competent_code).await?;
+        check_filing_place(
+            procedure,
+            Place {
+                agency: &receiving,
+                province: r_province.as_deref(),
+            },
+            Place {
+                agency: &competent,
+                province: c_province.as_deref(),
+            },
+            applicant,
+            applicant_province,
+        )?;
+        Ok((receiving, competent))
+    }
+
     /// The one-stop points that may receive a dossier of `procedure_code` (its level, its
     /// province, non-territorial or not): the only places a filing form offers. `applicant`,
     /// when known, narrows a commune-level procedure to the applicant's own commune.
@@ -195,33 +226,17 @@ impl Service {
             .into_iter()
             .filter(|a| a.one_stop_point);
         let mut out = Vec::new();
-        for receiving in points {
-            let Ok((receiving, r_province)) = self.place("agency", &receiving.code).await else {
-                continue;
-            };
-            let Ok(competent_code) = self
-                .competent_agency(&procedure, &process, &receiving, applicant)
-                .await
-            else {
-                continue;
-            };
-            let Ok((competent, c_province)) = self.place("agency", &competent_code).await else {
-                continue;
-            };
-            let fits = check_filing_place(
-                &procedure,
-                Place {
-                    agency: &receiving,
-                    province: r_province.as_deref(),
-                },
-                Place {
-                    agency: &competent,
-                    province: c_province.as_deref(),
-                },
-                applicant,
-                applicant_province.as_deref(),
-            );
-            if fits.is_ok() {
+        for point in points {
+            let fits = self
+                .filing_place(
+                    &procedure,
+                    &process,
+                    &point.code,
+                    applicant,
+                    applicant_province.as_deref(),
+                )
+                .await;
+            if let Ok((receiving, _)) = fits {
                 out.push(receiving);
             }
         }
@@ -376,28 +391,19 @@ impl Service {
             ));
         }
         let applicant = body.applicant.clone().validate()?;
-        let (receiving, r_province) = self.place("agency", &receiving_code).await?;
-        let competent_code = self
-            .competent_agency(&procedure, &process, &receiving, &applicant)
-            .await?;
-        let (competent, c_province) = self.place("agency", &competent_code).await?;
         let applicant_province = match applicant.unit_code.as_deref() {
             Some(u) => self.refs().province_of(self.store(), u).await?,
             None => None,
         };
-        check_filing_place(
-            &procedure,
-            Place {
-                agency: &receiving,
-                province: r_province.as_deref(),
-            },
-            Place {
-                agency: &competent,
-                province: c_province.as_deref(),
-            },
-            &applicant,
-            applicant_province.as_deref(),
-        )?;
+        let (receiving, competent) = self
+            .filing_place(
+                &procedure,
+                &process,
+                &receiving_code,
+                &applicant,
+                applicant_province.as_deref(),
+            )
+            .await?;
         let cal = self.calendar();
         let intake = Intake {
             procedure,

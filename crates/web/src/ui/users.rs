@@ -217,14 +217,32 @@ struct EditQuery {
     ok: Option<String>,
 }
 
-async fn edit_page(
-    s: &AppState,
-    page: Page,
-    username: &str,
-    extra: (String, bool, String, Vec<String>),
-) -> Response {
+/// What an account's page shows besides the account.
+#[derive(Default)]
+struct Shown {
+    password: String,
+    confirm_lock: bool,
+    notice: String,
+    errors: Vec<String>,
+}
+
+impl Shown {
+    fn errors(errors: Vec<String>) -> Shown {
+        Shown {
+            errors,
+            ..Shown::default()
+        }
+    }
+}
+
+async fn edit_page(s: &AppState, page: Page, username: &str, shown: Shown) -> Response {
     let tr = page.tr;
-    let (password, confirm_lock, notice, errors) = extra;
+    let Shown {
+        password,
+        confirm_lock,
+        notice,
+        errors,
+    } = shown;
     let u = match s.store().user_by_name(username).await {
         Ok(Some(u)) => u,
         Ok(None) => {
@@ -283,7 +301,10 @@ async fn edit(
         &s,
         page,
         &username,
-        (String::new(), false, notice, Vec::new()),
+        Shown {
+            notice,
+            ..Shown::default()
+        },
     )
     .await
 }
@@ -301,15 +322,7 @@ async fn save(
         let m = messages(page.tr, &e);
         let s = s.clone();
         let username = username.clone();
-        async move {
-            edit_page(
-                &s,
-                page,
-                &username,
-                (String::new(), false, String::new(), m),
-            )
-            .await
-        }
+        async move { edit_page(&s, page, &username, Shown::errors(m)).await }
     };
     let role = match Role::parse(&form.text("role")) {
         Ok(r) => r,
@@ -348,17 +361,21 @@ async fn reset(
                     "The password was reset. Give this temporary password to the user; they must change it when they log in.",
                 )
                 .to_owned();
-            edit_page(&s, page, &username, (password, false, notice, Vec::new())).await
-        }
-        Err(e) => {
-            let m = messages(page.tr, &ApiError::from(e));
             edit_page(
                 &s,
                 page,
                 &username,
-                (String::new(), false, String::new(), m),
+                Shown {
+                    password,
+                    notice,
+                    ..Shown::default()
+                },
             )
             .await
+        }
+        Err(e) => {
+            let m = messages(page.tr, &ApiError::from(e));
+            edit_page(&s, page, &username, Shown::errors(m)).await
         }
     }
 }
@@ -383,13 +400,7 @@ async fn lock(
                 )
                 .to_owned(),
         ];
-        return edit_page(
-            &s,
-            page,
-            &username,
-            (String::new(), false, String::new(), m),
-        )
-        .await;
+        return edit_page(&s, page, &username, Shown::errors(m)).await;
     }
     // Locking stops the user's work at once: ask first (without JavaScript).
     if locking && form.get("confirmed") != Some("1") {
@@ -397,7 +408,10 @@ async fn lock(
             &s,
             page,
             &username,
-            (String::new(), true, String::new(), Vec::new()),
+            Shown {
+                confirm_lock: true,
+                ..Shown::default()
+            },
         )
         .await;
     }
@@ -408,13 +422,7 @@ async fn lock(
         Ok(()) => see_other(&format!("/quan-tri/nguoi-dung/{username}?ok=1")),
         Err(e) => {
             let m = messages(page.tr, &ApiError::from(e));
-            edit_page(
-                &s,
-                page,
-                &username,
-                (String::new(), false, String::new(), m),
-            )
-            .await
+            edit_page(&s, page, &username, Shown::errors(m)).await
         }
     }
 }
