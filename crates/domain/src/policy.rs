@@ -23,6 +23,10 @@ pub enum Permission<'a> {
     Act(&'a Dossier, ActionKind),
     /// Be the assignee of a dossier (asked with the assignee as the actor).
     BeAssigned(&'a Dossier),
+    /// Hand in a file for a dossier: a component's (the applicant while the dossier waits for
+    /// acceptance or a supplement; officers of its agencies while it is open) or the result's
+    /// (officers of the agency holding it, up to its return).
+    AttachFile(&'a Dossier, FileFor),
     /// File a new dossier on `channel` at `agency` (the receiving one-stop point; `None`
     /// while not chosen yet: a reception officer's own).
     File {
@@ -41,6 +45,13 @@ pub enum Permission<'a> {
     ManageJobs,
     /// Read aggregate figures (no personal data).
     ReadStatistics,
+}
+
+/// What a file is handed in for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFor {
+    Component,
+    Result,
 }
 
 /// Which dossiers a list covers.
@@ -173,6 +184,23 @@ pub fn authorize(actor: &Actor, p: Permission<'_>) -> Result<(), Denied> {
         },
         Permission::Act(d, kind) => may_act(role, Relation::of(actor, d), kind, d),
         Permission::BeAssigned(d) => handles_dossiers(role) && Relation::of(actor, d).current,
+        Permission::AttachFile(d, what) => {
+            use crate::dossier::Status as S;
+            let rel = Relation::of(actor, d);
+            match what {
+                FileFor::Component => {
+                    (rel.owner && matches!(d.status, S::Submitted | S::AwaitingSupplement))
+                        || (handles_dossiers(role)
+                            && rel.any_agency()
+                            && (d.status == S::Submitted || d.status.is_open()))
+                }
+                FileFor::Result => {
+                    matches!(role, Role::Specialist | Role::Leader | Role::Reception)
+                        && (rel.current || rel.competent)
+                        && matches!(d.status, S::Processing | S::Resolved)
+                }
+            }
+        }
         Permission::File { channel, agency } => match (role, channel) {
             (Role::Citizen, Channel::Online) | (Role::Postal, Channel::Postal) => true,
             (Role::Reception, Channel::Counter) => {
@@ -243,6 +271,10 @@ fn denied(actor: &Actor, role: Role, p: Permission<'_>) -> Denied {
                 ),
             ));
         }
+        Permission::AttachFile(d, _) => (
+            format!("nộp tệp cho hồ sơ {} lúc này", d.code),
+            format!("add a file to dossier {} now", d.code),
+        ),
         Permission::File { .. } => (
             "nộp hồ sơ qua kênh này tại nơi này (công dân: trực tuyến; cán bộ một cửa: trực tiếp tại cơ quan mình; bưu điện: bưu chính)".into(),
             "file on this channel here (citizens: online; reception officers: counter, at their own agency; postal agents: postal)".into(),

@@ -46,6 +46,12 @@ pub struct Config {
     pub public_base_url: String,
     /// Connections, timeouts and rate limits of the HTTP edge.
     pub http: HttpConfig,
+    /// Folder of file contents (content-addressed); default `<data_dir>/objects`. Several
+    /// instances of one installation share it (or an S3-compatible store).
+    pub objects_dir: Option<PathBuf>,
+    /// What a file may be at most: `max_bytes`, `max_pages`, `max_pixels` (a page),
+    /// `max_side` (pixels).
+    pub files: motcua_domain::files::FileLimits,
 }
 
 /// The HTTP edge (see README §Security).
@@ -101,6 +107,8 @@ impl Default for Config {
             session_max_hours: 12,
             public_base_url: String::new(),
             http: HttpConfig::default(),
+            objects_dir: None,
+            files: motcua_domain::files::FileLimits::default(),
         }
     }
 }
@@ -147,6 +155,13 @@ impl Config {
         self.database
             .clone()
             .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("motcua.db").display()))
+    }
+
+    /// The folder of file contents.
+    pub fn objects_dir(&self) -> PathBuf {
+        self.objects_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("objects"))
     }
 
     /// The secret key file.

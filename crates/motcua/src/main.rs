@@ -322,11 +322,15 @@ fn svc_err(e: ServiceError) -> anyhow::Error {
 /// The service over the configured database, on the wall clock.
 async fn open_service(cfg: &Config) -> anyhow::Result<Arc<Service>> {
     let store = open_store(cfg).await?;
-    Ok(Arc::new(
-        Service::new(store, Arc::new(SystemClock), cfg.office.clone())
-            .await
-            .map_err(svc_err)?,
-    ))
+    let svc = Service::new(store, Arc::new(SystemClock), cfg.office.clone())
+        .await
+        .map_err(svc_err)?;
+    let objects = cfg.objects_dir();
+    let blobs = motcua_store::LocalBlobs::new(&objects)
+        .map_err(|e| anyhow::anyhow!("cannot open the file store {}: {e}", objects.display()))?;
+    svc.set_blobs(Arc::new(blobs));
+    svc.set_file_limits(cfg.files);
+    Ok(Arc::new(svc))
 }
 
 async fn open_store(cfg: &Config) -> anyhow::Result<Store> {

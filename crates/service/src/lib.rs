@@ -19,6 +19,7 @@ use std::sync::{Arc, RwLock};
 
 pub mod cache;
 pub mod dossiers;
+pub mod files;
 pub mod jobs;
 pub mod login;
 pub mod reference;
@@ -90,6 +91,9 @@ pub enum ServiceError {
         retry_after: i64,
         message: Msg,
     },
+    /// A file refused for its content (type, size, pages, pixels, damage).
+    #[error("file refused: {0}")]
+    File(motcua_domain::files::FileRefusal),
     /// The database failed (logged; shown as a generic message).
     #[error("storage: {0}")]
     Storage(StoreError),
@@ -155,6 +159,8 @@ pub struct Service {
     tracking: tracking::TrackingCache,
     /// Whose tokens are whose (see [`sessions`]).
     sessions: sessions::SessionCache,
+    /// The object store and the limits of files (see [`files`]).
+    files: files::FileSettings,
 }
 
 impl std::fmt::Debug for Service {
@@ -182,6 +188,7 @@ impl Service {
             seen_version: AtomicI64::new(version),
             tracking: tracking::TrackingCache::default(),
             sessions: sessions::SessionCache::default(),
+            files: files::FileSettings::default(),
         })
     }
 

@@ -15,10 +15,12 @@ use std::time::Duration;
 
 pub mod audit;
 pub mod bench;
+pub mod blobs;
 pub mod calendar;
 pub mod catalogue;
 pub mod changes;
 pub mod dossiers;
+pub mod files;
 pub mod jobs;
 pub mod login;
 pub mod secret;
@@ -27,10 +29,12 @@ pub mod units;
 pub mod users;
 
 pub use audit::{AuditEntry, DossierMismatch, VerifyReport};
+pub use blobs::{BlobStore, LocalBlobs};
 pub use catalogue::{ImportReport, ProcedureQuery};
 pub use dossiers::{
     DossierQuery, Guard, IdempotencyKey, ImportedEvent, Outbox, StoredDossier, no_jobs,
 };
+pub use files::{FilePurpose, NewFile, StoredFile};
 pub use jobs::{Job, KindStats, NewJob};
 pub use units::{Unit, UnitQuery, UnitRef};
 pub use users::{NewUser, User, UserChange, UserQuery};
@@ -71,6 +75,9 @@ pub enum StoreError {
     Stale { current: i64 },
     #[error("password hashing: {0}")]
     Hash(String),
+    /// The object store (file contents) failed.
+    #[error("object store: {0}")]
+    Io(Msg),
 }
 
 impl From<sqlx::Error> for StoreError {

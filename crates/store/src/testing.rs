@@ -127,6 +127,11 @@ impl TestDb {
         &self.key_file
     }
 
+    /// A folder of this database's own for file contents (removed with it).
+    pub fn objects_dir(&self) -> std::path::PathBuf {
+        self._key_dir.0.join("objects")
+    }
+
     pub async fn sqlite() -> Result<Self> {
         let dir = std::env::temp_dir().join(format!("motcua-test-{}", unique_suffix()));
         std::fs::create_dir_all(&dir).map_err(|e| crate::StoreError::Hash(e.to_string()))?;

@@ -65,7 +65,15 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ),
     (
         "/problems/unsupported-media-type",
-        "the body's Content-Type is not one the operation accepts",
+        "the body's Content-Type is not one the operation accepts, or a file's content is not PDF, JPEG, PNG or TIFF",
+    ),
+    (
+        "/problems/file-too-large",
+        "a file larger than the configured limit",
+    ),
+    (
+        "/problems/unusable-file",
+        "a file that is empty, damaged or cut off, or over the page or pixel limits (checked before decoding)",
     ),
     (
         "/problems/internal",

@@ -206,6 +206,19 @@ impl From<ServiceError> for ApiError {
                 rows,
                 retry_after: None,
             },
+            ServiceError::File(refusal) => {
+                use motcua_domain::files::FileRefusal as R;
+                let (status, kind) = match &refusal {
+                    R::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "file-too-large"),
+                    R::Unsupported(_) => {
+                        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type")
+                    }
+                    R::Empty(_) | R::Unusable(_) => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "unusable-file")
+                    }
+                };
+                ApiError::with(status, kind, refusal.message().clone())
+            }
             ServiceError::Storage(other) => {
                 tracing::error!(error = %other, "storage failure");
                 ApiError::new(

@@ -109,6 +109,7 @@ fn motcua_store_key() -> [u8; 32] {
         (name = "units", description = "Administrative units and agencies"),
         (name = "auth", description = "Tokens and users"),
         (name = "dossiers", description = "Dossiers: intake, workflow actions, work queues, tracking"),
+        (name = "files", description = "Files of dossiers: components and results"),
         (name = "jobs", description = "The background job queue (administrators)"),
     )
 )]
@@ -137,6 +138,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(api::units::router())
                 .merge(api::auth::router())
                 .merge(api::dossiers::router())
+                .merge(api::files::router())
                 .merge(api::jobs::router()),
         )
         .split_for_parts();

@@ -48,6 +48,8 @@ pub struct TestApp {
 /// An answer: status, headers and the body (as JSON when it is JSON, and as text).
 #[derive(Debug)]
 pub struct TestResponse {
+    /// The body as sent.
+    pub bytes: Vec<u8>,
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Value,
@@ -122,6 +124,7 @@ impl Req<'_> {
             headers,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
             text,
+            bytes: bytes.to_vec(),
         }
     }
 }
@@ -140,6 +143,10 @@ impl TestApp {
             Ok(s) => Arc::new(s),
             Err(e) => panic!("service: {e}"),
         };
+        match motcua_service::store::LocalBlobs::new(db.objects_dir()) {
+            Ok(b) => svc.set_blobs(Arc::new(b)),
+            Err(e) => panic!("object store: {e}"),
+        }
         let mut state = AppState::new(svc.clone(), chrono::Duration::hours(8));
         // In process every request comes from one unknown address: no anonymous rate limit
         // unless a test sets one (see `TestApp::with_state`).

@@ -4,5 +4,6 @@ pub mod auth;
 pub mod calendar;
 pub mod catalogue;
 pub mod dossiers;
+pub mod files;
 pub mod jobs;
 pub mod units;

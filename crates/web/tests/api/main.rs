@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 mod daily;
 mod dossiers;
+mod files;
 mod hardening;
 mod openapi;
 mod ui;

@@ -1,0 +1,250 @@
+//! Files of dossiers: checked from their bytes (type, size, pages, pixels) before anything is
+//! written, stored by content in the object store and synced before the row that names them
+//! commits, and read only by those the policy lets read the dossier.
+
+use crate::{Acting, Result, Service, ServiceError};
+use motcua_domain::dossier::Actor;
+use motcua_domain::files::{FileKind, FileLimits, FileRefusal, inspect, too_many_pages};
+use motcua_domain::policy::{FileFor, Permission, authorize};
+use motcua_store::{BlobStore, FilePurpose, NewFile, StoredFile};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where file contents go, and what a file may be.
+pub struct FileSettings {
+    blobs: std::sync::RwLock<Option<Arc<dyn BlobStore>>>,
+    limits: std::sync::RwLock<FileLimits>,
+}
+
+impl Default for FileSettings {
+    fn default() -> Self {
+        FileSettings {
+            blobs: std::sync::RwLock::new(None),
+            limits: std::sync::RwLock::new(FileLimits::default()),
+        }
+    }
+}
+
+/// The longest a PDF reader may take on one file.
+const PDF_TIMEOUT: Duration = Duration::from_secs(20);
+
+impl Service {
+    /// Sets the object store that keeps file contents (the server: a folder under the data
+    /// directory, or S3 by configuration).
+    pub fn set_blobs(&self, blobs: Arc<dyn BlobStore>) {
+        if let Ok(mut b) = self.files.blobs.write() {
+            *b = Some(blobs);
+        }
+    }
+
+    /// Sets what a file may be at most.
+    pub fn set_file_limits(&self, limits: FileLimits) {
+        if let Ok(mut l) = self.files.limits.write() {
+            *l = limits;
+        }
+    }
+
+    pub fn file_limits(&self) -> FileLimits {
+        self.files.limits.read().map(|l| *l).unwrap_or_default()
+    }
+
+    fn blobs(&self) -> Result<Arc<dyn BlobStore>> {
+        self.files
+            .blobs
+            .read()
+            .ok()
+            .and_then(|b| b.clone())
+            .ok_or_else(|| {
+                ServiceError::Storage(motcua_store::StoreError::Io(motcua_domain::Msg::new(
+                    "Chưa cấu hình kho lưu tệp",
+                    "no object store is configured",
+                )))
+            })
+    }
+
+    /// Checks `bytes` and keeps them as a file of dossier `code`: a component's
+    /// (`component` = its position) or the result's. Nothing is written unless every check
+    /// passes; the content is on disk before the row commits.
+    #[tracing::instrument(skip_all, fields(dossier = %code))]
+    pub async fn attach_file(
+        &self,
+        by: &Acting,
+        code: &str,
+        component: Option<usize>,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<StoredFile> {
+        let d = self.dossier(&by.actor, code).await?.dossier;
+        let (purpose, what) = match component {
+            Some(_) => (FilePurpose::Component, FileFor::Component),
+            None => (FilePurpose::Result, FileFor::Result),
+        };
+        authorize(&by.actor, Permission::AttachFile(&d, what))?;
+        if let Some(i) = component
+            && i >= d.components.len()
+        {
+            return Err(ServiceError::invalid(
+                "component",
+                format!(
+                    "Hồ sơ chỉ có {} thành phần (chỉ số từ 0)",
+                    d.components.len()
+                ),
+                format!(
+                    "the dossier has {} components (indexes from 0)",
+                    d.components.len()
+                ),
+            ));
+        }
+        let name = file_name(name, bytes)?;
+        let limits = self.file_limits();
+        let shape = inspect(bytes, &limits).map_err(ServiceError::File)?;
+        let pages = match shape.kind {
+            FileKind::Pdf => Some(pdf_pages(bytes, &limits).await?),
+            _ => shape.pages,
+        };
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let blobs = self.blobs()?;
+        let created = blobs.put(&sha256, bytes).await?;
+        let new = NewFile {
+            dossier_code: d.code.clone(),
+            purpose,
+            component_index: component.and_then(|i| u32::try_from(i).ok()),
+            sha256: sha256.clone(),
+            name,
+            kind: shape.kind,
+            size: bytes.len() as i64,
+            pages: pages.and_then(|p| i32::try_from(p).ok()),
+        };
+        match self.store().add_file(new, &by.stamp()).await {
+            Ok(f) => {
+                metrics::counter!("motcua_files_total", "kind" => shape.kind.as_str()).increment(1);
+                tracing::info!(
+                    file = f.id,
+                    kind = shape.kind.as_str(),
+                    size = f.size,
+                    "file kept"
+                );
+                Ok(f)
+            }
+            Err(e) => {
+                // The row did not commit: a blob this request wrote and nothing names goes.
+                if created && !self.store().blob_known(&sha256).await.unwrap_or(true) {
+                    let _ = blobs.delete(&sha256).await;
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// The files of a dossier the actor may read.
+    pub async fn files_of(&self, actor: &Actor, code: &str) -> Result<Vec<StoredFile>> {
+        let d = self.dossier(actor, code).await?;
+        Ok(self.store().dossier_files(&d.dossier.code).await?)
+    }
+
+    /// A file and its content, for those who may read its dossier (others: not found).
+    pub async fn file_content(&self, actor: &Actor, id: i64) -> Result<(StoredFile, Vec<u8>)> {
+        let f = self.store().file(id).await?;
+        self.dossier(actor, &f.dossier_code)
+            .await
+            .map_err(|e| match e {
+                ServiceError::NotFound(_) => not_found(id),
+                other => other,
+            })?;
+        match self.blobs()?.get(&f.sha256).await? {
+            Some(bytes) => Ok((f, bytes)),
+            None => {
+                tracing::error!(file = id, sha256 = %f.sha256, "file content missing from the object store");
+                Err(ServiceError::Storage(motcua_store::StoreError::Io(
+                    motcua_domain::Msg::new(
+                        "Nội dung tệp không còn trong kho lưu",
+                        "the file's content is missing from the object store",
+                    ),
+                )))
+            }
+        }
+    }
+}
+
+fn not_found(id: i64) -> ServiceError {
+    ServiceError::NotFound(motcua_domain::Msg::new(
+        format!("Không có tệp {id}"),
+        format!("no file {id}"),
+    ))
+}
+
+/// The name to show: the last part of what was sent, without control characters, at most 200
+/// characters, with the extension of the real content when it had none.
+fn file_name(sent: &str, bytes: &[u8]) -> Result<String> {
+    let base = sent.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = motcua_domain::text::clean(base)
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>'))
+        .take(200)
+        .collect();
+    if clean.is_empty() || clean.chars().all(|c| c == '.') {
+        let ext = motcua_domain::files::sniff(bytes)
+            .map(FileKind::extension)
+            .unwrap_or("bin");
+        return Ok(format!("tep.{ext}"));
+    }
+    Ok(clean)
+}
+
+/// The pages of a PDF, read by poppler's `pdfinfo` in a child process (time-limited, killed if
+/// late); a PDF it cannot read is refused.
+async fn pdf_pages(bytes: &[u8], limits: &FileLimits) -> Result<u32> {
+    let broken = || {
+        ServiceError::File(FileRefusal::Unusable(motcua_domain::Msg::new(
+            "Tệp PDF bị hỏng hoặc không đọc được",
+            "the PDF is damaged or cannot be read",
+        )))
+    };
+    let dir = tempfile::tempdir().map_err(|e| io_error(&e))?;
+    let path = dir.path().join("in.pdf");
+    tokio::fs::write(&path, bytes)
+        .await
+        .map_err(|e| io_error(&e))?;
+    let child = tokio::process::Command::new("pdfinfo")
+        .arg(&path)
+        .env("LC_ALL", "C")
+        .kill_on_drop(true)
+        .output();
+    let out = match tokio::time::timeout(PDF_TIMEOUT, child).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "pdfinfo (poppler-utils) could not run");
+            return Err(ServiceError::Storage(motcua_store::StoreError::Io(
+                motcua_domain::Msg::new(
+                    "Không chạy được trình đọc PDF (poppler-utils)",
+                    "the PDF reader (poppler-utils) could not run",
+                ),
+            )));
+        }
+        Err(_) => return Err(broken()),
+    };
+    if !out.status.success() {
+        return Err(broken());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let pages = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .ok_or_else(broken)?;
+    if pages == 0 {
+        return Err(broken());
+    }
+    if pages > limits.max_pages {
+        return Err(ServiceError::File(too_many_pages(limits)));
+    }
+    Ok(pages)
+}
+
+fn io_error(e: &std::io::Error) -> ServiceError {
+    ServiceError::Storage(motcua_store::StoreError::Io(motcua_domain::Msg::new(
+        format!("Lỗi tệp tạm: {e}"),
+        format!("temporary file error: {e}"),
+    )))
+}

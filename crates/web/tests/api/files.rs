@@ -1,0 +1,300 @@
+//! Files of dossiers over HTTP (issue 12, item 1), on SQLite and PostgreSQL: the type from the
+//! bytes, limits checked before decoding, content-addressed storage written before the row,
+//! reads only for those who may read the dossier, and bad files leave nothing behind.
+
+use super::dossiers::{A, RE_BIRTH, counter, online, setup};
+use axum::http::StatusCode;
+use motcua_web::testing::{TestApp, TestResponse};
+
+/// A PNG of `w`×`h` as far as its header says (a 1×1 image's data).
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let mut b = vec![
+        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44,
+        0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F,
+        0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8,
+        0xCF, 0xC0, 0xF0, 0x1F, 0x00, 0x05, 0x00, 0x01, 0xFF, 0x89, 0x99, 0x3D, 0x1D, 0x00, 0x00,
+        0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+    ];
+    b[16..20].copy_from_slice(&w.to_be_bytes());
+    b[20..24].copy_from_slice(&h.to_be_bytes());
+    b
+}
+
+/// A well-formed PDF of `pages` empty A4 pages, with a correct cross-reference table.
+fn pdf(pages: usize) -> Vec<u8> {
+    let mut objects = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        format!(
+            "<< /Type /Pages /Count {pages} /Kids [{}] >>",
+            (0..pages)
+                .map(|i| format!("{} 0 R", i + 3))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    ];
+    for _ in 0..pages {
+        objects.push("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>".to_owned());
+    }
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+async fn upload(app: &TestApp, token: &str, code: &str, query: &str, bytes: &[u8]) -> TestResponse {
+    app.post(&format!("/api/v1/dossiers/{code}/files?{query}"))
+        .bearer(token)
+        .body(bytes.to_vec(), "application/octet-stream")
+        .send()
+        .await
+}
+
+/// Every blob file under the test's object folder.
+fn blobs_on_disk(app: &TestApp) -> usize {
+    fn walk(p: &std::path::Path) -> usize {
+        std::fs::read_dir(p).map_or(0, |rd| {
+            rd.flatten()
+                .map(|e| {
+                    let path = e.path();
+                    if path.is_dir() {
+                        if path.ends_with("tmp") {
+                            0
+                        } else {
+                            walk(&path)
+                        }
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+    }
+    walk(&app.db.objects_dir())
+}
+
+/// What an upload leaves: blobs on disk, file rows of the dossier, and their audit records.
+async fn rows(app: &TestApp, code: &str) -> (usize, usize) {
+    let files = app.store().dossier_files(code).await.unwrap().len();
+    (blobs_on_disk(app), files)
+}
+
+pub(crate) async fn files_are_checked_stored_and_served(app: &TestApp) {
+    let c = setup(app).await;
+    let code = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+    let officer = c.tokens["tiepnhan.a"].clone();
+    // A scan of the declaration, named as the officer's scanner names it.
+    let image = png(2480, 3508);
+    let r = upload(
+        app,
+        &officer,
+        &code,
+        "component=0&name=to%20khai.png",
+        &image,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_i64().unwrap();
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/api/v1/files/{id}").as_str())
+    );
+    assert_eq!(r.body["kind"], "png");
+    assert_eq!(r.body["pages"], 1);
+    assert_eq!(r.body["component_index"], 0);
+    assert_eq!(r.body["uploaded_by"], "tiepnhan.a");
+    let sha = r.body["sha256"].as_str().unwrap().to_owned();
+    // Served as what it is, to be saved, never run.
+    let r = app
+        .get(&format!("/api/v1/files/{id}"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("content-type"), Some("image/png"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert!(
+        r.header("content-disposition")
+            .unwrap()
+            .starts_with("attachment; filename=\"to khai.png\""),
+    );
+    assert_eq!(r.bytes, image, "the same bytes back");
+    // The same content again: a second file, one stored copy.
+    let before = blobs_on_disk(app);
+    let r = upload(
+        app,
+        &officer,
+        &code,
+        "component=1&name=ban%20sao.png",
+        &image,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["sha256"], sha.as_str());
+    assert_eq!(blobs_on_disk(app), before, "deduplicated by content");
+    // A PDF: pages counted by the PDF reader.
+    let r = upload(app, &officer, &code, "component=1&name=scan.pdf", &pdf(3)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        (r.body["kind"].as_str(), r.body["pages"].as_i64()),
+        (Some("pdf"), Some(3))
+    );
+    let list = app
+        .get(&format!("/api/v1/dossiers/{code}/files"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(list.body.as_array().unwrap().len(), 3);
+    // Nobody else reads it: another agency, another citizen, the operations centre.
+    for who in ["tiepnhan.b", "congdan", "ioc"] {
+        let r = app
+            .get(&format!("/api/v1/files/{id}"))
+            .bearer(&c.tokens[who])
+            .send()
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{who}");
+        let r = upload(app, &c.tokens[who], &code, "component=0", &image).await;
+        assert!(
+            matches!(r.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+            "{who}: {}",
+            r.status
+        );
+    }
+    let r = app.get(&format!("/api/v1/files/{id}")).send().await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // A component that does not exist.
+    let r = upload(app, &officer, &code, "component=9", &image).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["errors"][0]["field"], "component");
+
+    // The applicant sends files while the dossier waits for acceptance, not after.
+    let own = c.filed("congdan", &online(RE_BIRTH, A)).await;
+    let citizen = c.tokens["congdan"].clone();
+    let r = upload(
+        app,
+        &citizen,
+        &own,
+        "component=0&name=a.png",
+        &png(800, 600),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    c.ok("tiepnhan.a", &own, serde_json::json!({"action": "accept"}))
+        .await;
+    let r = upload(
+        app,
+        &citizen,
+        &own,
+        "component=0&name=b.png",
+        &png(800, 601),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+pub(crate) async fn bad_files_leave_nothing_behind(app: &TestApp) {
+    let c = setup(app).await;
+    let code = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+    let officer = c.tokens["tiepnhan.a"].clone();
+    let start = rows(app, &code).await;
+    let good = pdf(1);
+    let mut zip = b"PK\x03\x04".to_vec();
+    zip.extend([0u8; 60]);
+    let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
+        (
+            "empty",
+            Vec::new(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unusable-file",
+        ),
+        (
+            "html named .pdf",
+            b"<html><body>not a pdf</body></html>".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+        ),
+        (
+            "zip",
+            zip,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+        ),
+        (
+            "truncated pdf",
+            good[..good.len() / 2].to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unusable-file",
+        ),
+        (
+            "pdf with a broken body",
+            b"%PDF-1.4\ngarbage garbage garbage\n%%EOF\n".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unusable-file",
+        ),
+        (
+            "50,000-megapixel image",
+            png(223_607, 223_607),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unusable-file",
+        ),
+        (
+            "cut-off image",
+            png(100, 100)[..40].to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unusable-file",
+        ),
+    ];
+    for (what, bytes, status, kind) in cases {
+        let r = upload(app, &officer, &code, "component=0&name=x.pdf", &bytes).await;
+        assert_eq!(r.status, status, "{what}: {}", r.text);
+        assert_eq!(r.body["type"], format!("/problems/{kind}"), "{what}");
+        assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        assert_eq!(
+            rows(app, &code).await,
+            start,
+            "{what} left something behind"
+        );
+    }
+    // Over the configured size.
+    app.svc.set_file_limits(motcua_domain::files::FileLimits {
+        max_bytes: 1024,
+        ..Default::default()
+    });
+    let r = upload(app, &officer, &code, "component=0", &pdf(40)).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
+    assert_eq!(r.body["type"], "/problems/file-too-large");
+    // Over the page limit (counted by the PDF reader).
+    app.svc.set_file_limits(motcua_domain::files::FileLimits {
+        max_pages: 2,
+        ..Default::default()
+    });
+    let r = upload(app, &officer, &code, "component=0", &pdf(3)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(rows(app, &code).await, start, "nothing kept");
+    let r = app
+        .get(&format!("/api/v1/dossiers/{code}/files"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.body, serde_json::json!([]));
+}
+
+motcua_store::on_both!(
+    crate::start =>
+    files_are_checked_stored_and_served,
+    bad_files_leave_nothing_behind,
+);
