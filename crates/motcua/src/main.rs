@@ -12,7 +12,7 @@ use motcua_service::jobs::{Runner, RunnerConfig};
 use motcua_service::{Acting, Service, ServiceError};
 use motcua_store::{NewJob, Store};
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -101,6 +101,17 @@ enum Command {
     Audit(AuditCmd),
     /// Prints the OpenAPI document.
     Openapi,
+    /// Reads the text of a file (PDF, JPEG, PNG, TIFF) as the server does: a PDF's text layer,
+    /// else tesseract (`-l vie+eng`). Prints the text, or with `--json`
+    /// `{"pages":[{"page","text","confidence","method"}]}`.
+    Ocr {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// Also print each word's box and confidence (with `--json`).
+        #[arg(long)]
+        words: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -673,7 +684,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", motcua_web::openapi_json());
             Ok(())
         }
+        Command::Ocr { file, json, words } => {
+            let db = DbArgs {
+                database: None,
+                data_dir: None,
+            };
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            ocr_file(&cfg, &file, json, words).await
+        }
     }
+}
+
+/// `motcua ocr FILE`: the same checks and reading as an upload, without a database.
+async fn ocr_file(cfg: &Config, path: &Path, json: bool, words: bool) -> anyhow::Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let shape = motcua_domain::files::inspect(&bytes, &cfg.files)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message().en))?;
+    let mut pages = motcua_service::ocr::read_pages(shape.kind, &bytes)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if json {
+        if !words {
+            for p in &mut pages {
+                p.words.clear();
+            }
+        }
+        let v = serde_json::json!({ "pages": pages.iter().map(|p| {
+            let mut o = serde_json::json!({"page": p.page, "text": p.text, "confidence": p.confidence, "method": p.method});
+            if words {
+                o["words"] = serde_json::to_value(&p.words).unwrap_or_default();
+            }
+            o
+        }).collect::<Vec<_>>() });
+        println!("{v}");
+    } else {
+        for p in &pages {
+            println!("{}", p.text);
+            if pages.len() > 1 {
+                println!("\u{c}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A worker name unique to this process.

@@ -525,3 +525,28 @@ async fn two_processes_create_10000_dossiers_on_postgres() {
     assert_eq!(report.checked, base + 10_000);
     db.cleanup().await;
 }
+
+/// `motcua ocr FILE --json`: the real tesseract on a rendered Vietnamese page (rotated, blurred,
+/// noisy), compared with what was rendered.
+#[test]
+fn ocr_reads_a_vietnamese_page() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/ocr");
+    let dir = tempfile::tempdir().unwrap();
+    let page = fixtures.join("page_vi.png");
+    let o = motcua(&["ocr", page.to_str().unwrap(), "--json"], dir.path());
+    let v = &lines(&o)[0];
+    let pages = v["pages"].as_array().unwrap();
+    assert_eq!(pages.len(), 1);
+    let text = pages[0]["text"].as_str().unwrap();
+    let truth = std::fs::read_to_string(fixtures.join("page_vi.txt")).unwrap();
+    let cer = motcua_domain::text::char_error_rate(&truth, text);
+    eprintln!("page_vi.png: character error rate {:.2} %", cer * 100.0);
+    assert!(cer < 0.05, "character error rate {cer}: {text}");
+    assert!(text.contains("Đức Huy") && text.contains("008195009999"));
+    // A file that is not one motcua reads: a clear message, a failure status.
+    let bad = dir.path().join("x.pdf");
+    std::fs::write(&bad, b"<html></html>").unwrap();
+    let o = motcua(&["ocr", bad.to_str().unwrap()], dir.path());
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("only PDF, JPEG, PNG or TIFF"));
+}

@@ -116,7 +116,11 @@ impl Service {
             size: bytes.len() as i64,
             pages: pages.and_then(|p| i32::try_from(p).ok()),
         };
-        match self.store().add_file(new, &by.stamp()).await {
+        match self
+            .store()
+            .add_file(new, Some(crate::ocr::OCR_JOB), &by.stamp())
+            .await
+        {
             Ok(f) => {
                 metrics::counter!("motcua_files_total", "kind" => shape.kind.as_str()).increment(1);
                 tracing::info!(
@@ -134,6 +138,62 @@ impl Service {
                 }
                 Err(e.into())
             }
+        }
+    }
+
+    /// The text of a file's pages (empty until its `file.ocr` job ran), for those who may
+    /// read its dossier.
+    pub async fn file_text(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<(StoredFile, Vec<motcua_store::PageText>)> {
+        let f = self.store().file(id).await?;
+        self.dossier(actor, &f.dossier_code)
+            .await
+            .map_err(|e| match e {
+                ServiceError::NotFound(_) => not_found(id),
+                other => other,
+            })?;
+        let pages = self.store().file_pages(id).await?;
+        Ok((f, pages))
+    }
+
+    /// The `file.ocr` job: reads the text of file `id` and stores it. A file that cannot be read
+    /// is marked `failed` (not retried); a missing tool or store is retried.
+    pub async fn read_file_text(&self, id: i64) -> std::result::Result<(), String> {
+        let f = self.store().file(id).await.map_err(|e| e.to_string())?;
+        let blobs = self.blobs().map_err(|e| e.to_string())?;
+        let Some(bytes) = blobs.get(&f.sha256).await.map_err(|e| e.to_string())? else {
+            return Err(format!("file {id}: content missing from the object store"));
+        };
+        let now = self.now();
+        match crate::ocr::read_pages(f.kind, &bytes).await {
+            Ok(pages) => {
+                let rows: Vec<motcua_store::PageText> = pages
+                    .into_iter()
+                    .map(|p| motcua_store::PageText {
+                        page: p.page as i32,
+                        method: p.method.as_str().to_owned(),
+                        confidence: f64::from(p.confidence),
+                        text: p.text,
+                        words: serde_json::to_value(&p.words).unwrap_or_default(),
+                    })
+                    .collect();
+                metrics::counter!("motcua_ocr_pages_total").increment(rows.len() as u64);
+                self.store()
+                    .save_pages(id, &rows, "done", now)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Err(crate::ocr::OcrError::File(m)) => {
+                tracing::warn!(file = id, error = %m, "the file's text cannot be read");
+                self.store()
+                    .save_pages(id, &[], "failed", now)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Err(crate::ocr::OcrError::Tool(m)) => Err(m),
         }
     }
 

@@ -8,8 +8,9 @@
 //! the lease expires, and the job runs again.
 //!
 //! Built-in kinds: `audit.seal` (every second: seals new audit records into the chain),
-//! `jobs.purge` (hourly: forgets finished jobs after a week) and `probe` (an operator's
-//! check that the queue runs: optionally sleeps, then records its run).
+//! `jobs.purge` (hourly: forgets finished jobs after a week), `file.ocr` (reads a new file's
+//! text; one per core at most) and `probe` (an operator's check that the queue runs:
+//! optionally sleeps, then records its run).
 
 use crate::{Result, Service};
 use chrono::Duration;
@@ -115,6 +116,17 @@ impl Runner {
             "probe",
             4,
             |svc, job| async move { probe(&svc, &job).await },
+        );
+        r.register(
+            crate::ocr::OCR_JOB,
+            crate::ocr::ocr_slots(),
+            |svc, job| async move {
+                let id = serde_json::from_str::<serde_json::Value>(&job.payload)
+                    .ok()
+                    .and_then(|v| v["file_id"].as_i64())
+                    .ok_or_else(|| format!("job {}: no file_id in its payload", job.id))?;
+                svc.read_file_text(id).await
+            },
         );
         r
     }

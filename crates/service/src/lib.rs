@@ -22,6 +22,7 @@ pub mod dossiers;
 pub mod files;
 pub mod jobs;
 pub mod login;
+pub mod ocr;
 pub mod reference;
 pub mod search;
 pub mod sessions;

@@ -52,6 +52,22 @@ pub struct StoredFile {
     pub pages: Option<i32>,
     pub uploaded_by: String,
     pub uploaded_at: DateTime<Utc>,
+    /// Reading its text: `pending`, `done` or `failed`.
+    pub ocr_status: String,
+}
+
+/// The text of one page of a file, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PageText {
+    pub page: i32,
+    /// `text_layer` or `tesseract`.
+    pub method: String,
+    /// 0–1.
+    pub confidence: f64,
+    pub text: String,
+    /// The words with their boxes and confidences (JSON array).
+    #[schema(value_type = Object)]
+    pub words: serde_json::Value,
 }
 
 /// A file to record (its blob already stored).
@@ -67,22 +83,24 @@ pub struct NewFile {
     pub pages: Option<i32>,
 }
 
-type FileRow = (
-    i64,
-    String,
-    String,
-    Option<i32>,
-    String,
-    String,
-    String,
-    i64,
-    Option<i32>,
-    String,
-    DateTime<Utc>,
-);
+#[derive(sqlx::FromRow)]
+struct FileRow {
+    id: i64,
+    dossier_code: String,
+    purpose: String,
+    component_index: Option<i32>,
+    sha256: String,
+    name: String,
+    kind: String,
+    size: i64,
+    pages: Option<i32>,
+    uploaded_by: String,
+    uploaded_at: DateTime<Utc>,
+    ocr_status: String,
+}
 
 const FILE_COLUMNS: &str = "id, dossier_code, purpose, component_index, sha256, name, kind, size, \
-                            pages, uploaded_by, uploaded_at";
+                            pages, uploaded_by, uploaded_at, ocr_status";
 
 fn into_file(r: FileRow) -> Result<StoredFile> {
     let bad = |what: &str| {
@@ -91,23 +109,30 @@ fn into_file(r: FileRow) -> Result<StoredFile> {
         ))
     };
     Ok(StoredFile {
-        id: r.0,
-        dossier_code: r.1,
-        purpose: FilePurpose::parse(&r.2).ok_or_else(|| bad("purpose"))?,
-        component_index: r.3.and_then(|i| u32::try_from(i).ok()),
-        sha256: r.4,
-        name: r.5,
-        kind: FileKind::parse(&r.6).ok_or_else(|| bad("kind"))?,
-        size: r.7,
-        pages: r.8,
-        uploaded_by: r.9,
-        uploaded_at: r.10,
+        id: r.id,
+        dossier_code: r.dossier_code,
+        purpose: FilePurpose::parse(&r.purpose).ok_or_else(|| bad("purpose"))?,
+        component_index: r.component_index.and_then(|i| u32::try_from(i).ok()),
+        sha256: r.sha256,
+        name: r.name,
+        kind: FileKind::parse(&r.kind).ok_or_else(|| bad("kind"))?,
+        size: r.size,
+        pages: r.pages,
+        uploaded_by: r.uploaded_by,
+        uploaded_at: r.uploaded_at,
+        ocr_status: r.ocr_status,
     })
 }
 
 impl Store {
-    /// Records a file whose blob is stored, with its audit record, in one transaction.
-    pub async fn add_file(&self, f: NewFile, by: &ChangeBy) -> Result<StoredFile> {
+    /// Records a file whose blob is stored, with its audit record and the job that reads its
+    /// text (`job`: a payload to which the new file's id is added), in one transaction.
+    pub async fn add_file(
+        &self,
+        f: NewFile,
+        job: Option<&str>,
+        by: &ChangeBy,
+    ) -> Result<StoredFile> {
         let _turn = self.write_turn().await;
         let component = f.component_index.map(|i| i as i32);
         let id: i64 = on_db!(self, p => {
@@ -152,6 +177,11 @@ impl Store {
                 }),
             );
             crate::audit::append_audit!(self, tx, record)?;
+            if let Some(kind) = job {
+                let job = crate::jobs::NewJob::new(kind, &serde_json::json!({"file_id": id}), by.at)
+                    .unique(format!("{kind}:{id}"));
+                crate::jobs::enqueue!(tx, &job, by.at)?;
+            }
             tx.commit().await?;
             id
         });
@@ -167,7 +197,72 @@ impl Store {
             pages: f.pages,
             uploaded_by: by.actor.clone(),
             uploaded_at: by.at,
+            ocr_status: "pending".into(),
         })
+    }
+
+    /// Stores the text of a file's pages (replacing any earlier reading) and its status, in
+    /// one transaction.
+    pub async fn save_pages(
+        &self,
+        file_id: i64,
+        pages: &[PageText],
+        status: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let _turn = self.write_turn().await;
+        on_db!(self, p => {
+            let mut tx = p.begin_with(self.begin_write()).await?;
+            sqlx::query("DELETE FROM file_pages WHERE file_id = $1")
+                .bind(file_id)
+                .execute(&mut *tx)
+                .await?;
+            for page in pages {
+                sqlx::query(
+                    "INSERT INTO file_pages (file_id, page, method, confidence, text, words, search_text, read_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(file_id)
+                .bind(page.page)
+                .bind(&page.method)
+                .bind(page.confidence)
+                .bind(&page.text)
+                .bind(page.words.to_string())
+                .bind(motcua_domain::text::fold(&page.text))
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("UPDATE dossier_files SET ocr_status = $1 WHERE id = $2")
+                .bind(status)
+                .bind(file_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The text of a file's pages, in order.
+    pub async fn file_pages(&self, file_id: i64) -> Result<Vec<PageText>> {
+        let rows: Vec<(i32, String, f64, String, String)> = on_db!(self, p => {
+            sqlx::query_as(
+                "SELECT page, method, confidence, text, words FROM file_pages WHERE file_id = $1 ORDER BY page",
+            )
+            .bind(file_id)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(page, method, confidence, text, words)| PageText {
+                page,
+                method,
+                confidence,
+                text,
+                words: serde_json::from_str(&words).unwrap_or(serde_json::Value::Null),
+            })
+            .collect())
     }
 
     /// One file by its id.

@@ -20,6 +20,29 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(upload, list))
         .routes(routes!(download))
+        .routes(routes!(pages))
+}
+
+/// The text of a file's pages with each word's box and confidence (read in the background
+/// after upload: `ocr_status` says whether it is done).
+#[utoipa::path(get, path = "/files/{id}/pages", tag = "files",
+    params(("id" = i64, Path, description = "File id")),
+    responses((status = 200, body = FileText), (status = 404, body = crate::Problem)),
+    security(("bearer" = [])))]
+async fn pages(
+    State(s): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<FileText>> {
+    let (file, pages) = s.file_text(&actor_of(&user.0), id).await?;
+    Ok(Json(FileText { file, pages }))
+}
+
+/// A file and the text of its pages.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FileText {
+    pub file: StoredFile,
+    pub pages: Vec<motcua_service::store::PageText>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

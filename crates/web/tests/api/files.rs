@@ -56,6 +56,42 @@ fn pdf(pages: usize) -> Vec<u8> {
     out
 }
 
+/// A one-page PDF whose text layer says `text` (ASCII, Helvetica).
+fn pdf_with_text(text: &str) -> Vec<u8> {
+    let content = format!("BT /F1 18 Tf 72 720 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Count 1 /Kids [3 0 R] >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>".to_owned(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    let p = format!("{}/../../fixtures/ocr/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+}
+
 async fn upload(app: &TestApp, token: &str, code: &str, query: &str, bytes: &[u8]) -> TestResponse {
     app.post(&format!("/api/v1/dossiers/{code}/files?{query}"))
         .bearer(token)
@@ -293,8 +329,88 @@ pub(crate) async fn bad_files_leave_nothing_behind(app: &TestApp) {
     assert_eq!(r.body, serde_json::json!([]));
 }
 
+/// Item 2: an uploaded scan is read by the real tesseract in a background job; a PDF's text
+/// layer is read, not recognised; the text comes back with its words' boxes.
+pub(crate) async fn uploaded_files_are_read(app: &TestApp) {
+    let c = setup(app).await;
+    let code = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+    let officer = c.tokens["tiepnhan.a"].clone();
+    let r = upload(
+        app,
+        &officer,
+        &code,
+        "component=0&name=cccd.png",
+        &fixture("id_front.png"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        r.body["ocr_status"], "pending",
+        "the counter does not wait for OCR"
+    );
+    let scan = r.body["id"].as_i64().unwrap();
+    let r = upload(
+        app,
+        &officer,
+        &code,
+        "component=1&name=gcn.pdf",
+        &pdf_with_text("GIAY CHUNG NHAN so 123456"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let layer = r.body["id"].as_i64().unwrap();
+    assert!(app.run_pending_jobs().await >= 2);
+    let r = app
+        .get(&format!("/api/v1/files/{scan}/pages"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["file"]["ocr_status"], "done");
+    let page = &r.body["pages"][0];
+    assert_eq!(page["method"], "tesseract");
+    let text = page["text"].as_str().unwrap();
+    for want in [
+        "008195009999",
+        "BÍCH NGỌC",
+        "21/03/1995",
+        "Tuyên Quang",
+        "CĂN CƯỚC CÔNG DÂN",
+    ] {
+        assert!(text.contains(want), "{want} not in {text}");
+    }
+    assert!(page["confidence"].as_f64().unwrap() > 0.5);
+    let word = page["words"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["text"] == "008195009999")
+        .expect("the ID number as one word");
+    assert!(word["width"].as_u64().unwrap() > 100 && word["confidence"].as_f64().unwrap() > 0.5);
+    let r = app
+        .get(&format!("/api/v1/files/{layer}/pages"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.body["pages"][0]["method"], "text_layer");
+    assert!(
+        r.body["pages"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("GIAY CHUNG NHAN so 123456")
+    );
+    // Not for others.
+    let r = app
+        .get(&format!("/api/v1/files/{scan}/pages"))
+        .bearer(&c.tokens["tiepnhan.b"])
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
 motcua_store::on_both!(
     crate::start =>
     files_are_checked_stored_and_served,
     bad_files_leave_nothing_behind,
+    uploaded_files_are_read,
 );
