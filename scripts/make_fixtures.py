@@ -125,8 +125,45 @@ def id_front():
     (OUT / "id_front.json").write_text(json.dumps(CARD, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
+def check_digit(s):
+    """ICAO 9303: digits, A-Z as 10-35, '<' as 0; weights 7, 3, 1."""
+    total = 0
+    for i, c in enumerate(s):
+        v = int(c) if c.isdigit() else (ord(c) - 55 if c.isalpha() else 0)
+        total += v * (7, 3, 1)[i % 3]
+    return str(total % 10)
+
+
+def id_back():
+    """The back of the card: its machine-readable zone (TD1: three lines of 30 characters)."""
+    id_no = CARD["id_number"]
+    doc = id_no[3:]
+    l1 = f"IDVNM{doc}{check_digit(doc)}{id_no}<<<"
+    birth = CARD["date_of_birth"].replace("-", "")[2:]
+    expiry = CARD["expiry"].replace("-", "")[2:]
+    l2 = f"{birth}{check_digit(birth)}F{expiry}{check_digit(expiry)}VNM<<<<<<<<<<<"
+    l2 = l2 + check_digit(l1[5:30] + l2[0:7] + l2[8:15] + l2[18:29])
+    l3 = "TRAN<<THI<BICH<NGOC".ljust(30, "<")
+    assert len(l1) == len(l2) == len(l3) == 30, (l1, l2, l3)
+    w, h = 2022, 1276
+    img = Image.new("L", (w, h), 235)
+    d = ImageDraw.Draw(img)
+    d.rounded_rectangle((10, 10, w - 10, h - 10), radius=60, outline=120, width=6)
+    small = font("DejaVuSans.ttf", 40)
+    d.text((80, 80), "Đặc điểm nhân dạng / Personal identification: Nốt ruồi cách 2 cm trên đầu mày phải", font=small, fill=30)
+    d.text((80, 150), "Ngày, tháng, năm / Date, month, year: 21/03/2021", font=small, fill=30)
+    mono = font("DejaVuSansMono-Bold.ttf", 76)
+    y = 840
+    for line in (l1, l2, l3):
+        d.text((90, y), line, font=mono, fill=0)
+        y += 120
+    degrade(img, 0.5).save(OUT / "id_back.png", optimize=True)
+    (OUT / "id_back.txt").write_text("\n".join((l1, l2, l3)) + "\n", encoding="utf-8")
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     page()
     id_front()
+    id_back()
     print(f"fixtures written to {OUT}", file=sys.stderr)

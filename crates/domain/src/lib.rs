@@ -9,6 +9,7 @@ pub mod clock;
 pub mod codes;
 pub mod dossier;
 pub mod error;
+pub mod extract;
 pub mod files;
 pub mod lunar;
 pub mod mac;

@@ -112,6 +112,16 @@ enum Command {
         #[arg(long)]
         words: bool,
     },
+    /// Reads a document's fields from a file: `--kind id_card|business_registration|land_use`.
+    /// Prints `{"kind","fields":{"<name>":{"value","confidence","bounds","valid","note"}}}`.
+    Extract {
+        file: PathBuf,
+        #[arg(long)]
+        kind: String,
+        /// JSON (the only output form; accepted for symmetry with `ocr`).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -692,17 +702,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let cfg = load_config(cfg_path, &db, None, false)?;
             ocr_file(&cfg, &file, json, words).await
         }
+        Command::Extract { file, kind, .. } => {
+            let db = DbArgs {
+                database: None,
+                data_dir: None,
+            };
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            let kind = motcua_domain::extract::DocumentKind::parse(&kind).ok_or_else(|| {
+                anyhow::anyhow!("--kind must be id_card, business_registration or land_use")
+            })?;
+            let pages = read_file(&cfg, &file).await?;
+            let e = motcua_domain::extract::extract(
+                kind,
+                &motcua_service::ocr::extractor_input(&pages),
+            );
+            println!("{}", serde_json::to_string(&e)?);
+            Ok(())
+        }
     }
+}
+
+/// The pages of a file, checked and read as an upload is, without a database.
+async fn read_file(cfg: &Config, path: &Path) -> anyhow::Result<Vec<motcua_service::ocr::OcrPage>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let shape = motcua_domain::files::inspect(&bytes, &cfg.files)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message().en))?;
+    motcua_service::ocr::read_pages(shape.kind, &bytes)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// `motcua ocr FILE`: the same checks and reading as an upload, without a database.
 async fn ocr_file(cfg: &Config, path: &Path, json: bool, words: bool) -> anyhow::Result<()> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let shape = motcua_domain::files::inspect(&bytes, &cfg.files)
-        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message().en))?;
-    let mut pages = motcua_service::ocr::read_pages(shape.kind, &bytes)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut pages = read_file(cfg, path).await?;
     if json {
         if !words {
             for p in &mut pages {

@@ -550,3 +550,47 @@ fn ocr_reads_a_vietnamese_page() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("only PDF, JPEG, PNG or TIFF"));
 }
+
+/// `motcua extract FILE --kind id_card --json`: the contract's field names, from a rendered card.
+#[test]
+fn extract_reads_an_id_card() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/ocr");
+    let dir = tempfile::tempdir().unwrap();
+    let front = fixtures.join("id_front.png");
+    let o = motcua(
+        &[
+            "extract",
+            front.to_str().unwrap(),
+            "--kind",
+            "id_card",
+            "--json",
+        ],
+        dir.path(),
+    );
+    let v = &lines(&o)[0];
+    assert_eq!(v["kind"], "id_card");
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join("id_front.json")).unwrap())
+            .unwrap();
+    let fields = v["fields"].as_object().unwrap();
+    let mut exact = 0;
+    for (name, want) in truth.as_object().unwrap() {
+        let got = &fields[name.as_str()];
+        assert!(got["confidence"].as_f64().is_some(), "{name}");
+        if got["value"] == *want {
+            exact += 1;
+        } else {
+            eprintln!("{name}: {} ≠ {want}", got["value"]);
+        }
+    }
+    eprintln!(
+        "id_front.png: {exact}/{} fields exact",
+        truth.as_object().unwrap().len()
+    );
+    assert_eq!(exact, truth.as_object().unwrap().len());
+    let o = motcua(
+        &["extract", front.to_str().unwrap(), "--kind", "passport"],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+}

@@ -159,6 +159,31 @@ impl Service {
         Ok((f, pages))
     }
 
+    /// The fields of `kind` read from the text of file `id` (its `file.ocr` job must have run).
+    pub async fn file_fields(
+        &self,
+        actor: &Actor,
+        id: i64,
+        kind: motcua_domain::extract::DocumentKind,
+    ) -> Result<motcua_domain::extract::Extraction> {
+        let (f, pages) = self.file_text(actor, id).await?;
+        if f.ocr_status == "pending" {
+            return Err(ServiceError::Conflict(motcua_domain::Msg::new(
+                "Tệp đang được đọc; hãy thử lại sau giây lát",
+                "the file is still being read; try again in a moment",
+            )));
+        }
+        let input: Vec<motcua_domain::extract::PageInput> = pages
+            .iter()
+            .map(|p| motcua_domain::extract::PageInput {
+                text: p.text.clone(),
+                confidence: p.confidence as f32,
+                words: serde_json::from_value(p.words.clone()).unwrap_or_default(),
+            })
+            .collect();
+        Ok(motcua_domain::extract::extract(kind, &input))
+    }
+
     /// The `file.ocr` job: reads the text of file `id` and stores it. A file that cannot be read
     /// is marked `failed` (not retried); a missing tool or store is retried.
     pub async fn read_file_text(&self, id: i64) -> std::result::Result<(), String> {

@@ -259,6 +259,29 @@ pub fn parse_tsv(tsv: &str, first: u32) -> Vec<OcrPage> {
         .collect()
 }
 
+/// The pages as the field extractor reads them.
+pub fn extractor_input(pages: &[OcrPage]) -> Vec<motcua_domain::extract::PageInput> {
+    pages
+        .iter()
+        .map(|p| motcua_domain::extract::PageInput {
+            text: p.text.clone(),
+            confidence: p.confidence,
+            words: p
+                .words
+                .iter()
+                .map(|w| motcua_domain::extract::Token {
+                    text: w.text.clone(),
+                    left: w.left,
+                    top: w.top,
+                    width: w.width,
+                    height: w.height,
+                    confidence: w.confidence,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

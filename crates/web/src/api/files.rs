@@ -21,6 +21,31 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(upload, list))
         .routes(routes!(download))
         .routes(routes!(pages))
+        .routes(routes!(fields))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FieldsParams {
+    /// What the document is.
+    pub kind: motcua_domain::extract::DocumentKind,
+}
+
+/// The fields of a document read from a file's text — each with a confidence, its box on the
+/// page and whether it passes its domain rule — for an officer to confirm or correct. 409
+/// while the file is still being read.
+#[utoipa::path(get, path = "/files/{id}/fields", tag = "files",
+    params(("id" = i64, Path, description = "File id"), FieldsParams),
+    responses((status = 200, body = motcua_domain::extract::Extraction),
+        (status = 404, body = crate::Problem), (status = 409, body = crate::Problem)),
+    security(("bearer" = [])))]
+async fn fields(
+    State(s): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<FieldsParams>,
+) -> ApiResult<Json<motcua_domain::extract::Extraction>> {
+    Ok(Json(s.file_fields(&actor_of(&user.0), id, q.kind).await?))
 }
 
 /// The text of a file's pages with each word's box and confidence (read in the background
