@@ -288,6 +288,10 @@ pub struct SubmittedComponent {
     pub copies: u16,
     #[serde(default)]
     pub from_warehouse: bool,
+    /// The digitisation result code of the warehouse document taken (with `from_warehouse`;
+    /// omitted: the applicant's valid document of the same name is found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warehouse_code: Option<String>,
 }
 
 /// A component recorded on the dossier.
@@ -300,6 +304,9 @@ pub struct DossierComponent {
     pub originals: u16,
     pub copies: u16,
     pub from_warehouse: bool,
+    /// The warehouse document taken (its digitisation result code): a reuse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warehouse_code: Option<String>,
 }
 
 /// How a result reaches the applicant.
@@ -899,6 +906,7 @@ pub fn check_components(
             originals: 0,
             copies: 0,
             from_warehouse: false,
+            warehouse_code: None,
         })
         .collect();
     for (k, s) in submitted.iter().enumerate() {
@@ -940,10 +948,22 @@ pub fn check_components(
                         format!("component «{}» does not accept a warehouse copy", c.name),
                     );
                 }
+                if let Some(code) = &s.warehouse_code
+                    && (!s.from_warehouse || !crate::digitisation::is_result_code(code))
+                {
+                    errs.add(
+                        format!("components[{k}].warehouse_code"),
+                        format!("Mã kết quả số hóa «{code}» không hợp lệ (kèm from_warehouse)"),
+                        format!(
+                            "digitisation result code «{code}» is not valid (needs from_warehouse)"
+                        ),
+                    );
+                }
                 c.submitted = true;
                 c.originals = s.originals;
                 c.copies = s.copies;
                 c.from_warehouse = s.from_warehouse;
+                c.warehouse_code = s.warehouse_code.clone();
             }
         }
     }
@@ -1688,6 +1708,7 @@ impl Dossier {
             c.originals = r.originals;
             c.copies = r.copies;
             c.from_warehouse = false;
+            c.warehouse_code = None;
         }
         errs.into_result()?;
         Ok(out)

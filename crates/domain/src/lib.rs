@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod clock;
 pub mod codes;
+pub mod digitisation;
 pub mod dossier;
 pub mod error;
 pub mod extract;

@@ -27,6 +27,9 @@ pub enum Permission<'a> {
     /// acceptance or a supplement; officers of its agencies while it is open) or the result's
     /// (officers of the agency holding it, up to its return).
     AttachFile(&'a Dossier, FileFor),
+    /// Confirm a dossier's file as digitised (an electronic copy in the applicant's
+    /// warehouse), and see the applicant's warehouse while handling the dossier.
+    Digitise(&'a Dossier),
     /// File a new dossier on `channel` at `agency` (the receiving one-stop point; `None`
     /// while not chosen yet: a reception officer's own).
     File {
@@ -184,6 +187,7 @@ pub fn authorize(actor: &Actor, p: Permission<'_>) -> Result<(), Denied> {
         },
         Permission::Act(d, kind) => may_act(role, Relation::of(actor, d), kind, d),
         Permission::BeAssigned(d) => handles_dossiers(role) && Relation::of(actor, d).current,
+        Permission::Digitise(d) => handles_dossiers(role) && Relation::of(actor, d).any_agency(),
         Permission::AttachFile(d, what) => {
             use crate::dossier::Status as S;
             let rel = Relation::of(actor, d);
@@ -271,6 +275,10 @@ fn denied(actor: &Actor, role: Role, p: Permission<'_>) -> Denied {
                 ),
             ));
         }
+        Permission::Digitise(d) => (
+            format!("số hóa hồ sơ {} (cán bộ của cơ quan xử lý hồ sơ)", d.code),
+            format!("digitise dossier {} (officers of its agencies)", d.code),
+        ),
         Permission::AttachFile(d, _) => (
             format!("nộp tệp cho hồ sơ {} lúc này", d.code),
             format!("add a file to dossier {} now", d.code),

@@ -391,6 +391,20 @@ impl Service {
             ));
         }
         let applicant = body.applicant.clone().validate()?;
+        // Warehouse documents named (or found by name) for `from_warehouse` components.
+        let mut components = body.components.clone();
+        let names: Vec<String> = procedure
+            .components
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        self.resolve_warehouse(
+            &applicant.id_number,
+            &names,
+            &mut components,
+            self.calendar().local(by.at).date(),
+        )
+        .await?;
         let applicant_province = match applicant.unit_code.as_deref() {
             Some(u) => self.refs().province_of(self.store(), u).await?,
             None => None,
@@ -412,7 +426,7 @@ impl Service {
             receiving_agency: receiving.code,
             competent_agency: competent.code,
             applicant,
-            components: body.components,
+            components,
             postal_tracking,
             owner_id: owner_of_filing(actor),
             delivery: body.result_delivery,

@@ -49,7 +49,7 @@ impl Service {
         self.files.limits.read().map(|l| *l).unwrap_or_default()
     }
 
-    fn blobs(&self) -> Result<Arc<dyn BlobStore>> {
+    pub(crate) fn blobs(&self) -> Result<Arc<dyn BlobStore>> {
         self.files
             .blobs
             .read()

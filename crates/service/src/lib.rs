@@ -27,6 +27,7 @@ pub mod reference;
 pub mod search;
 pub mod sessions;
 pub mod tracking;
+pub mod warehouse;
 
 pub use dossiers::{Found, HistoryEntry, ListFilter, NewDossier, Tracking, TrackingStep};
 pub use motcua_store as store;

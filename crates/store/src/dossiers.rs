@@ -202,6 +202,21 @@ macro_rules! insert_new {
         let audit = audit_of(&d.code, $actor, $at, $change)?;
         put_dossier!($tx, d, 1i64, $at, false);
         append_audit!($store, $tx, audit)?;
+        // Warehouse documents taken instead of paper: reuses, counted with the dossier.
+        for c in &d.components {
+            if let Some(code) = &c.warehouse_code {
+                $crate::warehouse::digitisation_event!(
+                    $tx,
+                    "reused",
+                    $at,
+                    d.receiving_agency.as_str(),
+                    &d.code,
+                    i32::try_from(c.index).ok(),
+                    code,
+                    $actor
+                )?;
+            }
+        }
         for job in ($outbox)(d, $change) {
             enqueue!($tx, &job, $at)?;
         }

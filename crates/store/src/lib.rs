@@ -27,6 +27,7 @@ pub mod secret;
 pub mod testing;
 pub mod units;
 pub mod users;
+pub mod warehouse;
 
 pub use audit::{AuditEntry, DossierMismatch, VerifyReport};
 pub use blobs::{BlobStore, LocalBlobs};
@@ -38,6 +39,7 @@ pub use files::{FilePurpose, NewFile, PageText, StoredFile};
 pub use jobs::{Job, KindStats, NewJob};
 pub use units::{Unit, UnitQuery, UnitRef};
 pub use users::{NewUser, User, UserChange, UserQuery};
+pub use warehouse::{DigitisationEvent, DigitisedDocument, NewDocument};
 
 /// Runs `$body` with `$pool` bound to the open pool, whichever backend it is.
 macro_rules! on_db {

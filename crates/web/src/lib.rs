@@ -110,6 +110,7 @@ fn motcua_store_key() -> [u8; 32] {
         (name = "auth", description = "Tokens and users"),
         (name = "dossiers", description = "Dossiers: intake, workflow actions, work queues, tracking"),
         (name = "files", description = "Files of dossiers: components and results"),
+        (name = "warehouse", description = "Digitisation results and the applicants' electronic data warehouse"),
         (name = "jobs", description = "The background job queue (administrators)"),
     )
 )]
@@ -139,6 +140,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(api::auth::router())
                 .merge(api::dossiers::router())
                 .merge(api::files::router())
+                .merge(api::warehouse::router())
                 .merge(api::jobs::router()),
         )
         .split_for_parts();

@@ -77,6 +77,7 @@ fn both_components() -> Vec<SubmittedComponent> {
             originals: 1,
             copies: 0,
             from_warehouse: false,
+            warehouse_code: None,
         })
         .collect()
 }
@@ -397,12 +398,14 @@ fn applicant_and_components_are_checked() {
             originals: 1,
             copies: 0,
             from_warehouse: false,
+            warehouse_code: None,
         },
         SubmittedComponent {
             index: 1,
             originals: 0,
             copies: 0,
             from_warehouse: true,
+            warehouse_code: None,
         },
     ];
     let Err(Error::Invalid(e)) = check_components(&p, &bad) else {
@@ -611,6 +614,7 @@ fn components_are_recorded_at_accept_and_at_supplement_receipt() {
                 originals: 1,
                 copies: 0,
                 from_warehouse: false,
+                warehouse_code: None,
             }],
             "components[0].index",
         ),
@@ -620,6 +624,7 @@ fn components_are_recorded_at_accept_and_at_supplement_receipt() {
                 originals: 0,
                 copies: 0,
                 from_warehouse: false,
+                warehouse_code: None,
             }],
             "components[0]",
         ),
@@ -629,6 +634,7 @@ fn components_are_recorded_at_accept_and_at_supplement_receipt() {
                 originals: 0,
                 copies: 1,
                 from_warehouse: true,
+                warehouse_code: None,
             }],
             "components[0].from_warehouse",
         ),
@@ -647,6 +653,7 @@ fn components_are_recorded_at_accept_and_at_supplement_receipt() {
         originals: 1,
         copies: 2,
         from_warehouse: false,
+        warehouse_code: None,
     }];
     let ch = d
         .apply(
@@ -686,6 +693,7 @@ fn components_are_recorded_at_accept_and_at_supplement_receipt() {
         originals: 1,
         copies: 0,
         from_warehouse: false,
+        warehouse_code: None,
     }];
     let ch = d
         .apply(

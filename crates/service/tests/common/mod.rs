@@ -55,6 +55,7 @@ pub fn counter_dossier(at: DateTime<Utc>) -> (Dossier, motcua_domain::dossier::C
             originals: 1,
             copies: 0,
             from_warehouse: false,
+            warehouse_code: None,
         }],
         postal_tracking: None,
         owner_id: None,

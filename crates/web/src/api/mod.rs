@@ -7,3 +7,4 @@ pub mod dossiers;
 pub mod files;
 pub mod jobs;
 pub mod units;
+pub mod warehouse;

@@ -662,6 +662,7 @@ pub fn received_components(
                     copies
                 },
                 from_warehouse: false,
+                warehouse_code: None,
             }
         })
         .collect()
@@ -774,6 +775,7 @@ async fn file_online(
                 originals: 0,
                 copies: u16::from(!warehouse),
                 from_warehouse: warehouse,
+                warehouse_code: None,
             }
         })
         .collect();

@@ -4,6 +4,7 @@
 
 use super::dossiers::{A, RE_BIRTH, counter, online, setup};
 use axum::http::StatusCode;
+use chrono::TimeZone;
 use motcua_web::testing::{TestApp, TestResponse};
 
 /// A PNG of `w`×`h` as far as its header says (a 1×1 image's data).
@@ -413,4 +414,174 @@ motcua_store::on_both!(
     files_are_checked_stored_and_served,
     bad_files_leave_nothing_behind,
     uploaded_files_are_read,
+    confirmed_copies_are_reused,
 );
+
+/// Items 4, 5 and 9: a confirmed copy gets a digitisation result code and joins the applicant's
+/// warehouse; the applicant's next dossier takes it by reference (no upload, no paper), and the
+/// digitisation and the reuse are counted.
+pub(crate) async fn confirmed_copies_are_reused(app: &TestApp) {
+    let c = setup(app).await;
+    let applicant = "008190001234";
+    app.add_user(applicant, motcua_domain::auth::Role::Citizen, None)
+        .await;
+    let citizen = app.token(applicant).await;
+    let code = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+    let officer = c.tokens["tiepnhan.a"].clone();
+    let r = upload(
+        app,
+        &officer,
+        &code,
+        "component=1&name=trich-luc.png",
+        &fixture("id_front.png"),
+    )
+    .await;
+    let file = r.body["id"].as_i64().unwrap();
+    app.run_pending_jobs().await;
+    let confirm = serde_json::json!({
+        "document_kind": "id_card",
+        "fields": {"id_number": "008195009999", "full_name": "TRẦN THỊ BÍCH NGỌC", "expiry": "2035-03-21"},
+    });
+    // Only officers of the dossier's agencies confirm.
+    for who in ["congdan", "tiepnhan.b"] {
+        let r = app
+            .post(&format!("/api/v1/files/{file}/confirm"))
+            .bearer(&c.tokens[who])
+            .json(&confirm)
+            .send()
+            .await;
+        assert!(
+            matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+            "{who}: {}",
+            r.status
+        );
+    }
+    let r = app
+        .post(&format!("/api/v1/files/{file}/confirm"))
+        .bearer(&officer)
+        .json(&confirm)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let doc = r.body["code"].as_str().unwrap().to_owned();
+    assert!(motcua_domain::digitisation::is_result_code(&doc), "{doc}");
+    assert!(doc.starts_with(&format!("KQS-{A}-250124-")), "{doc}");
+    assert_eq!(r.body["signed"], false, "scan only until signed");
+    assert_eq!(r.body["applicant_id"], applicant);
+    assert_eq!(r.body["valid_until"], "2035-03-21");
+    assert_eq!(r.body["name"], "Bản sao giấy tờ có thông tin khai sinh");
+    let again = app
+        .post(&format!("/api/v1/files/{file}/confirm"))
+        .bearer(&officer)
+        .json(&confirm)
+        .send()
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    // The citizen sees it in their own warehouse and downloads it.
+    let r = app.get("/api/v1/warehouse").bearer(&citizen).send().await;
+    assert_eq!(r.body[0]["code"], doc.as_str());
+    let r = app
+        .get(&format!("/api/v1/warehouse/{doc}/file"))
+        .bearer(&citizen)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.bytes, fixture("id_front.png"));
+    let r = app.get("/api/v1/warehouse").bearer(&officer).send().await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "an officer has no warehouse of their own to browse"
+    );
+    // The second dossier takes the copy by reference: no upload, no paper.
+    let mut second = online(RE_BIRTH, A);
+    second["components"] =
+        serde_json::json!([{"index": 0, "copies": 1}, {"index": 1, "from_warehouse": true}]);
+    let r = app
+        .post("/api/v1/dossiers")
+        .bearer(&citizen)
+        .json(&second)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["components"][1]["warehouse_code"], doc.as_str());
+    let code2 = r.body["code"].as_str().unwrap().to_owned();
+    // The officer handling it sees the applicant's warehouse and the file, only through it.
+    let r = app
+        .get(&format!("/api/v1/dossiers/{code2}/warehouse"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.body[0]["code"], doc.as_str(), "{}", r.text);
+    let r = app
+        .get(&format!("/api/v1/warehouse/{doc}/file?dossier={code2}"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = app
+        .get(&format!("/api/v1/warehouse/{doc}/file"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = app
+        .get(&format!("/api/v1/dossiers/{code2}/warehouse"))
+        .bearer(&c.tokens["tiepnhan.b"])
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // A code that is not the applicant's, or a document no longer valid, cannot be taken.
+    let mut wrong = second.clone();
+    wrong["components"][1]["warehouse_code"] =
+        serde_json::json!(motcua_domain::digitisation::result_code(
+            &motcua_domain::codes::AgencyCode::parse(A).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2025, 1, 24).unwrap(),
+            99
+        ));
+    let r = app
+        .post("/api/v1/dossiers")
+        .bearer(&citizen)
+        .json(&wrong)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    app.clock
+        .set(chrono::Utc.with_ymd_and_hms(2035, 3, 23, 2, 0, 0).unwrap());
+    let citizen = app.token(applicant).await;
+    let mut named = second.clone();
+    named["components"][1]["warehouse_code"] = serde_json::json!(doc);
+    let r = app
+        .post("/api/v1/dossiers")
+        .bearer(&citizen)
+        .json(&named)
+        .send()
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "expired: {}",
+        r.text
+    );
+    // Without a code, an expired copy is not taken: the claim stays one on another source.
+    let r = app
+        .post("/api/v1/dossiers")
+        .bearer(&citizen)
+        .json(&second)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert!(r.body["components"][1].get("warehouse_code").is_none());
+    // Counted: one component digitised, one reuse, in the period.
+    let ioc = app.token("ioc").await;
+    let r = app
+        .get("/api/v1/stats/digitisation?from=2025-01-01T00:00:00Z&to=2025-02-01T00:00:00Z")
+        .bearer(&ioc)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body,
+        serde_json::json!({"component_digitised": 1, "result_digitised": 0, "reused": 1, "signed": 0})
+    );
+}
