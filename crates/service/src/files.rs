@@ -222,6 +222,39 @@ impl Service {
         }
     }
 
+    /// Pages of files whose text holds every word of `q` (with or without diacritics), of
+    /// dossiers the actor may read: an officer's agency's, a citizen's own, all for an
+    /// administrator; never for the operations centre (it sees no personal data).
+    pub async fn search_files(&self, actor: &Actor, q: &str) -> Result<Vec<motcua_store::PageHit>> {
+        use motcua_domain::auth::Role;
+        let (agency, owner) = match actor.role {
+            Some(Role::Admin) | None => (None, None),
+            Some(Role::Citizen) => (None, Some(actor.user_id.unwrap_or(-1))),
+            Some(Role::Viewer) => {
+                return Err(ServiceError::Forbidden(motcua_domain::Msg::new(
+                    "Trung tâm điều hành không xem nội dung giấy tờ",
+                    "the operations centre does not read documents",
+                )));
+            }
+            Some(_) => match &actor.agency {
+                Some(a) => (Some(a.to_string()), None),
+                None => return Ok(Vec::new()),
+            },
+        };
+        let hits = self
+            .store()
+            .search_pages(q, agency.as_deref(), owner, 50)
+            .await?;
+        // The policy has the last word on each dossier.
+        let mut out = Vec::with_capacity(hits.len());
+        for h in hits {
+            if self.dossier(actor, &h.dossier_code).await.is_ok() {
+                out.push(h);
+            }
+        }
+        Ok(out)
+    }
+
     /// The files of a dossier the actor may read.
     pub async fn files_of(&self, actor: &Actor, code: &str) -> Result<Vec<StoredFile>> {
         let d = self.dossier(actor, code).await?;

@@ -70,6 +70,29 @@ pub struct PageText {
     pub words: serde_json::Value,
 }
 
+/// A page that matched a search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PageHit {
+    pub file_id: i64,
+    pub dossier_code: String,
+    pub page: i32,
+    /// The line that holds the first word searched for.
+    pub snippet: String,
+}
+
+/// The first line of `text` holding one of the (folded) `words`, at most 200 characters.
+fn snippet(text: &str, words: &[String]) -> String {
+    text.lines()
+        .find(|l| {
+            let f = motcua_domain::text::fold(l);
+            words.iter().any(|w| f.contains(w.as_str()))
+        })
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect()
+}
+
 /// A file to record (its blob already stored).
 #[derive(Debug, Clone)]
 pub struct NewFile {
@@ -295,6 +318,49 @@ impl Store {
             .await?
         });
         rows.into_iter().map(into_file).collect()
+    }
+
+    /// Pages whose text holds every word of `q` (without diacritics), newest files first: of
+    /// dossiers `agency` received or holds, or that `owner` filed (both `None`: all).
+    pub async fn search_pages(
+        &self,
+        q: &str,
+        agency: Option<&str>,
+        owner: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<PageHit>> {
+        let words = motcua_domain::text::terms(q);
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, String, i32, String)> = on_db!(self, p => {
+            let mut b = sqlx::QueryBuilder::new(
+                "SELECT f.id, f.dossier_code, p.page, p.text FROM file_pages p \
+                 JOIN dossier_files f ON f.id = p.file_id JOIN dossiers d ON d.code = f.dossier_code WHERE 1 = 1",
+            );
+            for w in &words {
+                b.push(" AND p.search_text LIKE ").push_bind(format!("%{w}%"));
+            }
+            if let Some(a) = agency {
+                b.push(" AND (d.receiving_agency = ").push_bind(a.to_owned());
+                b.push(" OR d.current_agency = ").push_bind(a.to_owned());
+                b.push(")");
+            }
+            if let Some(o) = owner {
+                b.push(" AND d.owner_id = ").push_bind(o);
+            }
+            b.push(" ORDER BY f.id DESC, p.page LIMIT ").push_bind(i64::from(crate::page_limit(Some(limit))));
+            b.build_query_as().fetch_all(p).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(file_id, dossier_code, page, text)| PageHit {
+                snippet: snippet(&text, &words),
+                file_id,
+                dossier_code,
+                page,
+            })
+            .collect())
     }
 
     /// Whether any row names the blob `sha256` (a blob no row names may be removed).

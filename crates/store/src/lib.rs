@@ -35,7 +35,7 @@ pub use catalogue::{ImportReport, ProcedureQuery};
 pub use dossiers::{
     DossierQuery, Guard, IdempotencyKey, ImportedEvent, Outbox, StoredDossier, no_jobs,
 };
-pub use files::{FilePurpose, NewFile, PageText, StoredFile};
+pub use files::{FilePurpose, NewFile, PageHit, PageText, StoredFile};
 pub use jobs::{Job, KindStats, NewJob};
 pub use units::{Unit, UnitQuery, UnitRef};
 pub use users::{NewUser, User, UserChange, UserQuery};

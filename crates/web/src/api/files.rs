@@ -22,6 +22,28 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(download))
         .routes(routes!(pages))
         .routes(routes!(fields))
+        .routes(routes!(search))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Words of the text, in any order, with or without diacritics (`đ` → `d`).
+    #[param(min_length = 1, max_length = 500)]
+    pub q: String,
+}
+
+/// Pages of files whose text (read or recognised) holds every word, of the dossiers the
+/// caller may read (at most 50, newest files first).
+#[utoipa::path(get, path = "/files/search", tag = "files", params(SearchParams),
+    responses((status = 200, body = Vec<motcua_service::store::PageHit>), (status = 403, body = crate::Problem)),
+    security(("bearer" = [])))]
+async fn search(
+    State(s): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<SearchParams>,
+) -> ApiResult<Json<Vec<motcua_service::store::PageHit>>> {
+    Ok(Json(s.search_files(&actor_of(&user.0), &q.q).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
