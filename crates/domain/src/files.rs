@@ -68,10 +68,11 @@ pub struct FileLimits {
 }
 
 impl Default for FileLimits {
-    /// 50 MB, 500 pages, 100 megapixels a page (A3 at 600 dpi is 70), 20,000 pixels a side.
+    /// 30 MiB (under the server's 32 MiB request limit), 500 pages, 100 megapixels a page
+    /// (A3 at 600 dpi is 70), 20,000 pixels a side.
     fn default() -> Self {
         FileLimits {
-            max_bytes: 50 * 1024 * 1024,
+            max_bytes: 30 * 1024 * 1024,
             max_pages: 500,
             max_pixels: 100_000_000,
             max_side: 20_000,

@@ -233,6 +233,19 @@ impl Store {
         })
     }
 
+    /// The documents digitised in a dossier.
+    pub async fn documents_of_dossier(&self, code: &str) -> Result<Vec<DigitisedDocument>> {
+        let rows: Vec<DocRow> = on_db!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {DOC_COLUMNS} FROM digitised_documents WHERE dossier_code = $1 ORDER BY code"
+            )))
+            .bind(code)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
     /// An applicant's warehouse, newest first.
     pub async fn warehouse(&self, applicant_id: &str) -> Result<Vec<DigitisedDocument>> {
         let rows: Vec<DocRow> = on_db!(self, p => {

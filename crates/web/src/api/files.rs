@@ -19,6 +19,9 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(upload, list))
+        // A file may be larger than the 2 MB other bodies may be (the whole request stays
+        // under the server's 32 MiB limit; the file's own limit is `files.max_bytes`).
+        .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_BODY_LIMIT))
         .routes(routes!(download))
         .routes(routes!(pages))
         .routes(routes!(fields))
@@ -91,6 +94,9 @@ pub struct FileText {
     pub file: StoredFile,
     pub pages: Vec<motcua_service::store::PageText>,
 }
+
+/// The largest upload body (the server refuses larger requests anyway).
+pub const UPLOAD_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -22,6 +22,7 @@ use motcua_domain::auth::Role;
 use motcua_service::store::User;
 
 mod admin;
+mod files;
 mod office;
 mod portal;
 mod users;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(office::router())
         .merge(admin::router())
         .merge(users::router())
+        .merge(files::router())
         .route("/static/site.css", get(css))
         .route("/static/htmx-2.0.11.min.js", get(htmx))
         .route("/static/print.js", get(print_js))

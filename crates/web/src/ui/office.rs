@@ -197,6 +197,13 @@ struct DossierPage {
     to_receive: Vec<ComponentRow>,
     /// Components the supplement form can record (all of them).
     supplement: Vec<ComponentRow>,
+    /// The dossier's files.
+    files: Vec<super::files::FileLine>,
+    /// Whether the user may add a component's file now, a result's, confirm digitisation.
+    can_upload: bool,
+    can_upload_result: bool,
+    can_digitise: bool,
+    has_result_files: bool,
 }
 
 /// The actions that lead the page for a role, first available first. Refusing, stopping and
@@ -378,12 +385,13 @@ fn receive_rows(p: Option<&Procedure>, d: &Dossier, only_missing: bool) -> Vec<C
                 checked: false,
                 originals: 0,
                 copies: 1,
+                warehouse_code: String::new(),
             })
             .collect(),
     }
 }
 
-async fn dossier_page(
+pub(super) async fn dossier_page(
     s: &AppState,
     page: Page,
     stored: StoredDossier,
@@ -429,6 +437,7 @@ async fn dossier_page(
             checked: c.submitted,
             originals: c.originals,
             copies: c.copies,
+            warehouse_code: c.warehouse_code.clone().unwrap_or_default(),
         })
         .collect();
     let available = possible_actions(s, &user, &d);
@@ -497,6 +506,12 @@ async fn dossier_page(
     };
     let f = facts(s, tr, &d).await;
     let next = next_step(s, tr, &d, user.role == Role::Citizen).await;
+    let may = |p| s.authorize(&actor, p).is_ok();
+    use motcua_domain::policy::{FileFor, Permission as P};
+    let can_upload = may(P::AttachFile(&d, FileFor::Component));
+    let can_upload_result = may(P::AttachFile(&d, FileFor::Result));
+    let can_digitise = may(P::Digitise(&d));
+    let files = super::files::file_lines(s, &d.code).await;
     let open_others = others.iter().any(|(a, _)| *a == open);
     let page = Page {
         title: format!("{} {}", tr.t("Hồ sơ", "Dossier"), d.code),
@@ -526,6 +541,11 @@ async fn dossier_page(
             page,
             to_receive,
             supplement,
+            has_result_files: files.iter().any(super::files::FileLine::is_result),
+            files,
+            can_upload,
+            can_upload_result,
+            can_digitise,
         },
         has_errors,
     )
@@ -695,6 +715,8 @@ fn details(tr: super::Tr, s: &AppState, r: &EventRecord) -> String {
 #[derive(Deserialize)]
 struct DossierQueryParams {
     moi: Option<String>,
+    tep: Option<String>,
+    so_hoa: Option<String>,
 }
 
 async fn dossier(
@@ -715,6 +737,18 @@ async fn dossier(
                         "Your dossier was sent. Keep its code to track it.",
                     )
                     .to_owned()
+            } else if q.tep.is_some() {
+                page.tr
+                    .t("Đã nhận tệp.", "The file was received.")
+                    .to_owned()
+            } else if let Some(c) = &q.so_hoa {
+                format!(
+                    "{}: {c}",
+                    page.tr.t(
+                        "Đã xác nhận số hóa, mã kết quả",
+                        "Confirmed as digitised, result code"
+                    )
+                )
             } else {
                 String::new()
             };
@@ -967,6 +1001,7 @@ async fn receipt(
             checked: true,
             originals: c.originals,
             copies: c.copies,
+            warehouse_code: c.warehouse_code.clone().unwrap_or_default(),
         })
         .collect();
     // The officer who received it (not whoever prints the slip).

@@ -608,6 +608,8 @@ pub struct ComponentRow {
     /// Originals and copies: the catalogue's numbers, or those recorded or typed.
     pub originals: u16,
     pub copies: u16,
+    /// The warehouse document taken for it (its digitisation result code), if any.
+    pub warehouse_code: String,
 }
 
 impl ComponentRow {
@@ -632,6 +634,7 @@ impl ComponentRow {
                     checked: form.map_or(ticked, |f| f.get(&format!("c{i}")).is_some()),
                     originals: typed("o").unwrap_or(c.originals),
                     copies: typed("s").unwrap_or(c.copies),
+                    warehouse_code: String::new(),
                 }
             })
             .collect()

@@ -415,6 +415,7 @@ motcua_store::on_both!(
     bad_files_leave_nothing_behind,
     uploaded_files_are_read,
     confirmed_copies_are_reused,
+    pages_upload_and_digitise,
 );
 
 /// Items 4, 5 and 9: a confirmed copy gets a digitisation result code and joins the applicant's
@@ -584,4 +585,135 @@ pub(crate) async fn confirmed_copies_are_reused(app: &TestApp) {
         r.body,
         serde_json::json!({"component_digitised": 1, "result_digitised": 0, "reused": 1, "signed": 0})
     );
+}
+
+/// Item 8: the dossier page takes a file with a plain multipart form (no JavaScript), lists
+/// each component's files and their state, and the digitisation view shows the text beside
+/// the fields read from it, low-confidence ones marked, to confirm with the keyboard.
+pub(crate) async fn pages_upload_and_digitise(app: &TestApp) {
+    let c = setup(app).await;
+    let code = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+    let user = app
+        .store()
+        .user_by_name("tiepnhan.a")
+        .await
+        .unwrap()
+        .unwrap();
+    let (session, _) = app
+        .store()
+        .issue_session(
+            &user,
+            app.now(),
+            app.state.session_idle,
+            app.state.session_max,
+        )
+        .await
+        .unwrap();
+    let cookie = format!("motcua_session={session}");
+    let csrf = motcua_web::ui::csrf_token(&app.state.csrf_key[..], Some(&session), "");
+    let page = app
+        .get(&format!("/ho-so/{code}"))
+        .header("cookie", &cookie)
+        .send()
+        .await;
+    assert!(
+        page.text.contains("enctype=\"multipart/form-data\""),
+        "an upload form"
+    );
+    let boundary = "----motcuatest";
+    let mut body = Vec::new();
+    for (name, value) in [("_csrf", csrf.as_str()), ("component", "1")] {
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cccd mặt trước.png\"\r\nContent-Type: image/png\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend(fixture("id_front.png"));
+    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let send = |body: Vec<u8>| {
+        app.post(&format!("/ho-so/{code}/tep"))
+            .header("cookie", &cookie)
+            .body(body, &format!("multipart/form-data; boundary={boundary}"))
+            .send()
+    };
+    // Without the form's token: refused.
+    let forged = String::from_utf8_lossy(&body)
+        .replace(&csrf, "x")
+        .into_bytes();
+    let r = send(forged).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(body).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let files = app.store().dossier_files(&code).await.unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].name, "cccd mặt trước.png");
+    let id = files[0].id;
+    let page = app
+        .get(&format!("/ho-so/{code}"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .text;
+    assert!(page.contains(&format!("data-file=\"{id}\"")) && page.contains("đang đọc"));
+    app.run_pending_jobs().await;
+    let view = app
+        .get(&format!("/ho-so/{code}/tep/{id}/so-hoa"))
+        .header("cookie", &cookie)
+        .send()
+        .await;
+    assert_eq!(view.status, StatusCode::OK, "{}", view.text);
+    assert!(view.text.contains(&format!("<img src=\"/tep/{id}\"")));
+    assert!(
+        view.text
+            .contains("name=\"f:id_number\" value=\"008195009999\"")
+    );
+    assert!(view.text.contains("value=\"TRẦN THỊ BÍCH NGỌC\""));
+    // The sex is read with a low confidence on this card: marked for a second look.
+    assert!(
+        view.text
+            .contains("id=\"f-sex\" name=\"f:sex\" value=\"Nữ\" class=\"low\""),
+        "{}",
+        view.text
+    );
+    let fields = [
+        ("_csrf", csrf.as_str()),
+        ("kind", "id_card"),
+        ("f:id_number", "008195009999"),
+        ("f:full_name", "TRẦN THỊ BÍCH NGỌC"),
+        ("f:date_of_birth", "1995-03-21"),
+        ("f:expiry", "2035-03-21"),
+    ];
+    let r = app
+        .post(&format!("/ho-so/{code}/tep/{id}/so-hoa"))
+        .header("cookie", &cookie)
+        .body(
+            serde_urlencoded::to_string(fields).unwrap(),
+            "application/x-www-form-urlencoded",
+        )
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let page = app
+        .get(&format!("/ho-so/{code}"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .text;
+    assert!(
+        page.contains("đã số hóa") && page.contains("KQS-"),
+        "{page}"
+    );
+    // The file itself, through the session.
+    let r = app
+        .get(&format!("/tep/{id}"))
+        .header("cookie", &cookie)
+        .send()
+        .await;
+    assert_eq!(r.bytes, fixture("id_front.png"));
 }
