@@ -372,6 +372,64 @@ try {
   check(await reception.locator('#form-errors').isVisible(), 'form errors are shown in the page');
   await snap(reception, 'counter-errors');
 
+  // --- 6b. A scan uploaded on a slow link, read, confirmed with the keyboard, then reused --
+  await reception.goto(`${base}/ho-so/${counterCode}`);
+  const cdp = await reception.context().newCDPSession(reception);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 300, downloadThroughput: 50 * 1024, uploadThroughput: 50 * 1024,
+  });
+  await reception.locator('#upload-component').selectOption('1');
+  await reception.locator('#upload-file').setInputFiles(resolve(root, 'fixtures/ocr/id_front.png'));
+  const started = Date.now();
+  await reception.getByRole('button', { name: 'Tải lên' }).click();
+  await reception.waitForLoadState('load', { timeout: 120_000 });
+  const took = Date.now() - started;
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  check((await reception.locator('.notice').innerText()).includes('Đã nhận tệp'), `a 250 KB scan uploaded at 50 KB/s (${(took / 1000).toFixed(1)} s)`);
+  let read = false;
+  for (let i = 0; i < 60 && !read; i++) {
+    await reception.goto(`${base}/ho-so/${counterCode}`);
+    read = (await reception.locator('#components li[data-index="1"] .files').innerText()).includes('đã đọc');
+    if (!read) await reception.waitForTimeout(500);
+  }
+  check(read, 'the scan is read (OCR) in the background');
+  await reception.getByRole('link', { name: 'Xác nhận số hóa' }).first().click();
+  await reception.waitForLoadState('load');
+  await audit(reception, 'digitise');
+  await snap(reception, 'digitise');
+  check(await reception.locator('#f-id_number').inputValue() === '008195009999', 'the ID number read from the card');
+  // Keyboard only: the first field has the focus; Tab to the sex (marked to check), retype it,
+  // Enter confirms.
+  check(await reception.evaluate(() => document.activeElement.id) === 'f-id_number', 'the form starts on the first field');
+  for (let i = 0; i < 3; i++) await reception.keyboard.press('Tab');
+  check(await reception.evaluate(() => document.activeElement.id) === 'f-sex', 'Tab reaches the sex');
+  await reception.keyboard.press('Control+A');
+  await reception.keyboard.type('Nữ');
+  await reception.keyboard.press('Enter');
+  await reception.waitForLoadState('load');
+  const digitised = await reception.locator('.notice').innerText();
+  check(digitised.includes('KQS-000.01.31.H58-'), `confirmed as digitised: ${digitised}`);
+  const docCode = digitised.split(': ').pop().trim();
+  // The applicant's next dossier at the counter takes the copy: no paper, counted as a reuse.
+  await reception.goto(`${base}/mot-cua?thu_tuc=1.004194&id_number=008190001234`);
+  await reception.locator('#w1').check();
+  await reception.locator('#c0').check();
+  await reception.getByLabel('Xã, phường nơi cư trú').fill('minh xuan');
+  await reception.getByRole('button', { name: /Tiếp nhận và in giấy hẹn|Vẫn tiếp nhận hồ sơ mới/ }).click();
+  await reception.waitForLoadState('load');
+  if (await reception.locator('#duplicate').count()) {
+    await reception.getByRole('button', { name: 'Vẫn tiếp nhận hồ sơ mới' }).click();
+    await reception.waitForLoadState('load');
+  }
+  if (!(await reception.locator('#receipt-code').count())) {
+    await snap(reception, 'reuse-failed');
+    failures.push(`reuse filing failed: ${await reception.locator('main').innerText()}`);
+  }
+  const reuseCode = await reception.locator('#receipt-code').innerText();
+  await reception.goto(`${base}/ho-so/${reuseCode}`);
+  check((await reception.locator('#components li[data-index="1"]').innerText()).includes(docCode), `the second dossier ${reuseCode} reuses ${docCode}`);
+
   // --- 7. Admin -------------------------------------------------------------------------
   const admin = await session('admin');
   await admin.goto(`${base}/quan-tri`);

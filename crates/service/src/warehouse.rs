@@ -143,6 +143,40 @@ impl Service {
         Ok(self.store().warehouse(&d.applicant.id_number).await?)
     }
 
+    /// For filing `procedure_code` for `applicant_id`: each component (by position) that a
+    /// valid warehouse document of the applicant can satisfy, with that document. For the
+    /// applicant themself, and for counter officers filing for them (who may look them up).
+    pub async fn reuse_suggestions(
+        &self,
+        actor: &Actor,
+        applicant_id: &str,
+        procedure_code: &str,
+    ) -> Result<Vec<(usize, DigitisedDocument)>> {
+        let own = actor.role == Some(Role::Citizen) && actor.name == applicant_id;
+        if !own {
+            authorize(actor, Permission::LookUpApplicant)?;
+        }
+        let (procedure, _) = self
+            .refs()
+            .procedure(self.store(), procedure_code)
+            .await
+            .map_err(ServiceError::from)?;
+        let today = self.calendar().local(self.now()).date();
+        let docs = self.store().warehouse(applicant_id.trim()).await?;
+        Ok(procedure
+            .components
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.warehouse_copy_accepted)
+            .filter_map(|(i, c)| {
+                docs.iter()
+                    .filter(|d| d.valid_until.is_none_or(|v| v >= today))
+                    .find(|d| fold(&d.name) == fold(&c.name))
+                    .map(|d| (i, d.clone()))
+            })
+            .collect())
+    }
+
     /// A warehouse document's file: for its owner, or for an officer handling `dossier`, a
     /// dossier of the same applicant.
     pub async fn warehouse_file(

@@ -386,6 +386,7 @@ fn receive_rows(p: Option<&Procedure>, d: &Dossier, only_missing: bool) -> Vec<C
                 originals: 0,
                 copies: 1,
                 warehouse_code: String::new(),
+                reused: false,
             })
             .collect(),
     }
@@ -438,6 +439,7 @@ pub(super) async fn dossier_page(
             originals: c.originals,
             copies: c.copies,
             warehouse_code: c.warehouse_code.clone().unwrap_or_default(),
+            reused: c.warehouse_code.is_some(),
         })
         .collect();
     let available = possible_actions(s, &user, &d);
@@ -1002,6 +1004,7 @@ async fn receipt(
             originals: c.originals,
             copies: c.copies,
             warehouse_code: c.warehouse_code.clone().unwrap_or_default(),
+            reused: c.warehouse_code.is_some(),
         })
         .collect();
     // The officer who received it (not whoever prints the slip).
@@ -1272,10 +1275,23 @@ async fn counter_page(
         },
         None => None,
     };
-    let components = procedure
+    let mut components = procedure
         .as_ref()
         .map(|p| ComponentRow::of_catalogue(p, 0..p.components.len(), checked, false))
         .unwrap_or_default();
+    // Documents of the applicant's warehouse that can stand for a component: no paper needed.
+    if let Some(p) = &procedure
+        && !v.id_number.trim().is_empty()
+        && let Ok(found) = s
+            .reuse_suggestions(&actor_of(user), v.id_number.trim(), p.code.as_str())
+            .await
+    {
+        for (i, doc) in found {
+            if let Some(row) = components.iter_mut().find(|r| r.index == i) {
+                row.warehouse_code = doc.code;
+            }
+        }
+    }
     let mine = user.agency_code.as_ref().map(|a| a.to_string());
     let list = |statuses: Vec<Status>, applicant: Option<String>| DossierQuery {
         statuses,

@@ -610,6 +610,8 @@ pub struct ComponentRow {
     pub copies: u16,
     /// The warehouse document taken for it (its digitisation result code), if any.
     pub warehouse_code: String,
+    /// The form came back with that document chosen.
+    pub reused: bool,
 }
 
 impl ComponentRow {
@@ -635,6 +637,7 @@ impl ComponentRow {
                     originals: typed("o").unwrap_or(c.originals),
                     copies: typed("s").unwrap_or(c.copies),
                     warehouse_code: String::new(),
+                    reused: form.is_some_and(|f| f.get(&format!("w{i}")).is_some()),
                 }
             })
             .collect()
@@ -653,8 +656,18 @@ pub fn received_components(
             .unwrap_or(0)
     };
     indexes
-        .filter(|i| form.get(&format!("c{i}")).is_some())
+        .filter(|i| form.get(&format!("c{i}")).is_some() || form.get(&format!("w{i}")).is_some())
         .map(|i| {
+            // Taken from the applicant's warehouse: no paper.
+            if let Some(code) = form.get(&format!("w{i}")) {
+                return motcua_domain::dossier::SubmittedComponent {
+                    index: i,
+                    originals: 0,
+                    copies: 0,
+                    from_warehouse: true,
+                    warehouse_code: Some(code.to_owned()),
+                };
+            }
             let (originals, copies) = (count("o", i), count("s", i));
             motcua_domain::dossier::SubmittedComponent {
                 index: i,

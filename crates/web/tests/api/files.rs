@@ -716,4 +716,72 @@ pub(crate) async fn pages_upload_and_digitise(app: &TestApp) {
         .send()
         .await;
     assert_eq!(r.bytes, fixture("id_front.png"));
+    // The next dossier at the counter: the copy is offered instead of paper, and taken.
+    let doc = app.store().documents_of_dossier(&code).await.unwrap()[0]
+        .code
+        .clone();
+    let form = app
+        .get(&format!(
+            "/mot-cua?thu_tuc={RE_BIRTH}&id_number=008190001234"
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .text;
+    assert!(
+        form.contains(&format!("name=\"w1\" value=\"{doc}\"")),
+        "{form}"
+    );
+    app.clock.advance(chrono::Duration::minutes(16));
+    let fields = [
+        ("_csrf", csrf.as_str()),
+        ("thu_tuc", RE_BIRTH),
+        ("kind", "person"),
+        ("id_number", "008190001234"),
+        ("name", "Nguyễn Văn An"),
+        ("unit", "02215"),
+        ("delivery", "paper"),
+        ("c0", "1"),
+        ("w1", doc.as_str()),
+    ];
+    let post = |fields: Vec<(&str, &str)>| {
+        app.post("/mot-cua/tiep-nhan")
+            .header("cookie", &cookie)
+            .body(
+                serde_urlencoded::to_string(fields).unwrap(),
+                "application/x-www-form-urlencoded",
+            )
+            .send()
+    };
+    let r = post(fields.to_vec()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let second = r
+        .header("location")
+        .unwrap()
+        .trim_start_matches("/ho-so/")
+        .trim_end_matches("/bien-nhan")
+        .to_owned();
+    let d = app.store().dossier(&second).await.unwrap().dossier;
+    assert_eq!(
+        d.components[1].warehouse_code.as_deref(),
+        Some(doc.as_str())
+    );
+    assert_eq!(
+        (d.components[1].originals, d.components[1].copies),
+        (0, 0),
+        "no paper"
+    );
+    // Again a minute later: the duplicate question keeps the choice of the copy.
+    let r = post(fields.to_vec()).await;
+    assert!(r.text.contains("id=\"duplicate\""), "{}", r.text);
+    assert!(
+        r.text
+            .contains(&format!("name=\"w1\" value=\"{doc}\" checked")),
+        "{}",
+        r.text
+    );
+    let mut again = fields.to_vec();
+    again.push(("duplicate_ok", "1"));
+    let r = post(again).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
 }
