@@ -494,3 +494,141 @@ pub async fn intake(b: IntakeBench) -> anyhow::Result<()> {
     store.close().await;
     drop_schema(schema, b.database).await
 }
+
+/// This process's CPU time so far (user + system), from `/proc/self/stat`.
+fn own_cpu() -> std::time::Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15 (12 and 13 after the state field here).
+    std::time::Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// `motcua bench ocr`: see [`crate::BenchCmd::Ocr`].
+pub async fn ocr(dir: &std::path::Path, pages: usize, jobs: Option<usize>) -> anyhow::Result<()> {
+    use motcua_domain::files::FileKind;
+    use std::sync::Arc;
+    let jobs = jobs.unwrap_or_else(motcua_service::ocr::ocr_slots).max(1);
+    let images: Vec<std::path::PathBuf> = ["page_vi.png", "id_front.png", "id_back.png"]
+        .iter()
+        .map(|n| dir.join(n))
+        .collect();
+    let bytes: Vec<Arc<Vec<u8>>> = images
+        .iter()
+        .map(|p| std::fs::read(p).map(Arc::new))
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "fixtures in {}: {e} (run from the repository root)",
+                dir.display()
+            )
+        })?;
+    println!(
+        "OCR benchmark: {pages} pages ({} fixtures in turn), {jobs} at once",
+        images.len()
+    );
+
+    // Through motcua: the same function the `file.ocr` job runs.
+    let sem = Arc::new(tokio::sync::Semaphore::new(jobs));
+    let cpu0 = own_cpu();
+    let t0 = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..pages {
+        let b = bytes[i % bytes.len()].clone();
+        let sem = sem.clone();
+        tasks.push(tokio::spawn(async move {
+            let _slot = sem.acquire().await;
+            motcua_service::ocr::read_pages(FileKind::Png, &b).await
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let ours = t0.elapsed();
+    let cpu = own_cpu().saturating_sub(cpu0);
+
+    // Plain tesseract, the same pages and parallelism.
+    let t1 = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..pages {
+        let path = images[i % images.len()].clone();
+        let sem = sem.clone();
+        tasks.push(tokio::spawn(async move {
+            let _slot = sem.acquire().await;
+            tokio::process::Command::new("tesseract")
+                .arg(&path)
+                .arg("stdout")
+                .args(["-l", "vie+eng", "--psm", "3", "tsv"])
+                .env("OMP_THREAD_LIMIT", "1")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .await
+        }));
+    }
+    for t in tasks {
+        let status = t.await??;
+        anyhow::ensure!(status.success(), "tesseract failed");
+    }
+    let plain = t1.elapsed();
+    let per_min = |d: std::time::Duration| pages as f64 * 60.0 / d.as_secs_f64();
+    println!(
+        "motcua:          {:8.1} pages/min ({:.2} s)",
+        per_min(ours),
+        ours.as_secs_f64()
+    );
+    println!(
+        "plain tesseract: {:8.1} pages/min ({:.2} s)",
+        per_min(plain),
+        plain.as_secs_f64()
+    );
+    println!(
+        "ratio motcua / tesseract: {:.3} (goal ≥ 0.95)",
+        per_min(ours) / per_min(plain)
+    );
+    println!(
+        "motcua CPU outside tesseract: {:.1} ms per page",
+        cpu.as_secs_f64() * 1000.0 / pages as f64
+    );
+
+    // Accuracy on the fixtures.
+    let page = motcua_service::ocr::read_pages(FileKind::Png, &bytes[0]).await?;
+    let truth = std::fs::read_to_string(dir.join("page_vi.txt"))?;
+    let cer = motcua_domain::text::char_error_rate(&truth, &page[0].text);
+    println!("character error rate, page_vi.png: {:.2} %", cer * 100.0);
+    let want: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("id_front.json"))?)?;
+    let mut exact = 0;
+    let mut total = 0;
+    for (i, img) in [1usize, 2].iter().enumerate() {
+        let pages = motcua_service::ocr::read_pages(FileKind::Png, &bytes[*img]).await?;
+        let e = motcua_domain::extract::extract(
+            motcua_domain::extract::DocumentKind::IdCard,
+            &motcua_service::ocr::extractor_input(&pages),
+        );
+        // The front carries every field; the back (MRZ) the number and the dates.
+        let names: Vec<&str> = if i == 0 {
+            want.keys().map(String::as_str).collect()
+        } else {
+            vec!["id_number", "date_of_birth", "expiry"]
+        };
+        for n in names {
+            total += 1;
+            if e.fields
+                .get(n)
+                .map(|f| serde_json::Value::String(f.value.clone()))
+                .as_ref()
+                == want.get(n)
+            {
+                exact += 1;
+            }
+        }
+    }
+    println!(
+        "fields exact on the ID card fixtures: {exact}/{total} ({:.1} %)",
+        100.0 * exact as f64 / total as f64
+    );
+    Ok(())
+}

@@ -289,6 +289,20 @@ enum BenchCmd {
         #[arg(long, default_value_t = 2)]
         workers: usize,
     },
+    /// OCR pages per minute through motcua and for plain tesseract on the same pages with the
+    /// same parallelism, the CPU motcua spends per page outside tesseract, and the accuracy on
+    /// the fixtures (character error rate, exact fields).
+    Ocr {
+        /// Folder of the fixtures (page_vi.png/.txt, id_front.png/.json, id_back.png).
+        #[arg(long, default_value = "fixtures/ocr")]
+        fixtures: PathBuf,
+        /// Pages to read in each run.
+        #[arg(long, default_value_t = 24)]
+        pages: usize,
+        /// Pages read at once (default: the number of cores, as the server).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Jobs per second through the queue (empty handler).
     Jobs {
         #[arg(long, default_value_t = 5_000)]
@@ -571,6 +585,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(BenchCmd::Due { count }) => bench::due(count),
+        Command::Bench(BenchCmd::Ocr {
+            fixtures,
+            pages,
+            jobs,
+        }) => bench::ocr(&fixtures, pages, jobs).await,
         Command::Bench(BenchCmd::Import { rows, database }) => bench::import(rows, database).await,
         Command::Bench(BenchCmd::Intake {
             count,
