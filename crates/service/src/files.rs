@@ -141,13 +141,8 @@ impl Service {
         }
     }
 
-    /// The text of a file's pages (empty until its `file.ocr` job ran), for those who may
-    /// read its dossier.
-    pub async fn file_text(
-        &self,
-        actor: &Actor,
-        id: i64,
-    ) -> Result<(StoredFile, Vec<motcua_store::PageText>)> {
+    /// File `id`, if the actor may read its dossier (else, for them, it does not exist).
+    async fn readable_file(&self, actor: &Actor, id: i64) -> Result<StoredFile> {
         let f = self.store().file(id).await?;
         self.dossier(actor, &f.dossier_code)
             .await
@@ -155,6 +150,17 @@ impl Service {
                 ServiceError::NotFound(_) => not_found(id),
                 other => other,
             })?;
+        Ok(f)
+    }
+
+    /// The text of a file's pages (empty until its `file.ocr` job ran), for those who may
+    /// read its dossier.
+    pub async fn file_text(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<(StoredFile, Vec<motcua_store::PageText>)> {
+        let f = self.readable_file(actor, id).await?;
         let pages = self.store().file_pages(id).await?;
         Ok((f, pages))
     }
@@ -173,15 +179,7 @@ impl Service {
                 "the file is still being read; try again in a moment",
             )));
         }
-        let input: Vec<motcua_domain::extract::PageInput> = pages
-            .iter()
-            .map(|p| motcua_domain::extract::PageInput {
-                text: p.text.clone(),
-                confidence: p.confidence as f32,
-                words: serde_json::from_value(p.words.clone()).unwrap_or_default(),
-            })
-            .collect();
-        Ok(motcua_domain::extract::extract(kind, &input))
+        Ok(motcua_domain::extract::extract(kind, &stored_pages(&pages)))
     }
 
     /// The `file.ocr` job: reads the text of file `id` and stores it. A file that cannot be read
@@ -263,13 +261,7 @@ impl Service {
 
     /// A file and its content, for those who may read its dossier (others: not found).
     pub async fn file_content(&self, actor: &Actor, id: i64) -> Result<(StoredFile, Vec<u8>)> {
-        let f = self.store().file(id).await?;
-        self.dossier(actor, &f.dossier_code)
-            .await
-            .map_err(|e| match e {
-                ServiceError::NotFound(_) => not_found(id),
-                other => other,
-            })?;
+        let f = self.readable_file(actor, id).await?;
         match self.blobs()?.get(&f.sha256).await? {
             Some(bytes) => Ok((f, bytes)),
             None => {
@@ -283,6 +275,18 @@ impl Service {
             }
         }
     }
+}
+
+/// Stored pages as the field extractor reads them.
+pub fn stored_pages(pages: &[motcua_store::PageText]) -> Vec<motcua_domain::extract::PageInput> {
+    pages
+        .iter()
+        .map(|p| motcua_domain::extract::PageInput {
+            text: p.text.clone(),
+            confidence: p.confidence as f32,
+            words: serde_json::from_value(p.words.clone()).unwrap_or_default(),
+        })
+        .collect()
 }
 
 fn not_found(id: i64) -> ServiceError {

@@ -54,16 +54,7 @@ impl OcrMethod {
 }
 
 /// A recognised word and where it is on the page (pixels of the image OCR read).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Word {
-    pub text: String,
-    pub left: u32,
-    pub top: u32,
-    pub width: u32,
-    pub height: u32,
-    /// 0–1.
-    pub confidence: f32,
-}
+pub use motcua_domain::extract::Token as Word;
 
 /// The text of one page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -266,18 +257,7 @@ pub fn extractor_input(pages: &[OcrPage]) -> Vec<motcua_domain::extract::PageInp
         .map(|p| motcua_domain::extract::PageInput {
             text: p.text.clone(),
             confidence: p.confidence,
-            words: p
-                .words
-                .iter()
-                .map(|w| motcua_domain::extract::Token {
-                    text: w.text.clone(),
-                    left: w.left,
-                    top: w.top,
-                    width: w.width,
-                    height: w.height,
-                    confidence: w.confidence,
-                })
-                .collect(),
+            words: p.words.clone(),
         })
         .collect()
 }

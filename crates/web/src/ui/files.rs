@@ -271,15 +271,7 @@ async fn digitise_page(
     if file.dossier_code != code {
         return error_page(tr, ApiError::not_found("Không có tệp này", "no such file"));
     }
-    let input: Vec<motcua_domain::extract::PageInput> = pages
-        .iter()
-        .map(|p| motcua_domain::extract::PageInput {
-            text: p.text.clone(),
-            confidence: p.confidence as f32,
-            words: serde_json::from_value(p.words.clone()).unwrap_or_default(),
-        })
-        .collect();
-    let found = extract(kind, &input);
+    let found = extract(kind, &motcua_service::files::stored_pages(&pages));
     let fields = kind_fields(kind)
         .iter()
         .map(|name| {
