@@ -225,6 +225,14 @@ impl Service {
     /// administrator; never for the operations centre (it sees no personal data).
     pub async fn search_files(&self, actor: &Actor, q: &str) -> Result<Vec<motcua_store::PageHit>> {
         use motcua_domain::auth::Role;
+        let words = q.trim();
+        if words.is_empty() || words.chars().count() > 500 {
+            return Err(ServiceError::invalid(
+                "q",
+                "Nhập từ 1 đến 500 ký tự để tìm",
+                "give 1 to 500 characters to search for",
+            ));
+        }
         let (agency, owner) = match actor.role {
             Some(Role::Admin) | None => (None, None),
             Some(Role::Citizen) => (None, Some(actor.user_id.unwrap_or(-1))),

@@ -394,6 +394,88 @@ pub(crate) async fn uploaded_files_are_read(app: &TestApp) {
         .send()
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Item 6: the text is searchable without diacritics, only by those who may read it.
+    let r = app
+        .get("/api/v1/files/search?q=tan+trao+tuyen")
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body[0]["file_id"], scan);
+    assert!(r.body[0]["snippet"].as_str().unwrap().contains("Tân Trào"));
+    let r = app
+        .get("/api/v1/files/search?q=T%C3%82N+TR%C3%80O")
+        .bearer(&c.tokens["tiepnhan.b"])
+        .send()
+        .await;
+    assert_eq!(
+        r.body,
+        serde_json::json!([]),
+        "another agency finds nothing"
+    );
+    let r = app
+        .get("/api/v1/files/search?q=+")
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an empty search"
+    );
+    let r = app
+        .get("/api/v1/files/search?q=tan+trao")
+        .bearer(&c.tokens["ioc"])
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // Item 3: the card's fields, from the front (marks included) and the back's
+    // machine-readable zone (check digits agree: certain).
+    let r = app
+        .get(&format!("/api/v1/files/{scan}/fields?kind=id_card"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let f = &r.body["fields"];
+    assert_eq!(f["id_number"]["value"], "008195009999");
+    assert_eq!(f["id_number"]["valid"], true);
+    assert_eq!(f["full_name"]["value"], "TRẦN THỊ BÍCH NGỌC");
+    assert_eq!(f["date_of_birth"]["value"], "1995-03-21");
+    assert_eq!(f["sex"]["value"], "Nữ");
+    assert_eq!(f["expiry"]["value"], "2035-03-21");
+    assert!(f["full_name"]["bounds"]["width"].as_u64().unwrap() > 200);
+    let r = upload(
+        app,
+        &officer,
+        &code,
+        "component=0&name=mat-sau.png",
+        &fixture("id_back.png"),
+    )
+    .await;
+    let back = r.body["id"].as_i64().unwrap();
+    let r = app
+        .get(&format!("/api/v1/files/{back}/fields?kind=id_card"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "not read yet: {}", r.text);
+    app.run_pending_jobs().await;
+    let r = app
+        .get(&format!("/api/v1/files/{back}/fields?kind=id_card"))
+        .bearer(&officer)
+        .send()
+        .await;
+    let f = &r.body["fields"];
+    assert_eq!(f["id_number"]["value"], "008195009999");
+    assert_eq!(
+        f["id_number"]["confidence"], 1.0,
+        "certain from the check digits"
+    );
+    assert_eq!(f["date_of_birth"]["value"], "1995-03-21");
+    assert_eq!(f["date_of_birth"]["confidence"], 1.0);
 }
 
 motcua_store::on_both!(
