@@ -7,7 +7,7 @@ use motcua_web::testing::{TestApp, TestResponse};
 use serde_json::json;
 
 /// A signed-in web session of `user` (its cookie) and the form token that goes with it.
-async fn web(app: &TestApp, user: &str) -> (String, String) {
+pub(super) async fn web(app: &TestApp, user: &str) -> (String, String) {
     let u = app.store().user_by_name(user).await.unwrap().unwrap();
     let (token, _) = app
         .store()

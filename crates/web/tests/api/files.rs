@@ -662,24 +662,7 @@ pub(crate) async fn confirmed_copies_are_reused(app: &TestApp) {
 pub(crate) async fn pages_upload_and_digitise(app: &TestApp) {
     let c = setup(app).await;
     let code = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
-    let user = app
-        .store()
-        .user_by_name("tiepnhan.a")
-        .await
-        .unwrap()
-        .unwrap();
-    let (session, _) = app
-        .store()
-        .issue_session(
-            &user,
-            app.now(),
-            app.state.session_idle,
-            app.state.session_max,
-        )
-        .await
-        .unwrap();
-    let cookie = format!("motcua_session={session}");
-    let csrf = motcua_web::ui::csrf_token(&app.state.csrf_key[..], Some(&session), "");
+    let (cookie, csrf) = super::daily::web(app, "tiepnhan.a").await;
     let page = app
         .get(&format!("/ho-so/{code}"))
         .header("cookie", &cookie)
