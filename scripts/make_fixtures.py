@@ -161,9 +161,20 @@ def id_back():
     (OUT / "id_back.txt").write_text("\n".join((l1, l2, l3)) + "\n", encoding="utf-8")
 
 
+def archive():
+    """Multi-page scans made from page_vi.png (so the page's ground truth holds for each page):
+    archive_scan.pdf, a 3-page scanned PDF with no text layer (the backward-digitisation batch
+    test), and archive_scan.tif, a 2-page bilevel TIFF (Group 4)."""
+    base = Image.open(OUT / "page_vi.png").convert("L")
+    bw = base.point(lambda v: 255 if v > 150 else 0).convert("1")
+    bw.save(OUT / "archive_scan.pdf", save_all=True, append_images=[bw, bw], resolution=300)
+    bw.save(OUT / "archive_scan.tif", save_all=True, append_images=[bw], compression="group4", dpi=(300, 300))
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     page()
     id_front()
     id_back()
+    archive()
     print(f"fixtures written to {OUT}", file=sys.stderr)

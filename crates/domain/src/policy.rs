@@ -55,6 +55,9 @@ pub enum Permission<'a> {
 pub enum FileFor {
     Component,
     Result,
+    /// A component's file digitised backwards from the paper archive (any state of the
+    /// dossier, finished ones included): officers of its agencies.
+    Archive,
 }
 
 /// Which dossiers a list covers.
@@ -203,6 +206,7 @@ pub fn authorize(actor: &Actor, p: Permission<'_>) -> Result<(), Denied> {
                         && (rel.current || rel.competent)
                         && matches!(d.status, S::Processing | S::Resolved)
                 }
+                FileFor::Archive => handles_dossiers(role) && rel.any_agency(),
             }
         }
         Permission::File { channel, agency } => match (role, channel) {

@@ -20,6 +20,7 @@ mod bench;
 mod clock;
 mod config;
 mod demo;
+mod digitize;
 mod import;
 
 use clock::SystemClock;
@@ -112,6 +113,9 @@ enum Command {
         #[arg(long)]
         words: bool,
     },
+    /// Digitisation of paper records.
+    #[command(subcommand)]
+    Digitize(DigitizeCmd),
     /// Reads a document's fields from a file: `--kind id_card|business_registration|land_use`.
     /// Prints `{"kind","fields":{"<name>":{"value","confidence","bounds","valid","note"}}}`.
     Extract {
@@ -121,6 +125,31 @@ enum Command {
         /// JSON (the only output form; accepted for symmetry with `ocr`).
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DigitizeCmd {
+    /// Backward digitisation of an archive: attaches every file of DIR named in the map (CSV
+    /// with the columns `file` (path inside DIR), `dossier_code`, `component` (name or number
+    /// from 1)) to its dossier, reads the pages (OCR), and reports pages, failures and
+    /// low-confidence pages. Running it again continues an interrupted batch: no page is lost
+    /// or read twice.
+    Batch {
+        dir: PathBuf,
+        #[arg(long)]
+        map: PathBuf,
+        /// The officer digitising (their agency must be the dossiers').
+        #[arg(long)]
+        user: String,
+        /// Where to write the report as CSV (default: `digitize-report-<batch>.csv` here).
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// No progress bar (logs and scripts).
+        #[arg(long)]
+        quiet: bool,
+        #[command(flatten)]
+        db: DbArgs,
     },
 }
 
@@ -397,8 +426,13 @@ fn redact(url: &str) -> String {
 }
 
 fn init_tracing(json: bool) {
+    init_tracing_with(json, "info,sqlx=warn,tower_http=info");
+}
+
+/// Logs to standard error, filtered by `RUST_LOG` or else `default`.
+fn init_tracing_with(json: bool, default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -720,6 +754,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let cfg = load_config(cfg_path, &db, None, false)?;
             ocr_file(&cfg, &file, json, words).await
+        }
+        Command::Digitize(DigitizeCmd::Batch {
+            dir,
+            map,
+            user,
+            report,
+            quiet,
+            db,
+        }) => {
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            init_tracing_with(cfg.log_format == "json", "warn");
+            digitize::batch(
+                &cfg,
+                digitize::BatchArgs {
+                    dir,
+                    map,
+                    user,
+                    report,
+                    quiet,
+                },
+            )
+            .await
         }
         Command::Extract { file, kind, .. } => {
             let db = DbArgs {

@@ -66,7 +66,6 @@ impl Service {
     /// Checks `bytes` and keeps them as a file of dossier `code`: a component's
     /// (`component` = its position) or the result's. Nothing is written unless every check
     /// passes; the content is on disk before the row commits.
-    #[tracing::instrument(skip_all, fields(dossier = %code))]
     pub async fn attach_file(
         &self,
         by: &Acting,
@@ -75,10 +74,41 @@ impl Service {
         name: &str,
         bytes: &[u8],
     ) -> Result<StoredFile> {
+        let what = match component {
+            Some(_) => FileFor::Component,
+            None => FileFor::Result,
+        };
+        self.attach(by, code, component, what, name, bytes).await
+    }
+
+    /// Like [`Service::attach_file`] for a component's file digitised backwards from the
+    /// paper archive: the dossier may be finished.
+    pub async fn attach_archive_file(
+        &self,
+        by: &Acting,
+        code: &str,
+        component: usize,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<StoredFile> {
+        self.attach(by, code, Some(component), FileFor::Archive, name, bytes)
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(dossier = %code))]
+    async fn attach(
+        &self,
+        by: &Acting,
+        code: &str,
+        component: Option<usize>,
+        what: FileFor,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<StoredFile> {
         let d = self.dossier(&by.actor, code).await?.dossier;
-        let (purpose, what) = match component {
-            Some(_) => (FilePurpose::Component, FileFor::Component),
-            None => (FilePurpose::Result, FileFor::Result),
+        let purpose = match component {
+            Some(_) => FilePurpose::Component,
+            None => FilePurpose::Result,
         };
         authorize(&by.actor, Permission::AttachFile(&d, what))?;
         if let Some(i) = component
@@ -182,7 +212,9 @@ impl Service {
         Ok(motcua_domain::extract::extract(kind, &stored_pages(&pages)))
     }
 
-    /// The `file.ocr` job: reads the text of file `id` and stores it. A file that cannot be read
+    /// The `file.ocr` job: reads the text of file `id` and stores it page by page (a PDF's
+    /// pages one at a time; an image in one run), so that after a crash or a restart the job
+    /// goes on from the first page not yet stored: no page is lost or read twice. A file that cannot be read
     /// is marked `failed` (not retried); a missing tool or store is retried.
     pub async fn read_file_text(&self, id: i64) -> std::result::Result<(), String> {
         let f = self.store().file(id).await.map_err(|e| e.to_string())?;
@@ -190,10 +222,20 @@ impl Service {
         let Some(bytes) = blobs.get(&f.sha256).await.map_err(|e| e.to_string())? else {
             return Err(format!("file {id}: content missing from the object store"));
         };
-        let now = self.now();
-        match crate::ocr::read_pages(f.kind, &bytes).await {
-            Ok(pages) => {
-                let rows: Vec<motcua_store::PageText> = pages
+        let done = self
+            .store()
+            .read_page_numbers(id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let outcome = async {
+            let reading = crate::ocr::Reading::open(f.kind, &bytes).await?;
+            for unit in 0..reading.units() {
+                if done.contains(&(reading.first_page(unit) as i32)) {
+                    continue;
+                }
+                let rows: Vec<motcua_store::PageText> = reading
+                    .unit(unit)
+                    .await?
                     .into_iter()
                     .map(|p| motcua_store::PageText {
                         page: p.page as i32,
@@ -203,21 +245,28 @@ impl Service {
                         words: serde_json::to_value(&p.words).unwrap_or_default(),
                     })
                     .collect();
-                metrics::counter!("motcua_ocr_pages_total").increment(rows.len() as u64);
+                // Each unit is stored as soon as it is read: a restart goes on from the next.
                 self.store()
-                    .save_pages(id, &rows, "done", now)
+                    .add_pages(id, &rows, self.now())
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| crate::ocr::OcrError::Tool(e.to_string()))?;
+                metrics::counter!("motcua_ocr_pages_total").increment(rows.len() as u64);
             }
+            Ok::<(), crate::ocr::OcrError>(())
+        }
+        .await;
+        let status = match outcome {
+            Ok(()) => "done",
             Err(crate::ocr::OcrError::File(m)) => {
                 tracing::warn!(file = id, error = %m, "the file's text cannot be read");
-                self.store()
-                    .save_pages(id, &[], "failed", now)
-                    .await
-                    .map_err(|e| e.to_string())
+                "failed"
             }
-            Err(crate::ocr::OcrError::Tool(m)) => Err(m),
-        }
+            Err(crate::ocr::OcrError::Tool(m)) => return Err(m),
+        };
+        self.store()
+            .finish_file_text(id, status)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Pages of files whose text holds every word of `q` (with or without diacritics), of

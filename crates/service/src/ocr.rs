@@ -102,18 +102,117 @@ async fn run(cmd: &mut tokio::process::Command, what: &str) -> Result<Vec<u8>, O
 
 /// The pages of `bytes` (of kind `kind`), read or recognised.
 pub async fn read_pages(kind: FileKind, bytes: &[u8]) -> Result<Vec<OcrPage>, OcrError> {
-    let dir = tempfile::tempdir().map_err(|e| OcrError::Tool(e.to_string()))?;
-    let input = dir.path().join(format!("in.{}", kind.extension()));
-    tokio::fs::write(&input, bytes)
-        .await
-        .map_err(|e| OcrError::Tool(e.to_string()))?;
-    match kind {
-        FileKind::Pdf => read_pdf(&input, dir.path()).await,
-        _ => tesseract(&input, 0).await,
+    let reading = Reading::open(kind, bytes).await?;
+    let mut pages = Vec::new();
+    for unit in 0..reading.units() {
+        pages.extend(reading.unit(unit).await?);
+    }
+    Ok(pages)
+}
+
+/// A file being read unit by unit, so that a reading interrupted (a crash, a restart) goes on
+/// where it stopped: a PDF's unit is one page; an image's (a multi-page TIFF's too) is the
+/// whole image, which tesseract reads in one run.
+pub struct Reading {
+    dir: tempfile::TempDir,
+    input: std::path::PathBuf,
+    /// A PDF's text layer per page (empty for images).
+    layers: Vec<String>,
+    kind: FileKind,
+}
+
+impl Reading {
+    /// Writes the file where the tools read it; a PDF's text layer is read at once (cheap).
+    pub async fn open(kind: FileKind, bytes: &[u8]) -> Result<Reading, OcrError> {
+        let dir = tempfile::tempdir().map_err(|e| OcrError::Tool(e.to_string()))?;
+        let input = dir.path().join(format!("in.{}", kind.extension()));
+        tokio::fs::write(&input, bytes)
+            .await
+            .map_err(|e| OcrError::Tool(e.to_string()))?;
+        let layers = match kind {
+            FileKind::Pdf => text_layers(&input).await?,
+            _ => Vec::new(),
+        };
+        Ok(Reading {
+            dir,
+            input,
+            layers,
+            kind,
+        })
+    }
+
+    /// How many units there are to read.
+    pub fn units(&self) -> u32 {
+        match self.kind {
+            FileKind::Pdf => self.layers.len() as u32,
+            _ => 1,
+        }
+    }
+
+    /// The first page (from 1) that unit `unit` yields: a unit is done when its first page is
+    /// stored.
+    pub fn first_page(&self, unit: u32) -> u32 {
+        unit + 1
+    }
+
+    /// Reads unit `unit` (from 0): its pages, numbered from 1 in the file.
+    pub async fn unit(&self, unit: u32) -> Result<Vec<OcrPage>, OcrError> {
+        if self.kind != FileKind::Pdf {
+            let mut pages = tesseract(&self.input, 0).await?;
+            if pages.is_empty() {
+                pages.push(blank_page(1));
+            }
+            return Ok(pages);
+        }
+        let n = unit + 1;
+        let layer = self.layers.get(unit as usize).map_or("", String::as_str);
+        if layer.chars().filter(|c| !c.is_whitespace()).count() >= TEXT_LAYER_MIN {
+            return Ok(vec![OcrPage {
+                page: n,
+                text: repair_ocr(layer.trim_end()),
+                confidence: 1.0,
+                method: OcrMethod::TextLayer,
+                words: Vec::new(),
+            }]);
+        }
+        // A scanned page: render it at 300 dpi in grey and recognise it.
+        let prefix = self.dir.path().join(format!("p{n}"));
+        run(
+            tokio::process::Command::new("pdftoppm")
+                .args(["-r", "300", "-gray", "-png", "-singlefile"])
+                .args(["-f", &n.to_string(), "-l", &n.to_string()])
+                .arg(&self.input)
+                .arg(&prefix),
+            "pdftoppm",
+        )
+        .await?;
+        let image = prefix.with_extension("png");
+        let mut pages = tesseract(&image, n - 1).await?;
+        let _ = tokio::fs::remove_file(&image).await;
+        if pages.is_empty() {
+            pages.push(blank_page(n));
+        }
+        for p in &mut pages {
+            p.page = n;
+        }
+        pages.truncate(1);
+        Ok(pages)
     }
 }
 
-async fn read_pdf(input: &Path, dir: &Path) -> Result<Vec<OcrPage>, OcrError> {
+/// A page on which tesseract found no word (kept, so that its reading counts as done).
+fn blank_page(page: u32) -> OcrPage {
+    OcrPage {
+        page,
+        text: String::new(),
+        confidence: 0.0,
+        method: OcrMethod::Tesseract,
+        words: Vec::new(),
+    }
+}
+
+/// A PDF's text layer, page by page (`pdftotext` ends each page with a form feed).
+async fn text_layers(input: &Path) -> Result<Vec<String>, OcrError> {
     let text = run(
         tokio::process::Command::new("pdftotext")
             .args(["-enc", "UTF-8", "-layout"])
@@ -123,43 +222,11 @@ async fn read_pdf(input: &Path, dir: &Path) -> Result<Vec<OcrPage>, OcrError> {
     )
     .await?;
     let text = String::from_utf8_lossy(&text);
-    let mut layers: Vec<&str> = text.split('\u{c}').collect();
+    let mut layers: Vec<String> = text.split('\u{c}').map(str::to_owned).collect();
     if layers.last().is_some_and(|l| l.trim().is_empty()) {
         layers.pop();
     }
-    let mut pages = Vec::with_capacity(layers.len());
-    for (i, layer) in layers.iter().enumerate() {
-        let n = i as u32 + 1;
-        if layer.chars().filter(|c| !c.is_whitespace()).count() >= TEXT_LAYER_MIN {
-            pages.push(OcrPage {
-                page: n,
-                text: repair_ocr(layer.trim_end()),
-                confidence: 1.0,
-                method: OcrMethod::TextLayer,
-                words: Vec::new(),
-            });
-            continue;
-        }
-        // A scanned page: render it at 300 dpi in grey and recognise it.
-        let prefix = dir.join(format!("p{n}"));
-        run(
-            tokio::process::Command::new("pdftoppm")
-                .args(["-r", "300", "-gray", "-png", "-singlefile"])
-                .args(["-f", &n.to_string(), "-l", &n.to_string()])
-                .arg(input)
-                .arg(&prefix),
-            "pdftoppm",
-        )
-        .await?;
-        let image = prefix.with_extension("png");
-        let mut p = tesseract(&image, n - 1).await?;
-        for mut page in p.drain(..) {
-            page.page = n;
-            pages.push(page);
-        }
-        let _ = tokio::fs::remove_file(&image).await;
-    }
-    Ok(pages)
+    Ok(layers)
 }
 
 /// Recognises an image (every page of a multi-page TIFF); pages numbered from `first + 1`.

@@ -224,22 +224,17 @@ impl Store {
         })
     }
 
-    /// Stores the text of a file's pages (replacing any earlier reading) and its status, in
-    /// one transaction.
-    pub async fn save_pages(
+    /// Stores the text of pages of a file just read, in one transaction (a page already stored
+    /// is an error: a page is read once).
+    pub async fn add_pages(
         &self,
         file_id: i64,
         pages: &[PageText],
-        status: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
         let _turn = self.write_turn().await;
         on_db!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
-            sqlx::query("DELETE FROM file_pages WHERE file_id = $1")
-                .bind(file_id)
-                .execute(&mut *tx)
-                .await?;
             for page in pages {
                 sqlx::query(
                     "INSERT INTO file_pages (file_id, page, method, confidence, text, words, search_text, read_at) \
@@ -256,14 +251,33 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            sqlx::query("UPDATE dossier_files SET ocr_status = $1 WHERE id = $2")
-                .bind(status)
-                .bind(file_id)
-                .execute(&mut *tx)
-                .await?;
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// Marks the reading of a file's text finished: `done` or `failed`.
+    pub async fn finish_file_text(&self, file_id: i64, status: &str) -> Result<()> {
+        let _turn = self.write_turn().await;
+        on_db!(self, p => {
+            sqlx::query("UPDATE dossier_files SET ocr_status = $1 WHERE id = $2")
+                .bind(status)
+                .bind(file_id)
+                .execute(p)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The numbers of the pages of a file whose text is stored.
+    pub async fn read_page_numbers(&self, file_id: i64) -> Result<Vec<i32>> {
+        let rows: Vec<(i32,)> = on_db!(self, p => {
+            sqlx::query_as("SELECT page FROM file_pages WHERE file_id = $1 ORDER BY page")
+                .bind(file_id)
+                .fetch_all(p)
+                .await?
+        });
+        Ok(rows.into_iter().map(|(n,)| n).collect())
     }
 
     /// The text of a file's pages, in order.

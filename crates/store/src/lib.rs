@@ -14,6 +14,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub mod audit;
+pub mod batches;
 pub mod bench;
 pub mod blobs;
 pub mod calendar;
@@ -30,6 +31,7 @@ pub mod users;
 pub mod warehouse;
 
 pub use audit::{AuditEntry, DossierMismatch, VerifyReport};
+pub use batches::{BatchItem, BatchProgress, BatchReportRow};
 pub use blobs::{BlobStore, LocalBlobs};
 pub use catalogue::{ImportReport, ProcedureQuery};
 pub use dossiers::{

@@ -347,7 +347,33 @@ pub(crate) async fn uploaded_files_are_read(app: &TestApp) {
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let layer = r.body["id"].as_i64().unwrap();
-    assert!(app.run_pending_jobs().await >= 2);
+    // A multi-page TIFF (Group 4, as archive scanners make them): every page is read.
+    let r = upload(
+        app,
+        &officer,
+        &code,
+        "component=1&name=scan.tif",
+        &fixture("archive_scan.tif"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["kind"], "tiff");
+    assert_eq!(r.body["pages"], 2);
+    let tiff = r.body["id"].as_i64().unwrap();
+    assert!(app.run_pending_jobs().await >= 3);
+    let r = app
+        .get(&format!("/api/v1/files/{tiff}/pages"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let pages = r.body["pages"].as_array().unwrap();
+    assert_eq!(pages.len(), 2, "{}", r.text);
+    for (i, p) in pages.iter().enumerate() {
+        assert_eq!(p["page"], i + 1);
+        let text = p["text"].as_str().unwrap();
+        assert!(text.contains("KHAI SINH"), "page {}: {text}", i + 1);
+    }
     let r = app
         .get(&format!("/api/v1/files/{scan}/pages"))
         .bearer(&officer)
