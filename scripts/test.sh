@@ -91,6 +91,29 @@ if [ "${MOTCUA_SETUP_ONLY:-0}" = 1 ]; then
   exit 0
 fi
 
+# --- A local S3-protocol server (moto, pinned, in a git-ignored virtual environment) for the
+# file tests' S3 path; set MOTCUA_TEST_S3_ENDPOINT to use another S3-compatible server.
+MOTO_VERSION=5.2.6
+if [ -z "${MOTCUA_TEST_S3_ENDPOINT:-}" ]; then
+  MOTO_VENV="${CARGO_TARGET_DIR:-target}/moto-venv"
+  if ! "$MOTO_VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+    echo "installing moto $MOTO_VERSION into $MOTO_VENV…"
+    python3 -m venv "$MOTO_VENV"
+    "$MOTO_VENV/bin/pip" install -q "moto[server]==$MOTO_VERSION"
+  fi
+  MOTO_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  MOTO_LOG="$(mktemp /tmp/motcua-moto.XXXXXX)"
+  "$MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$MOTO_LOG" 2>&1 &
+  MOTO_PID=$!
+  trap 'kill $MOTO_PID 2>/dev/null || true; rm -f "$MOTO_LOG"; cleanup' EXIT
+  for _ in $(seq 1 60); do
+    curl -fsS "http://127.0.0.1:$MOTO_PORT/" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  export MOTCUA_TEST_S3_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
+fi
+echo "S3-protocol server for tests: $MOTCUA_TEST_S3_ENDPOINT"
+
 # --- Rust ------------------------------------------------------------------------------------
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -49,6 +49,10 @@ pub struct Config {
     /// Folder of file contents (content-addressed); default `<data_dir>/objects`. Several
     /// instances of one installation share it (or an S3-compatible store).
     pub objects_dir: Option<PathBuf>,
+    /// An S3-compatible object store for file contents instead of the folder (`[s3]`:
+    /// `bucket`, `endpoint`, `region`, `access_key_id`, `secret_access_key`, `prefix`,
+    /// `allow_http`); empty `bucket`: the folder.
+    pub s3: motcua_s3::S3Config,
     /// What a file may be at most: `max_bytes`, `max_pages`, `max_pixels` (a page),
     /// `max_side` (pixels).
     pub files: motcua_domain::files::FileLimits,
@@ -108,6 +112,7 @@ impl Default for Config {
             public_base_url: String::new(),
             http: HttpConfig::default(),
             objects_dir: None,
+            s3: motcua_s3::S3Config::default(),
             files: motcua_domain::files::FileLimits::default(),
         }
     }

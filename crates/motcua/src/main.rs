@@ -389,10 +389,19 @@ async fn open_service(cfg: &Config) -> anyhow::Result<Arc<Service>> {
     let svc = Service::new(store, Arc::new(SystemClock), cfg.office.clone())
         .await
         .map_err(svc_err)?;
-    let objects = cfg.objects_dir();
-    let blobs = motcua_store::LocalBlobs::new(&objects)
-        .map_err(|e| anyhow::anyhow!("cannot open the file store {}: {e}", objects.display()))?;
-    svc.set_blobs(Arc::new(blobs));
+    let blobs: Arc<dyn motcua_store::BlobStore> = if cfg.s3.enabled() {
+        Arc::new(
+            motcua_s3::S3Blobs::new(&cfg.s3)
+                .map_err(|e| anyhow::anyhow!("cannot configure the S3 file store: {e}"))?,
+        )
+    } else {
+        let objects = cfg.objects_dir();
+        Arc::new(motcua_store::LocalBlobs::new(&objects).map_err(|e| {
+            anyhow::anyhow!("cannot open the file store {}: {e}", objects.display())
+        })?)
+    };
+    tracing::info!(files = %blobs.describe(), "file store");
+    svc.set_blobs(blobs);
     svc.set_file_limits(cfg.files);
     Ok(Arc::new(svc))
 }

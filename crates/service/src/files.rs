@@ -49,7 +49,8 @@ impl Service {
         self.files.limits.read().map(|l| *l).unwrap_or_default()
     }
 
-    pub(crate) fn blobs(&self) -> Result<Arc<dyn BlobStore>> {
+    /// The object store of file contents.
+    pub fn blobs(&self) -> Result<Arc<dyn BlobStore>> {
         self.files
             .blobs
             .read()

@@ -22,6 +22,8 @@ pub trait BlobStore: Send + Sync {
     fn get<'a>(&'a self, sha256: &'a str) -> BlobFuture<'a, Option<Vec<u8>>>;
     /// Removes a blob (nothing if absent).
     fn delete<'a>(&'a self, sha256: &'a str) -> BlobFuture<'a, ()>;
+    /// How many blobs are stored (the admin's figures; tests that nothing was left behind).
+    fn count(&self) -> BlobFuture<'_, u64>;
     /// Where the blobs are, for logs and `/readyz`.
     fn describe(&self) -> String;
 }
@@ -121,6 +123,31 @@ impl BlobStore for LocalBlobs {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
                 Err(e) => Err(io(e)),
             }
+        })
+    }
+
+    fn count(&self) -> BlobFuture<'_, u64> {
+        Box::pin(async move {
+            let root = self.root.clone();
+            tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
+                let mut n = 0;
+                for a in std::fs::read_dir(&root)? {
+                    let a = a?;
+                    if a.file_name() == "tmp" || !a.file_type()?.is_dir() {
+                        continue;
+                    }
+                    for b in std::fs::read_dir(a.path())? {
+                        let b = b?;
+                        if b.file_type()?.is_dir() {
+                            n += std::fs::read_dir(b.path())?.count() as u64;
+                        }
+                    }
+                }
+                Ok(n)
+            })
+            .await
+            .map_err(|e| io(std::io::Error::other(e)))?
+            .map_err(io)
         })
     }
 

@@ -89,32 +89,15 @@ async fn upload(app: &TestApp, token: &str, code: &str, query: &str, bytes: &[u8
 }
 
 /// Every blob file under the test's object folder.
-fn blobs_on_disk(app: &TestApp) -> usize {
-    fn walk(p: &std::path::Path) -> usize {
-        std::fs::read_dir(p).map_or(0, |rd| {
-            rd.flatten()
-                .map(|e| {
-                    let path = e.path();
-                    if path.is_dir() {
-                        if path.ends_with("tmp") {
-                            0
-                        } else {
-                            walk(&path)
-                        }
-                    } else {
-                        1
-                    }
-                })
-                .sum()
-        })
-    }
-    walk(&app.db.objects_dir())
+/// Blobs in the object store (the folder or S3).
+async fn blobs_stored(app: &TestApp) -> u64 {
+    app.svc.blobs().unwrap().count().await.unwrap()
 }
 
 /// What an upload leaves: blobs on disk, file rows of the dossier, and their audit records.
-async fn rows(app: &TestApp, code: &str) -> (usize, usize) {
+async fn rows(app: &TestApp, code: &str) -> (u64, usize) {
     let files = app.store().dossier_files(code).await.unwrap().len();
-    (blobs_on_disk(app), files)
+    (blobs_stored(app).await, files)
 }
 
 pub(crate) async fn files_are_checked_stored_and_served(app: &TestApp) {
@@ -158,7 +141,7 @@ pub(crate) async fn files_are_checked_stored_and_served(app: &TestApp) {
     );
     assert_eq!(r.bytes, image, "the same bytes back");
     // The same content again: a second file, one stored copy.
-    let before = blobs_on_disk(app);
+    let before = blobs_stored(app).await;
     let r = upload(
         app,
         &officer,
@@ -169,7 +152,7 @@ pub(crate) async fn files_are_checked_stored_and_served(app: &TestApp) {
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["sha256"], sha.as_str());
-    assert_eq!(blobs_on_disk(app), before, "deduplicated by content");
+    assert_eq!(blobs_stored(app).await, before, "deduplicated by content");
     // A PDF: pages counted by the PDF reader.
     let r = upload(app, &officer, &code, "component=1&name=scan.pdf", &pdf(3)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -504,14 +487,81 @@ pub(crate) async fn uploaded_files_are_read(app: &TestApp) {
     assert_eq!(f["date_of_birth"]["confidence"], 1.0);
 }
 
-motcua_store::on_both!(
-    crate::start =>
+macro_rules! file_tests {
+    ($($name:ident),* $(,)?) => {
+        motcua_store::on_both!(crate::start => $($name),*);
+
+        /// The same tests with the contents in S3: a local S3-protocol server
+        /// (`MOTCUA_TEST_S3_ENDPOINT`; `scripts/test.sh` starts moto), a prefix of its own per
+        /// test in the bucket `motcua-test`, on SQLite.
+        mod s3 {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let app = super::start_on_s3().await;
+                super::$name(&app).await;
+                app.finish().await;
+            })*
+        }
+    };
+}
+
+file_tests!(
     files_are_checked_stored_and_served,
     bad_files_leave_nothing_behind,
     uploaded_files_are_read,
     confirmed_copies_are_reused,
     pages_upload_and_digitise,
 );
+
+/// A test application whose file contents go to S3.
+async fn start_on_s3() -> TestApp {
+    let endpoint = std::env::var("MOTCUA_TEST_S3_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "the S3 file tests need a local S3-protocol server: run scripts/test.sh (it starts \
+             moto), or start one and set MOTCUA_TEST_S3_ENDPOINT=http://127.0.0.1:PORT"
+        )
+    });
+    const BUCKET: &str = "motcua-test";
+    // Creating a bucket that exists is a no-op on moto (the store itself never creates one).
+    let r = reqwest::Client::new()
+        .put(format!("{endpoint}/{BUCKET}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("S3 server at {endpoint}: {e}"));
+    assert!(
+        r.status().is_success() || r.status() == reqwest::StatusCode::CONFLICT,
+        "creating the test bucket: {}",
+        r.status()
+    );
+    let app = crate::start(motcua_store::Backend::Sqlite).await;
+    let prefix = format!(
+        "t{}-{}",
+        std::process::id(),
+        app.db
+            .objects_dir()
+            .parent()
+            .and_then(|p| p.file_name())
+            .unwrap_or_default()
+            .to_string_lossy()
+    );
+    let s3 = motcua_s3::S3Blobs::new(&motcua_s3::S3Config {
+        bucket: BUCKET.into(),
+        endpoint,
+        region: "us-east-1".into(),
+        access_key_id: "motcua".into(),
+        secret_access_key: "motcua-secret".into(),
+        prefix,
+        allow_http: true,
+    })
+    .unwrap();
+    assert_eq!(
+        motcua_store::BlobStore::count(&s3).await.unwrap(),
+        0,
+        "a fresh prefix"
+    );
+    app.svc.set_blobs(std::sync::Arc::new(s3));
+    app
+}
 
 /// Items 4, 5 and 9: a confirmed copy gets a digitisation result code and joins the applicant's
 /// warehouse; the applicant's next dossier takes it by reference (no upload, no paper), and the
