@@ -402,6 +402,8 @@ async fn open_service(cfg: &Config) -> anyhow::Result<Arc<Service>> {
     };
     tracing::info!(files = %blobs.describe(), "file store");
     svc.set_blobs(blobs);
+    // Chunks of resumable uploads wait here until the file is complete.
+    svc.set_upload_dir(cfg.data_dir.join("uploads"));
     svc.set_file_limits(cfg.files);
     Ok(Arc::new(svc))
 }

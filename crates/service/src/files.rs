@@ -15,6 +15,10 @@ use std::time::Duration;
 pub struct FileSettings {
     blobs: std::sync::RwLock<Option<Arc<dyn BlobStore>>>,
     limits: std::sync::RwLock<FileLimits>,
+    /// The staging folder of resumable uploads.
+    pub(crate) uploads: std::sync::RwLock<Option<std::path::PathBuf>>,
+    /// Held while a chunk is appended.
+    pub(crate) appending: tokio::sync::Mutex<()>,
 }
 
 impl Default for FileSettings {
@@ -22,6 +26,8 @@ impl Default for FileSettings {
         FileSettings {
             blobs: std::sync::RwLock::new(None),
             limits: std::sync::RwLock::new(FileLimits::default()),
+            uploads: std::sync::RwLock::new(None),
+            appending: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -97,7 +103,7 @@ impl Service {
     }
 
     #[tracing::instrument(skip_all, fields(dossier = %code))]
-    async fn attach(
+    pub(crate) async fn attach(
         &self,
         by: &Acting,
         code: &str,
@@ -112,21 +118,7 @@ impl Service {
             None => FilePurpose::Result,
         };
         authorize(&by.actor, Permission::AttachFile(&d, what))?;
-        if let Some(i) = component
-            && i >= d.components.len()
-        {
-            return Err(ServiceError::invalid(
-                "component",
-                format!(
-                    "Hồ sơ chỉ có {} thành phần (chỉ số từ 0)",
-                    d.components.len()
-                ),
-                format!(
-                    "the dossier has {} components (indexes from 0)",
-                    d.components.len()
-                ),
-            ));
-        }
+        check_component(&d, component)?;
         let name = file_name(name, bytes)?;
         let limits = self.file_limits();
         let shape = inspect(bytes, &limits).map_err(ServiceError::File)?;
@@ -332,6 +324,27 @@ impl Service {
                 )))
             }
         }
+    }
+}
+
+/// A component position must be one of the dossier's.
+pub(crate) fn check_component(
+    d: &motcua_domain::dossier::Dossier,
+    component: Option<usize>,
+) -> Result<()> {
+    match component {
+        Some(i) if i >= d.components.len() => Err(ServiceError::invalid(
+            "component",
+            format!(
+                "Hồ sơ chỉ có {} thành phần (chỉ số từ 0)",
+                d.components.len()
+            ),
+            format!(
+                "the dossier has {} components (indexes from 0)",
+                d.components.len()
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 

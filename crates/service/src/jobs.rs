@@ -112,6 +112,13 @@ impl Runner {
                 .map_err(|e| e.to_string())
         });
         r.every("jobs.purge", Duration::hours(1));
+        r.register("uploads.purge", 1, |svc, _job| async move {
+            svc.purge_uploads()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        });
+        r.every("uploads.purge", Duration::hours(1));
         r.register(
             "probe",
             4,

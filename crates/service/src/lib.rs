@@ -28,6 +28,7 @@ pub mod reference;
 pub mod search;
 pub mod sessions;
 pub mod tracking;
+pub mod uploads;
 pub mod warehouse;
 
 pub use dossiers::{Found, HistoryEntry, ListFilter, NewDossier, Tracking, TrackingStep};

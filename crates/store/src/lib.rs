@@ -27,6 +27,7 @@ pub mod login;
 pub mod secret;
 pub mod testing;
 pub mod units;
+pub mod uploads;
 pub mod users;
 pub mod warehouse;
 
@@ -40,6 +41,7 @@ pub use dossiers::{
 pub use files::{FilePurpose, NewFile, PageHit, PageText, StoredFile};
 pub use jobs::{Job, KindStats, NewJob};
 pub use units::{Unit, UnitQuery, UnitRef};
+pub use uploads::UploadRow;
 pub use users::{NewUser, User, UserChange, UserQuery};
 pub use warehouse::{DigitisationEvent, DigitisedDocument, NewDocument};
 

@@ -140,6 +140,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(api::auth::router())
                 .merge(api::dossiers::router())
                 .merge(api::files::router())
+                .merge(api::uploads::router())
                 .merge(api::warehouse::router())
                 .merge(api::jobs::router()),
         )

@@ -147,6 +147,9 @@ impl TestApp {
             Ok(b) => svc.set_blobs(Arc::new(b)),
             Err(e) => panic!("object store: {e}"),
         }
+        if let Some(dir) = db.objects_dir().parent() {
+            svc.set_upload_dir(dir.join("uploads"));
+        }
         let mut state = AppState::new(svc.clone(), chrono::Duration::hours(8));
         // In process every request comes from one unknown address: no anonymous rate limit
         // unless a test sets one (see `TestApp::with_state`).
@@ -289,6 +292,10 @@ impl TestApp {
 
     pub fn post(&self, path: &str) -> Req<'_> {
         self.request(Method::POST, path)
+    }
+
+    pub fn patch(&self, path: &str) -> Req<'_> {
+        self.request(Method::PATCH, path)
     }
 
     pub fn put(&self, path: &str) -> Req<'_> {

@@ -7,4 +7,5 @@ pub mod dossiers;
 pub mod files;
 pub mod jobs;
 pub mod units;
+pub mod uploads;
 pub mod warehouse;

@@ -111,18 +111,8 @@ async fn upload(
             Err(_) => return error_page(tr, too_large()),
         }
     }
-    if page.csrf.is_empty()
-        || !motcua_domain::mac::constant_time_eq(csrf.as_bytes(), page.csrf.as_bytes())
-    {
-        return error_page(
-            tr,
-            ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "csrf",
-                "Biểu mẫu đã hết hạn hoặc không gửi từ trang này; hãy tải lại trang và gửi lại",
-                "the form expired or did not come from this site; reload the page and send it again",
-            ),
-        );
+    if !super::csrf_matches(&page, &csrf) {
+        return error_page(tr, csrf_refused());
     }
     let Some((name, bytes)) = file else {
         return error_page(
@@ -154,6 +144,16 @@ async fn upload(
             }
         }
     }
+}
+
+/// A change sent without this site's anti-forgery token.
+pub(super) fn csrf_refused() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "csrf",
+        "Biểu mẫu đã hết hạn hoặc không gửi từ trang này; hãy tải lại trang và gửi lại",
+        "the form expired or did not come from this site; reload the page and send it again",
+    )
 }
 
 fn too_large() -> ApiError {

@@ -25,6 +25,7 @@ mod admin;
 mod files;
 mod office;
 mod portal;
+mod uploads;
 mod users;
 
 pub const SESSION_COOKIE: &str = "motcua_session";
@@ -39,9 +40,24 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(users::router())
         .merge(files::router())
+        .merge(uploads::router())
         .route("/static/site.css", get(css))
         .route("/static/htmx-2.0.11.min.js", get(htmx))
         .route("/static/print.js", get(print_js))
+        .route("/static/upload.js", get(upload_js))
+}
+
+async fn upload_js() -> Response {
+    crate::cached(
+        "application/javascript",
+        include_bytes!("../../assets/ui/upload.js"),
+    )
+}
+
+/// Whether `sent` is the page's anti-forgery token.
+pub fn csrf_matches(page: &Page, sent: &str) -> bool {
+    !page.csrf.is_empty()
+        && motcua_domain::mac::constant_time_eq(sent.as_bytes(), page.csrf.as_bytes())
 }
 
 async fn css() -> Response {

@@ -506,6 +506,7 @@ macro_rules! file_tests {
 }
 
 file_tests!(
+    resumable_uploads_continue_where_they_stopped,
     files_are_checked_stored_and_served,
     bad_files_leave_nothing_behind,
     uploaded_files_are_read,
@@ -912,4 +913,181 @@ pub(crate) async fn pages_upload_and_digitise(app: &TestApp) {
     again.push(("duplicate_ok", "1"));
     let r = post(again).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+}
+
+async fn chunk(app: &TestApp, token: &str, id: &str, offset: usize, bytes: &[u8]) -> TestResponse {
+    app.patch(&format!("/api/v1/uploads/{id}"))
+        .bearer(token)
+        .header("upload-offset", &offset.to_string())
+        .body(bytes.to_vec(), "application/offset+octet-stream")
+        .send()
+        .await
+}
+
+/// Item 1: a file sent in chunks over a slow link continues after a dropped connection from
+/// the offset the server acknowledged; the last chunk stores it like a one-shot upload; a bad
+/// file sent in chunks leaves nothing behind; an upload is its sender's alone.
+pub(crate) async fn resumable_uploads_continue_where_they_stopped(app: &TestApp) {
+    let c = setup(app).await;
+    let code = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+    let officer = c.tokens["tiepnhan.a"].clone();
+    let scan = fixture("id_front.png");
+    let start = rows(app, &code).await;
+    let r = app
+        .post(&format!("/api/v1/dossiers/{code}/uploads"))
+        .bearer(&officer)
+        .json(&serde_json::json!({"component": 0, "name": "cccd.png", "size": scan.len()}))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["offset"], 0);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        r.headers["location"].to_str().unwrap(),
+        format!("/api/v1/uploads/{id}")
+    );
+    let third = scan.len() / 3;
+    let r = chunk(app, &officer, &id, 0, &scan[..third]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["upload"]["offset"], third);
+    assert_eq!(
+        r.headers["upload-offset"].to_str().unwrap(),
+        third.to_string()
+    );
+    // The connection dropped and the client is unsure: a chunk at the wrong offset is refused…
+    let r = chunk(app, &officer, &id, 0, &scan[..third]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    // …it asks where the server is (HEAD as well as GET) and goes on from there.
+    let r = app
+        .get(&format!("/api/v1/uploads/{id}"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["offset"], third);
+    assert_eq!(
+        r.headers["upload-length"].to_str().unwrap(),
+        scan.len().to_string()
+    );
+    // Nobody else sees or feeds it.
+    let citizen = c.tokens["congdan"].clone();
+    let r = app
+        .get(&format!("/api/v1/uploads/{id}"))
+        .bearer(&citizen)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = chunk(app, &citizen, &id, third, &scan[third..]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // More than announced is refused; nothing was appended.
+    let mut extra = scan[third..].to_vec();
+    extra.push(0);
+    let r = chunk(app, &officer, &id, third, &extra).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(
+        rows(app, &code).await,
+        start,
+        "nothing stored before the last byte"
+    );
+    let r = chunk(app, &officer, &id, third, &scan[third..2 * third]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = chunk(app, &officer, &id, 2 * third, &scan[2 * third..]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["file"]["kind"], "png");
+    assert_eq!(r.body["file"]["name"], "cccd.png");
+    assert_eq!(r.body["file"]["component_index"], 0);
+    let file = r.body["file"]["id"].as_i64().unwrap();
+    assert_eq!(r.body["upload"]["file_id"], file);
+    // The last answer was lost: asking again gives the same file, and so does resending.
+    let r = app
+        .get(&format!("/api/v1/uploads/{id}"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.body["file_id"], file);
+    let r = chunk(app, &officer, &id, 2 * third, &scan[2 * third..]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["file"]["id"], file);
+    let r = app
+        .get(&format!("/api/v1/files/{file}"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.bytes, scan, "the bytes arrived whole and in order");
+    assert_eq!(
+        app.store().dossier_files(&code).await.unwrap().len(),
+        start.1 + 1
+    );
+
+    // The size limit is checked when the upload begins; an empty file is refused.
+    for (size, status) in [
+        (31 * 1024 * 1024, StatusCode::PAYLOAD_TOO_LARGE),
+        (0, StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let r = app
+            .post(&format!("/api/v1/dossiers/{code}/uploads"))
+            .bearer(&officer)
+            .json(&serde_json::json!({"component": 0, "name": "x.pdf", "size": size}))
+            .send()
+            .await;
+        assert_eq!(r.status, status, "{size}: {}", r.text);
+    }
+    // A zip sent in chunks: refused at the last byte, and nothing is left.
+    let before = rows(app, &code).await;
+    let mut zip = b"PK\x03\x04".to_vec();
+    zip.extend([7u8; 5000]);
+    let r = app
+        .post(&format!("/api/v1/dossiers/{code}/uploads"))
+        .bearer(&officer)
+        .json(&serde_json::json!({"component": 1, "name": "a.pdf", "size": zip.len()}))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        chunk(app, &officer, &id, 0, &zip[..2500]).await.status,
+        StatusCode::OK
+    );
+    let r = chunk(app, &officer, &id, 2500, &zip[2500..]).await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.text);
+    let r = app
+        .get(&format!("/api/v1/uploads/{id}"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "the refused upload is gone"
+    );
+    assert_eq!(rows(app, &code).await, before);
+    let staging = app.db.objects_dir().parent().unwrap().join("uploads");
+    let left: Vec<_> = std::fs::read_dir(&staging).unwrap().flatten().collect();
+    assert!(left.is_empty(), "staging files left: {left:?}");
+
+    // An upload begun more than a day ago is purged with its bytes.
+    let r = app
+        .post(&format!("/api/v1/dossiers/{code}/uploads"))
+        .bearer(&officer)
+        .json(&serde_json::json!({"component": 1, "name": "b.png", "size": 1000}))
+        .send()
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        chunk(app, &officer, &id, 0, &scan[..500]).await.status,
+        StatusCode::OK
+    );
+    app.clock.advance(chrono::Duration::hours(25));
+    assert_eq!(
+        app.svc.purge_uploads().await.unwrap(),
+        2,
+        "the unfinished and the finished one"
+    );
+    let r = app
+        .get(&format!("/api/v1/uploads/{id}"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(std::fs::read_dir(&staging).unwrap().count(), 0);
 }
