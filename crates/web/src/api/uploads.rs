@@ -40,8 +40,8 @@ pub struct BeginUpload {
     #[schema(max_length = 255)]
     #[serde(default)]
     pub name: String,
-    /// The file's size in bytes.
-    #[schema(minimum = 1)]
+    /// The file's size in bytes (at most the configured `files.max_bytes`: 413 beyond).
+    #[schema(minimum = 1, maximum = 1073741824)]
     pub size: u64,
 }
 
@@ -158,7 +158,7 @@ async fn status(
 #[utoipa::path(patch, path = "/uploads/{id}", tag = "files",
     params(("id" = String, Path, description = "Upload id"),
         ("Upload-Offset" = u64, Header, description = "Bytes sent before this chunk")),
-    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream", description = "The chunk"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The chunk (any content type is taken as bytes; tus clients send application/offset+octet-stream)"),
     responses((status = 200, body = UploadProgress), (status = 201, body = UploadProgress),
         (status = 409, body = crate::Problem), (status = 413, body = crate::Problem),
         (status = 415, body = crate::Problem), (status = 422, body = crate::Problem),

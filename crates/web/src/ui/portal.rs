@@ -30,6 +30,8 @@ pub fn router() -> Router<AppState> {
         .route("/ngon-ngu", get(language))
         .route("/nop/{code}", get(file_form).post(file_online))
         .route("/ho-so", get(my_dossiers))
+        .route("/kho-du-lieu", get(my_warehouse))
+        .route("/kho-du-lieu/{code}/tep", get(warehouse_download))
 }
 
 /// A time limit in words.
@@ -728,7 +730,20 @@ async fn file_page(
     };
     let (phone, email) = s.store().user_contact(user.id).await.unwrap_or_default();
     let field = |name: &str, default: String| form.map_or(default, |f| f.text(name));
-    let components = ComponentRow::of_catalogue(&p, 0..p.components.len(), form, true);
+    let mut components = ComponentRow::of_catalogue(&p, 0..p.components.len(), form, true);
+    // The citizen's own warehouse documents that can stand for a component: offered (and
+    // ticked on a fresh form), so the paper is not asked for again.
+    if let Ok(found) = s
+        .reuse_suggestions(&actor_of(&user), &user.username, code)
+        .await
+    {
+        for (i, doc) in found {
+            if let Some(row) = components.iter_mut().find(|r| r.index == i) {
+                row.reused = form.is_none_or(|f| f.get(&format!("w{i}")).is_some());
+                row.warehouse_code = doc.code;
+            }
+        }
+    }
     let page = Page {
         title: format!("{}: {}", page.tr.t("Nộp hồ sơ", "File"), p.name),
         ..page
@@ -783,15 +798,19 @@ async fn file_online(
         Err(e) => return error_page(page.tr, e.into()),
     };
     let components = (0..procedure.components.len())
-        .filter(|i| form.get(&format!("c{i}")).is_some())
+        .filter(|i| form.get(&format!("c{i}")).is_some() || form.get(&format!("w{i}")).is_some())
         .map(|i| {
-            let warehouse = form.get(&format!("w{i}")).is_some();
+            // The document offered (its code), or a bare "from my warehouse".
+            let chosen = form.get(&format!("w{i}"));
+            let warehouse = chosen.is_some();
             SubmittedComponent {
                 index: i,
                 originals: 0,
                 copies: u16::from(!warehouse),
                 from_warehouse: warehouse,
-                warehouse_code: None,
+                warehouse_code: chosen
+                    .filter(|c| motcua_domain::digitisation::is_result_code(c))
+                    .map(str::to_owned),
             }
         })
         .collect();
@@ -890,6 +909,71 @@ pub fn row(s: &AppState, tr: Tr, d: &motcua_domain::dossier::Dossier) -> Row {
 struct MyDossiers {
     page: Page,
     rows: Vec<Row>,
+}
+
+/// A document of the citizen's warehouse as listed.
+struct WarehouseLine {
+    code: String,
+    name: String,
+    dossier: String,
+    confirmed: String,
+    signed: bool,
+    valid_until: String,
+    expired: bool,
+}
+
+#[derive(Template)]
+#[template(path = "warehouse.html")]
+struct WarehousePage {
+    page: Page,
+    docs: Vec<WarehouseLine>,
+}
+
+/// The citizen's own electronic data warehouse: every confirmed copy and electronic result,
+/// with its code, source dossier, validity and whether it is signed.
+async fn my_warehouse(State(s): State<AppState>, page: Page) -> Response {
+    let user = match page.require(&[Role::Citizen]) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let page = page.titled("Kho dữ liệu của tôi", "My data warehouse");
+    let today = s.calendar().to_local_fixed(s.now()).date_naive();
+    match s.my_warehouse(&actor_of(&user)).await {
+        Ok(docs) => render(&WarehousePage {
+            docs: docs
+                .into_iter()
+                .map(|d| WarehouseLine {
+                    expired: d.valid_until.is_some_and(|v| v < today),
+                    valid_until: d
+                        .valid_until
+                        .map(|v| v.format("%d/%m/%Y").to_string())
+                        .unwrap_or_default(),
+                    confirmed: super::when(&s, &d.confirmed_at),
+                    code: d.code,
+                    name: d.name,
+                    dossier: d.dossier_code,
+                    signed: d.signed,
+                })
+                .collect(),
+            page,
+        }),
+        Err(e) => error_page(page.tr, e.into()),
+    }
+}
+
+async fn warehouse_download(
+    State(s): State<AppState>,
+    page: Page,
+    Path(code): Path<String>,
+) -> Response {
+    let user = match page.require(&[Role::Citizen]) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    match s.warehouse_file(&actor_of(&user), &code, None).await {
+        Ok((f, bytes)) => crate::api::files::file_response(&f, bytes),
+        Err(e) => error_page(page.tr, e.into()),
+    }
 }
 
 async fn my_dossiers(State(s): State<AppState>, page: Page) -> Response {

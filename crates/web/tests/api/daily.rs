@@ -18,13 +18,18 @@ pub(super) async fn web(app: &TestApp, user: &str) -> (String, String) {
     (format!("motcua_session={token}"), csrf)
 }
 
-async fn page(app: &TestApp, user: &str, path: &str) -> TestResponse {
+pub(super) async fn page(app: &TestApp, user: &str, path: &str) -> TestResponse {
     let (cookie, _) = web(app, user).await;
     app.get(path).header("cookie", &cookie).send().await
 }
 
 /// Posts a form as `user`, with the session's anti-forgery token.
-async fn post(app: &TestApp, user: &str, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+pub(super) async fn post(
+    app: &TestApp,
+    user: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> TestResponse {
     let (cookie, csrf) = web(app, user).await;
     let mut all = vec![("_csrf", csrf.as_str())];
     all.extend_from_slice(fields);

@@ -640,6 +640,62 @@ pub(crate) async fn confirmed_copies_are_reused(app: &TestApp) {
         StatusCode::FORBIDDEN,
         "an officer has no warehouse of their own to browse"
     );
+    // …and on their warehouse page, scan only until signed, with a download link.
+    use super::daily::{page, post};
+    let r = page(app, applicant, "/kho-du-lieu").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    for want in [
+        doc.as_str(),
+        "Bản sao giấy tờ có thông tin khai sinh",
+        "Bản chụp, chưa ký số",
+        "Còn giá trị đến 21/03/2035",
+        &format!("/kho-du-lieu/{doc}/tep"),
+        &code,
+    ] {
+        assert!(r.text.contains(want), "{want} not on the warehouse page");
+    }
+    let r = page(app, applicant, &format!("/kho-du-lieu/{doc}/tep")).await;
+    assert_eq!(r.bytes, fixture("id_front.png"));
+    assert_eq!(
+        page(app, "tiepnhan.a", "/kho-du-lieu").await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Filing online, the form offers the copy for the component it stands for, ticked.
+    let form = page(app, applicant, &format!("/nop/{RE_BIRTH}")).await.text;
+    assert!(
+        form.contains(&format!(r#"id="w1" name="w1" value="{doc}" checked"#)),
+        "the reuse suggestion is not offered: {form}"
+    );
+    assert!(
+        !form.contains(r#"id="w0""#),
+        "nothing to reuse for the first component"
+    );
+    let r = post(
+        app,
+        applicant,
+        &format!("/nop/{RE_BIRTH}"),
+        &[
+            ("agency", A),
+            ("id_number", applicant),
+            ("name", "Nguyễn Văn An"),
+            ("unit", "02215"),
+            ("c0", "1"),
+            ("w1", doc.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let filed = r.headers["location"].to_str().unwrap();
+    let web_code = filed
+        .trim_start_matches("/ho-so/")
+        .trim_end_matches("?moi=1")
+        .to_owned();
+    let d = app.store().dossier(&web_code).await.unwrap().dossier;
+    assert_eq!(
+        d.components[1].warehouse_code.as_deref(),
+        Some(doc.as_str()),
+        "the form's reuse is recorded with the document's code"
+    );
     // The second dossier takes the copy by reference: no upload, no paper.
     let mut second = online(RE_BIRTH, A);
     second["components"] =
@@ -719,7 +775,8 @@ pub(crate) async fn confirmed_copies_are_reused(app: &TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert!(r.body["components"][1].get("warehouse_code").is_none());
-    // Counted: one component digitised, one reuse, in the period.
+    // Counted: one component digitised, two reuses (the web form's and the API's), in the
+    // period.
     let ioc = app.token("ioc").await;
     let r = app
         .get("/api/v1/stats/digitisation?from=2025-01-01T00:00:00Z&to=2025-02-01T00:00:00Z")
@@ -729,7 +786,7 @@ pub(crate) async fn confirmed_copies_are_reused(app: &TestApp) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(
         r.body,
-        serde_json::json!({"component_digitised": 1, "result_digitised": 0, "reused": 1, "signed": 0})
+        serde_json::json!({"component_digitised": 1, "result_digitised": 0, "reused": 2, "signed": 0})
     );
 }
 
