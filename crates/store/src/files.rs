@@ -75,7 +75,12 @@ pub struct PageText {
 pub struct PageHit {
     pub file_id: i64,
     pub dossier_code: String,
-    pub page: i32,
+    /// The page whose text matched; absent when the confirmed fields matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i32>,
+    /// The digitised document whose name, code or confirmed fields matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document_code: Option<String>,
     /// The line that holds the first word searched for.
     pub snippet: String,
 }
@@ -334,8 +339,9 @@ impl Store {
         rows.into_iter().map(into_file).collect()
     }
 
-    /// Pages whose text holds every word of `q` (without diacritics), newest files first: of
-    /// dossiers `agency` received or holds, or that `owner` filed (both `None`: all).
+    /// Digitised documents whose confirmed fields, name or code hold every word of `q`, then
+    /// pages whose text does (without diacritics), newest first: of dossiers `agency` received
+    /// or holds, or that `owner` filed (both `None`: all).
     pub async fn search_pages(
         &self,
         q: &str,
@@ -347,6 +353,33 @@ impl Store {
         if words.is_empty() {
             return Ok(Vec::new());
         }
+        let limit = i64::from(crate::page_limit(Some(limit)));
+        // The caller's dossiers (`d`), on either database's query builder.
+        macro_rules! scope {
+            ($b:expr) => {
+                if let Some(a) = agency {
+                    $b.push(" AND (d.receiving_agency = ")
+                        .push_bind(a.to_owned());
+                    $b.push(" OR d.current_agency = ").push_bind(a.to_owned());
+                    $b.push(")");
+                }
+                if let Some(o) = owner {
+                    $b.push(" AND d.owner_id = ").push_bind(o);
+                }
+            };
+        }
+        let documents: Vec<(i64, String, String, String, String)> = on_db!(self, p => {
+            let mut b = sqlx::QueryBuilder::new(
+                "SELECT g.file_id, g.dossier_code, g.code, g.name, g.fields FROM digitised_documents g \
+                 JOIN dossiers d ON d.code = g.dossier_code WHERE g.search_text IS NOT NULL",
+            );
+            for w in &words {
+                b.push(" AND g.search_text LIKE ").push_bind(format!("%{w}%"));
+            }
+            scope!(b);
+            b.push(" ORDER BY g.file_id DESC LIMIT ").push_bind(limit);
+            b.build_query_as().fetch_all(p).await?
+        });
         let rows: Vec<(i64, String, i32, String)> = on_db!(self, p => {
             let mut b = sqlx::QueryBuilder::new(
                 "SELECT f.id, f.dossier_code, p.page, p.text FROM file_pages p \
@@ -355,26 +388,40 @@ impl Store {
             for w in &words {
                 b.push(" AND p.search_text LIKE ").push_bind(format!("%{w}%"));
             }
-            if let Some(a) = agency {
-                b.push(" AND (d.receiving_agency = ").push_bind(a.to_owned());
-                b.push(" OR d.current_agency = ").push_bind(a.to_owned());
-                b.push(")");
-            }
-            if let Some(o) = owner {
-                b.push(" AND d.owner_id = ").push_bind(o);
-            }
-            b.push(" ORDER BY f.id DESC, p.page LIMIT ").push_bind(i64::from(crate::page_limit(Some(limit))));
+            scope!(b);
+            b.push(" ORDER BY f.id DESC, p.page LIMIT ").push_bind(limit);
             b.build_query_as().fetch_all(p).await?
         });
-        Ok(rows
+        let mut hits: Vec<PageHit> = documents
             .into_iter()
-            .map(|(file_id, dossier_code, page, text)| PageHit {
-                snippet: snippet(&text, &words),
-                file_id,
-                dossier_code,
-                page,
+            .map(|(file_id, dossier_code, code, name, fields)| {
+                let fields: std::collections::BTreeMap<String, String> =
+                    serde_json::from_str(&fields).unwrap_or_default();
+                let lines: String = std::iter::once(name)
+                    .chain(fields.iter().map(|(k, v)| format!("{k}: {v}")))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                PageHit {
+                    snippet: snippet(&lines, &words),
+                    file_id,
+                    dossier_code,
+                    page: None,
+                    document_code: Some(code),
+                }
             })
-            .collect())
+            .collect();
+        hits.extend(
+            rows.into_iter()
+                .map(|(file_id, dossier_code, page, text)| PageHit {
+                    snippet: snippet(&text, &words),
+                    file_id,
+                    dossier_code,
+                    page: Some(page),
+                    document_code: None,
+                }),
+        );
+        hits.truncate(usize::try_from(limit).unwrap_or(50));
+        Ok(hits)
     }
 
     /// Whether any row names the blob `sha256` (a blob no row names may be removed).

@@ -258,6 +258,7 @@ impl Store {
         self.seed_official_calendar().await?;
         self.fill_folded_names().await?;
         self.fill_user_search().await?;
+        self.fill_document_search().await?;
         Ok(())
     }
 

@@ -169,8 +169,9 @@ impl Store {
             let code = motcua_domain::digitisation::result_code(agency, day, n);
             sqlx::query(
                 "INSERT INTO digitised_documents (code, applicant_id, file_id, dossier_code, component_index, \
-                 source, name, name_folded, document_kind, fields, valid_until, signed, confirmed_by, confirmed_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, FALSE, $12, $13)",
+                 source, name, name_folded, document_kind, fields, valid_until, signed, confirmed_by, confirmed_at, \
+                 search_text) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, FALSE, $12, $13, $14)",
             )
             .bind(&code)
             .bind(&doc.applicant_id)
@@ -185,6 +186,7 @@ impl Store {
             .bind(doc.valid_until)
             .bind(&by.actor)
             .bind(by.at)
+            .bind(document_search_text(&code, &doc.name, &doc.fields))
             .execute(&mut *tx)
             .await
             .map_err(|e| match StoreError::from(e) {
@@ -276,5 +278,53 @@ impl Store {
             .await?
         });
         Ok(rows.into_iter().collect())
+    }
+}
+
+/// What search finds a document by: its code, name and confirmed fields, folded.
+pub(crate) fn document_search_text(
+    code: &str,
+    name: &str,
+    fields: &BTreeMap<String, String>,
+) -> String {
+    let mut text = format!("{code}\n{name}");
+    for (k, v) in fields {
+        text.push_str(&format!("\n{k}: {v}"));
+    }
+    motcua_domain::text::fold(&text)
+}
+
+impl Store {
+    /// Fills the search text of documents confirmed before it existed (migration 0014).
+    pub async fn fill_document_search(&self) -> Result<u64> {
+        let mut filled = 0u64;
+        loop {
+            let rows: Vec<(String, String, String)> = on_db!(self, p => {
+                sqlx::query_as(
+                    "SELECT code, name, fields FROM digitised_documents WHERE search_text IS NULL \
+                     ORDER BY code LIMIT 500",
+                )
+                .fetch_all(p)
+                .await?
+            });
+            if rows.is_empty() {
+                return Ok(filled);
+            }
+            let _turn = self.write_turn().await;
+            on_db!(self, p => {
+                let mut tx = p.begin_with(self.begin_write()).await?;
+                for (code, name, fields) in &rows {
+                    let fields: BTreeMap<String, String> =
+                        serde_json::from_str(fields).unwrap_or_default();
+                    sqlx::query("UPDATE digitised_documents SET search_text = $1 WHERE code = $2")
+                        .bind(document_search_text(code, name, &fields))
+                        .bind(code)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            });
+            filled += rows.len() as u64;
+        }
     }
 }

@@ -624,6 +624,42 @@ pub(crate) async fn confirmed_copies_are_reused(app: &TestApp) {
         .send()
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
+    // Item 6: the confirmed fields are searchable (without diacritics), ahead of page text,
+    // and by the document's code; not by another agency.
+    let r = app
+        .get("/api/v1/files/search?q=tran+thi+bich+ngoc+008195009999")
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body[0]["document_code"], doc.as_str(), "{}", r.text);
+    assert_eq!(r.body[0]["file_id"], file);
+    assert!(r.body[0].get("page").is_none());
+    assert!(
+        r.body[0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("TRẦN THỊ BÍCH NGỌC"),
+        "{}",
+        r.text
+    );
+    let r = app
+        .get(&format!("/api/v1/files/search?q={}", doc.to_lowercase()))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.body.as_array().unwrap().len(), 1, "{}", r.text);
+    assert_eq!(r.body[0]["document_code"], doc.as_str());
+    let r = app
+        .get("/api/v1/files/search?q=bich+ngoc")
+        .bearer(&c.tokens["tiepnhan.b"])
+        .send()
+        .await;
+    assert_eq!(
+        r.body,
+        serde_json::json!([]),
+        "another agency finds nothing"
+    );
     // The citizen sees it in their own warehouse and downloads it.
     let r = app.get("/api/v1/warehouse").bearer(&citizen).send().await;
     assert_eq!(r.body[0]["code"], doc.as_str());
