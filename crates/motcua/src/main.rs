@@ -179,6 +179,19 @@ enum DossierCmd {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Attaches a file (PDF, JPEG, PNG, TIFF) to a dossier as user `U`: a component's
+    /// (`--component N`, from 0) or the result (without it), with the same checks as an
+    /// upload; prints the stored file as JSON. Its text is read by the job queue.
+    Attach {
+        code: String,
+        file: PathBuf,
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        component: Option<usize>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Prints a dossier.
     Show {
         code: String,
@@ -985,9 +998,10 @@ fn api_err(e: motcua_web::ApiError) -> anyhow::Error {
 
 async fn dossier_cmd(cfg_path: Option<&PathBuf>, cmd: DossierCmd) -> anyhow::Result<()> {
     let db = match &cmd {
-        DossierCmd::File { db, .. } | DossierCmd::Act { db, .. } | DossierCmd::Show { db, .. } => {
-            db
-        }
+        DossierCmd::File { db, .. }
+        | DossierCmd::Act { db, .. }
+        | DossierCmd::Attach { db, .. }
+        | DossierCmd::Show { db, .. } => db,
     };
     let cfg = load_config(cfg_path, db, None, false)?;
     let svc = open_service(&cfg).await?;
@@ -1035,6 +1049,28 @@ async fn dossier_cmd(cfg_path: Option<&PathBuf>, cmd: DossierCmd) -> anyhow::Res
                 .await
                 .map_err(svc_err)?;
             (d, by.actor)
+        }
+        DossierCmd::Attach {
+            code,
+            file,
+            user,
+            component,
+            ..
+        } => {
+            let by = who(&user).await?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let stored = svc
+                .attach_file(&by, &code, component, &name, &bytes)
+                .await
+                .map_err(svc_err)?;
+            svc.store().close().await;
+            println!("{}", serde_json::to_string_pretty(&stored)?);
+            return Ok(());
         }
         DossierCmd::Show { code, .. } => {
             let actor = cli_actor("show");

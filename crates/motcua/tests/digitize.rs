@@ -214,9 +214,30 @@ async fn a_killed_batch_finishes_with_no_page_lost_or_read_twice(db: &TestDb) {
         );
     }
 
-    // Run once more: nothing left to do, nothing done twice.
+    // One file more from the command line, as an officer would at a counter without a browser.
+    let out = ok(&motcua(db, d)
+        .args(["dossier", "attach", &codes[0], "archive/2020/d.tif"])
+        .args(["--component", "0", "--user", "tiepnhan.minhxuan"])
+        .args(["--database", db.url()])
+        .output()
+        .unwrap());
+    let f: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(f["kind"], "tiff");
+    assert_eq!(f["pages"], 2);
+    assert_eq!(f["ocr_status"], "pending");
+    let o = motcua(db, d)
+        .args(["dossier", "attach", &codes[0], "archive/2020/e.zip"])
+        .args(["--component", "0", "--user", "tiepnhan.minhxuan"])
+        .args(["--database", db.url()])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("(415)"));
+
+    // Run once more: nothing left to do, nothing done twice (the file attached since is
+    // read too: the batch works the whole queue).
     let out = ok(&batch(true).output().unwrap());
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["pages_read_this_run"], 0, "{v}");
-    assert_eq!(stored_pages(db, &codes).await, total);
+    assert_eq!(v["pages_read"], total, "{v}");
 }
