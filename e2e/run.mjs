@@ -345,6 +345,12 @@ try {
   check(/^000\.01\.31\.H58-\d{6}-\d{4}$/.test(counterCode), `counter intake printed receipt ${counterCode}`);
   check((await reception.locator('#receipt-due').innerText()).length > 0, 'the receipt shows the appointment');
   await snap(reception, 'receipt-counter');
+  // The counter prints the receipt from its PDF (form 01 of the set in force).
+  const pdfHref = await reception.locator('#receipt-pdf').getAttribute('href');
+  const pdf = await reception.request.get(`${base}${pdfHref}`);
+  const pdfBytes = await pdf.body();
+  check(pdf.headers()['content-type'] === 'application/pdf' && pdfBytes.subarray(0, 5).toString() === '%PDF-',
+    `the receipt's print button gives its PDF (${pdfBytes.length} bytes)`);
   await reception.goto(`${base}/ho-so/${counterCode}`);
   check((await reception.locator('#delivery').getAttribute('data-delivery')) === 'postal', 'the way the result is returned is recorded at intake');
   // The same applicant and procedure again a minute later: the form asks instead of filing twice.

@@ -632,3 +632,94 @@ pub async fn ocr(dir: &std::path::Path, pages: usize, jobs: Option<usize>) -> an
     );
     Ok(())
 }
+
+/// A realistic receipt's data: a long procedure name, several components, a QR code.
+fn sample_receipt(i: usize) -> motcua_service::slips::SlipData {
+    use motcua_service::slips::{SlipApplicant, SlipComponent, SlipData, SlipProcedure};
+    let code = format!("000.01.31.H58-251001-{:04}", i % 10_000);
+    let (tracking_url, qr_svg) =
+        motcua_web::slips::tracking("https://dichvucong.tuyenquang.gov.vn", &code);
+    SlipData {
+        paper: "a4".into(),
+        form_number: "01".into(),
+        form_basis: "Thông tư 03/2025/TT-VPCP".into(),
+        title: "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ".into(),
+        subtitle: format!("Mã hồ sơ: {code}"),
+        agency_parent: "Ủy ban nhân dân tỉnh Tuyên Quang".into(),
+        agency: "Ủy ban nhân dân phường Minh Xuân".into(),
+        place: "Minh Xuân".into(),
+        issued_on: "ngày 01 tháng 10 năm 2025".into(),
+        office: "Ủy ban nhân dân phường Minh Xuân".into(),
+        dossier_code: code,
+        applicant: SlipApplicant {
+            name: "Nguyễn Thị Phương Thảo".into(),
+            id: "008190001234".into(),
+            address: "Tổ 7, Phường Minh Xuân, Tỉnh Tuyên Quang".into(),
+            contact: "0912 345 678, thao.nguyen@example.vn".into(),
+        },
+        procedure: SlipProcedure {
+            code: "1.004884".into(),
+            name: "Thủ tục đăng ký lại khai sinh có yếu tố nước ngoài".into(),
+        },
+        components: (1..=5)
+            .map(|n| SlipComponent {
+                name: format!(
+                    "Giấy tờ số {n}: bản sao giấy tờ tùy thân, giấy tờ chứng minh nơi cư trú"
+                ),
+                originals: 1,
+                copies: (n % 2) as u16,
+                note: String::new(),
+            })
+            .collect(),
+        time_limit: "5 ngày làm việc".into(),
+        received_at: "08 giờ 30 phút, ngày 01 tháng 10 năm 2025".into(),
+        appointment: "17 giờ 00 phút, ngày 08 tháng 10 năm 2025".into(),
+        delivery: "Bộ phận Một cửa nơi tiếp nhận hồ sơ".into(),
+        register: "ngày 01 tháng 10 năm 2025, số thứ tự 0001".into(),
+        tracking_url,
+        qr_svg,
+        officer: "Lê Văn Tiếp".into(),
+        ..Default::default()
+    }
+}
+
+/// `motcua bench slips`: receipts rendered as PDF per second by the typst renderer, one thread
+/// and then every core.
+pub fn slips(count: usize) -> anyhow::Result<()> {
+    use motcua_domain::slips::SlipKind;
+    use motcua_service::slips::SlipRenderer;
+    let r = std::sync::Arc::new(motcua_pdf::TypstSlips::new());
+    // The first render loads fonts and fills typst's caches: not part of the steady state.
+    let first = std::time::Instant::now();
+    let pdf = r
+        .render(SlipKind::Receipt, &sample_receipt(0))
+        .map_err(|e| anyhow::anyhow!(e))?;
+    println!(
+        "first receipt: {:.0} ms, {} bytes",
+        first.elapsed().as_secs_f64() * 1000.0,
+        pdf.len()
+    );
+    let t = std::time::Instant::now();
+    for i in 0..count {
+        r.render(SlipKind::Receipt, &sample_receipt(i + 1))
+            .map_err(|e| anyhow::anyhow!(e))?;
+    }
+    let one = count as f64 / t.elapsed().as_secs_f64();
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let t = std::time::Instant::now();
+    std::thread::scope(|scope| {
+        for c in 0..cores {
+            let r = r.clone();
+            scope.spawn(move || {
+                for i in (c..count).step_by(cores) {
+                    let _ = r.render(SlipKind::Receipt, &sample_receipt(i + 1));
+                }
+            });
+        }
+    });
+    let all = count as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "receipts rendered (A4, form 01, distinct data): {one:.1}/s on one thread, {all:.1}/s on {cores} threads"
+    );
+    Ok(())
+}

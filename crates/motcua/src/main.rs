@@ -116,6 +116,9 @@ enum Command {
     /// Digitisation of paper records.
     #[command(subcommand)]
     Digitize(DigitizeCmd),
+    /// Slips as PDF.
+    #[command(subcommand)]
+    Slip(SlipCmd),
     /// Reads a document's fields from a file: `--kind id_card|business_registration|land_use`.
     /// Prints `{"kind","fields":{"<name>":{"value","confidence","bounds","valid","note"}}}`.
     Extract {
@@ -125,6 +128,24 @@ enum Command {
         /// JSON (the only output form; accepted for symmetry with `ocr`).
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SlipCmd {
+    /// Renders a dossier's slip (`receipt`) as PDF, as the counter prints it.
+    Render {
+        kind: String,
+        #[arg(long)]
+        dossier: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// The site's public address for the tracking link and QR code (default: the
+        /// configuration's `public_base_url`, else http://localhost:8080).
+        #[arg(long)]
+        base_url: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
     },
 }
 
@@ -310,6 +331,11 @@ enum BenchCmd {
         #[arg(long, default_value_t = 1_000_000)]
         count: u64,
     },
+    /// Receipts (form 01) rendered as PDF per second, on one thread and on every core.
+    Slips {
+        #[arg(long, default_value_t = 200)]
+        count: usize,
+    },
     /// Dossiers created per second over HTTP, then tracking lookups under concurrent load.
     Intake {
         /// Dossiers to create.
@@ -417,6 +443,7 @@ async fn open_service(cfg: &Config) -> anyhow::Result<Arc<Service>> {
     svc.set_blobs(blobs);
     // Chunks of resumable uploads wait here until the file is complete.
     svc.set_upload_dir(cfg.data_dir.join("uploads"));
+    svc.set_slip_renderer(Arc::new(motcua_pdf::TypstSlips::new()));
     svc.set_file_limits(cfg.files);
     Ok(Arc::new(svc))
 }
@@ -643,6 +670,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(BenchCmd::Due { count }) => bench::due(count),
+        Command::Bench(BenchCmd::Slips { count }) => bench::slips(count),
         Command::Bench(BenchCmd::Ocr {
             fixtures,
             pages,
@@ -800,6 +828,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             )
             .await
+        }
+        Command::Slip(SlipCmd::Render {
+            kind,
+            dossier,
+            out,
+            base_url,
+            db,
+        }) => {
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            let kind = match motcua_domain::slips::SlipKind::parse(&kind) {
+                Some(k @ motcua_domain::slips::SlipKind::Receipt) => k,
+                _ => anyhow::bail!("slip kinds rendered so far: receipt"),
+            };
+            let svc = open_service(&cfg).await?;
+            let base = base_url
+                .or_else(|| (!cfg.public_base_url.is_empty()).then(|| cfg.public_base_url.clone()))
+                .unwrap_or_else(|| "http://localhost:8080".to_owned());
+            let actor = cli_actor("slip");
+            let data = motcua_web::slips::receipt(&svc, &actor, &dossier, &base)
+                .await
+                .map_err(svc_err)?;
+            let pdf = svc.render_slip(kind, data).await.map_err(svc_err)?;
+            svc.store().close().await;
+            std::fs::write(&out, &pdf)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("{} ({} bytes)", out.display(), pdf.len());
+            Ok(())
         }
         Command::Extract { file, kind, .. } => {
             let db = DbArgs {

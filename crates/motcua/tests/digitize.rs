@@ -1,7 +1,8 @@
 //! `motcua digitize batch`: backward digitisation of an archive folder, on SQLite and
 //! PostgreSQL. Killed with `kill -9` while it reads pages, then run again, the batch finishes
 //! with every page stored once: none lost, none read twice, no file attached twice; wrong lines
-//! are refused with their reason and reported.
+//! are refused with their reason and reported. (The receipt's `motcua slip render` is checked
+//! on the same dossiers.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use motcua_store::testing::TestDb;
@@ -72,6 +73,39 @@ async fn a_killed_batch_finishes_with_no_page_lost_or_read_twice(db: &TestDb) {
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         codes.push(v["code"].as_str().unwrap().to_owned());
         second_component = v["components"][1]["name"].as_str().unwrap().to_owned();
+    }
+    // The receipt as the counter prints it (issue 13's command line).
+    let out = ok(&motcua(db, d)
+        .args([
+            "slip",
+            "render",
+            "receipt",
+            "--dossier",
+            &codes[0],
+            "--out",
+            "receipt.pdf",
+        ])
+        .args([
+            "--base-url",
+            "https://dichvucong.example.vn",
+            "--database",
+            db.url(),
+        ])
+        .output()
+        .unwrap());
+    assert!(out.contains("receipt.pdf"), "{out}");
+    let text = Command::new("pdftotext")
+        .args(["receipt.pdf", "-"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    for want in [
+        "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
+        codes[0].as_str(),
+        "Nguyễn Văn An",
+    ] {
+        assert!(text.contains(want), "{want} not in the receipt: {text}");
     }
     // The scans: three 3-page PDFs without a text layer and a 2-page TIFF, and wrong lines.
     let archive = d.join("archive");

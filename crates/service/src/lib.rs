@@ -27,6 +27,7 @@ pub mod ocr;
 pub mod reference;
 pub mod search;
 pub mod sessions;
+pub mod slips;
 pub mod tracking;
 pub mod uploads;
 pub mod warehouse;
@@ -165,6 +166,7 @@ pub struct Service {
     sessions: sessions::SessionCache,
     /// The object store and the limits of files (see [`files`]).
     files: files::FileSettings,
+    slips: std::sync::RwLock<Option<Arc<dyn slips::SlipRenderer>>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -193,6 +195,7 @@ impl Service {
             tracking: tracking::TrackingCache::default(),
             sessions: sessions::SessionCache::default(),
             files: files::FileSettings::default(),
+            slips: std::sync::RwLock::new(None),
         })
     }
 

@@ -27,6 +27,7 @@ pub mod contract;
 pub mod error;
 pub mod security;
 pub mod serve;
+pub mod slips;
 pub mod testing;
 pub mod ui;
 
@@ -141,6 +142,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(api::dossiers::router())
                 .merge(api::files::router())
                 .merge(api::uploads::router())
+                .merge(api::slips::router())
                 .merge(api::warehouse::router())
                 .merge(api::jobs::router()),
         )

@@ -24,7 +24,7 @@ use motcua_service::store::User;
 mod admin;
 mod files;
 mod office;
-mod portal;
+pub(crate) mod portal;
 mod uploads;
 mod users;
 

@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/ho-so/{code}", get(dossier))
         .route("/ho-so/{code}/hanh-dong", post(action))
         .route("/ho-so/{code}/bien-nhan", get(receipt))
+        .route("/ho-so/{code}/bien-nhan.pdf", get(receipt_pdf))
         .route("/ho-so/{code}/phieu/{kind}", get(slip))
         .route("/tim-kiem", get(find))
 }
@@ -955,6 +956,31 @@ struct Receipt {
     components: Vec<ComponentRow>,
     officer: String,
     limit: String,
+}
+
+/// The receipt as PDF (form 01 of the set in force), the one the counter prints.
+async fn receipt_pdf(
+    State(s): State<AppState>,
+    page: Page,
+    headers: axum::http::HeaderMap,
+    Path(code): Path<String>,
+) -> Response {
+    let user = match page.require(&Role::ALL) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let base = super::public_base(&s, &headers);
+    let pdf = match crate::slips::receipt(&s, &actor_of(&user), &code, &base).await {
+        Ok(data) => {
+            s.render_slip(motcua_domain::slips::SlipKind::Receipt, data)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match pdf {
+        Ok(bytes) => crate::api::slips::pdf_response(&format!("giay-tiep-nhan-{code}.pdf"), bytes),
+        Err(e) => error_page(page.tr, e.into()),
+    }
 }
 
 async fn receipt(

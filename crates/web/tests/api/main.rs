@@ -14,6 +14,7 @@ mod dossiers;
 mod files;
 mod hardening;
 mod openapi;
+mod slips;
 mod ui;
 
 /// The test application with this suite's own set-up: the agency 000.00.11.H58 (Sở Tư pháp),

@@ -1,0 +1,70 @@
+//! Slips as PDF, laid out by typst (through `typst-as-lib`) from the templates in `templates/`
+//! with Liberation Serif embedded (metric-compatible with Times New Roman, the face official
+//! documents use; every Vietnamese letter; SIL Open Font License, `fonts/COPYRIGHT-Liberation`).
+//! Fonts are subset with ToUnicode maps, so the text extracts as it reads (in NFC).
+//!
+//! Why typst: a real layout engine (line breaking, tables, Vietnamese shaping) with templates
+//! an administrator can read and edit, PDF output with embedded fonts, and no system
+//! dependency; its cost is a long first build, so it lives in this leaf crate, which only the
+//! binary and the tests pull in.
+
+use motcua_domain::slips::SlipKind;
+use motcua_service::slips::{SlipData, SlipRenderer};
+use typst::foundations::{Dict, IntoValue};
+use typst_as_lib::TypstEngine;
+use typst_as_lib::TypstTemplateCollection;
+
+static FONTS: [&[u8]; 4] = [
+    include_bytes!("../fonts/LiberationSerif-Regular.ttf"),
+    include_bytes!("../fonts/LiberationSerif-Bold.ttf"),
+    include_bytes!("../fonts/LiberationSerif-Italic.ttf"),
+    include_bytes!("../fonts/LiberationSerif-BoldItalic.ttf"),
+];
+
+static COMMON: &str = include_str!("../templates/common.typ");
+static RECEIPT: &str = include_str!("../templates/receipt.typ");
+
+/// The typst renderer of slips.
+pub struct TypstSlips {
+    engine: TypstEngine<TypstTemplateCollection>,
+}
+
+impl Default for TypstSlips {
+    fn default() -> Self {
+        TypstSlips::new()
+    }
+}
+
+impl TypstSlips {
+    pub fn new() -> TypstSlips {
+        let engine = TypstEngine::builder()
+            .fonts(FONTS)
+            .with_static_source_file_resolver([("common.typ", COMMON), ("receipt.typ", RECEIPT)])
+            .build();
+        TypstSlips { engine }
+    }
+
+    /// The template of a slip, if there is one yet.
+    fn template(kind: SlipKind) -> Option<&'static str> {
+        match kind {
+            SlipKind::Receipt => Some("receipt.typ"),
+            _ => None,
+        }
+    }
+}
+
+impl SlipRenderer for TypstSlips {
+    fn render(&self, kind: SlipKind, data: &SlipData) -> Result<Vec<u8>, String> {
+        let file = TypstSlips::template(kind)
+            .ok_or_else(|| format!("no template for the slip {}", kind.as_str()))?;
+        let json = serde_json::to_string(data).map_err(|e| e.to_string())?;
+        let mut input = Dict::new();
+        input.insert("data".into(), json.as_str().into_value());
+        let doc = self
+            .engine
+            .compile_with_input(file, input)
+            .output
+            .map_err(|e| format!("{e:?}"))?;
+        typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default()).map_err(|e| format!("{e:?}"))
+    }
+}

@@ -1,0 +1,168 @@
+//! Slips as PDF: the data of a slip (`SlipData`, filled from the dossier and the form set in
+//! force on its date) and the renderer that lays it out. The renderer is the leaf crate
+//! `motcua-pdf` (typst), set by the binary, so that the core builds without a typesetter.
+
+use crate::{Result, Service, ServiceError};
+use motcua_domain::slips::SlipKind;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Lays a slip out as PDF.
+pub trait SlipRenderer: Send + Sync {
+    fn render(&self, kind: SlipKind, data: &SlipData) -> std::result::Result<Vec<u8>, String>;
+}
+
+/// The applicant as a slip names them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SlipApplicant {
+    pub name: String,
+    /// Citizen ID or tax code.
+    pub id: String,
+    pub address: String,
+    /// Phone and e-mail.
+    pub contact: String,
+}
+
+/// The procedure a slip is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SlipProcedure {
+    pub code: String,
+    pub name: String,
+}
+
+/// A line of a slip's list of components.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SlipComponent {
+    pub name: String,
+    pub originals: u16,
+    pub copies: u16,
+    /// E.g. "from the data warehouse".
+    pub note: String,
+}
+
+/// Everything a slip shows (text in NFC), as the templates read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SlipData {
+    /// `a4` or `a5`, from the form set.
+    pub paper: String,
+    pub form_number: String,
+    pub form_basis: String,
+    pub title: String,
+    pub subtitle: String,
+    /// The governing body (cơ quan chủ quản) above the issuing agency.
+    pub agency_parent: String,
+    pub agency: String,
+    /// The slip's number (Số: …), if it has one.
+    pub number: String,
+    /// The place name of the date line.
+    pub place: String,
+    /// `ngày 28 tháng 01 năm 2025`.
+    pub issued_on: String,
+    /// Who receives: "Bộ phận Một cửa …".
+    pub office: String,
+    pub dossier_code: String,
+    pub applicant: SlipApplicant,
+    pub procedure: SlipProcedure,
+    pub components: Vec<SlipComponent>,
+    pub time_limit: String,
+    pub received_at: String,
+    pub appointment: String,
+    pub delivery: String,
+    /// The register entry.
+    pub register: String,
+    /// The full public tracking URL, also in the QR code.
+    pub tracking_url: String,
+    /// The QR code of the tracking URL, as SVG.
+    pub qr_svg: String,
+    /// The officer who issues the slip.
+    pub officer: String,
+}
+
+impl SlipData {
+    /// Every text in NFC (a slip's text must extract as it reads).
+    pub fn normalised(mut self) -> SlipData {
+        use motcua_domain::text::clean as nfc;
+        for s in [
+            &mut self.title,
+            &mut self.subtitle,
+            &mut self.agency_parent,
+            &mut self.agency,
+            &mut self.place,
+            &mut self.office,
+            &mut self.applicant.name,
+            &mut self.applicant.address,
+            &mut self.procedure.name,
+            &mut self.delivery,
+            &mut self.officer,
+            &mut self.time_limit,
+        ] {
+            *s = nfc(s);
+        }
+        for c in &mut self.components {
+            c.name = nfc(&c.name);
+            c.note = nfc(&c.note);
+        }
+        self
+    }
+}
+
+/// `ngày 28 tháng 01 năm 2025`.
+pub fn date_words(d: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    format!(
+        "ngày {:02} tháng {:02} năm {}",
+        d.day(),
+        d.month(),
+        d.year()
+    )
+}
+
+/// `08 giờ 30 phút, ngày 28 tháng 01 năm 2025`.
+pub fn time_words(t: chrono::NaiveDateTime) -> String {
+    use chrono::Timelike;
+    format!(
+        "{:02} giờ {:02} phút, {}",
+        t.hour(),
+        t.minute(),
+        date_words(t.date())
+    )
+}
+
+impl Service {
+    /// Sets the PDF renderer of slips.
+    pub fn set_slip_renderer(&self, r: Arc<dyn SlipRenderer>) {
+        if let Ok(mut s) = self.slips.write() {
+            *s = Some(r);
+        }
+    }
+
+    /// Renders a slip (off the async threads: layout is CPU work).
+    pub async fn render_slip(&self, kind: SlipKind, data: SlipData) -> Result<Vec<u8>> {
+        let r = self
+            .slips
+            .read()
+            .ok()
+            .and_then(|s| s.clone())
+            .ok_or_else(|| {
+                ServiceError::Storage(motcua_store::StoreError::Io(motcua_domain::Msg::new(
+                    "Máy chủ chưa có bộ tạo PDF",
+                    "this server has no PDF renderer",
+                )))
+            })?;
+        let data = data.normalised();
+        let out = tokio::task::spawn_blocking(move || r.render(kind, &data))
+            .await
+            .map_err(|e| render_error(&e.to_string()))?
+            .map_err(|e| render_error(&e))?;
+        metrics::counter!("motcua_slips_rendered_total", "kind" => kind.as_str()).increment(1);
+        Ok(out)
+    }
+}
+
+fn render_error(e: &str) -> ServiceError {
+    tracing::error!(error = %e, "slip rendering failed");
+    ServiceError::Storage(motcua_store::StoreError::Io(motcua_domain::Msg::new(
+        "Không tạo được phiếu PDF",
+        "the slip could not be rendered as PDF",
+    )))
+}

@@ -1,0 +1,139 @@
+//! Issue 13, item 1: the receipt as PDF — the form of the set in force on the dossier's date,
+//! Vietnamese text that extracts exactly as it reads (checked with poppler's `pdftotext`
+//! against a snapshot), and a QR code that decodes (with `zbarimg`) to the tracking URL.
+
+use super::dossiers::{RE_BIRTH, counter, setup};
+use axum::http::StatusCode;
+use chrono::TimeZone;
+use motcua_web::testing::TestApp;
+use std::process::Command;
+
+motcua_store::on_both!(crate::start => receipt_pdf_reads_and_scans);
+
+fn tool(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The text of a PDF (layout kept), its page size, and what its QR codes say.
+fn read_pdf(pdf: &[u8]) -> (String, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slip.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let text = tool(
+        Command::new("pdftotext")
+            .args(["-layout", "-enc", "UTF-8"])
+            .arg(&path)
+            .arg("-"),
+    );
+    let info = tool(Command::new("pdfinfo").arg(&path));
+    let size = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Page size:"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    tool(
+        Command::new("pdftoppm")
+            .args(["-r", "300", "-png", "-f", "1", "-l", "1", "-singlefile"])
+            .arg(&path)
+            .arg(dir.path().join("page")),
+    );
+    let qr = tool(
+        Command::new("zbarimg")
+            .args(["--quiet", "--raw"])
+            .arg(dir.path().join("page.png")),
+    );
+    (text, size, qr.trim().to_owned())
+}
+
+async fn receipt_pdf_reads_and_scans(app: &TestApp) {
+    app.svc
+        .set_slip_renderer(std::sync::Arc::new(motcua_pdf::TypstSlips::new()));
+    let c = setup(app).await;
+    // 24 January 2025: Circular 01/2018 (form 01, A5).
+    let code = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+    let r = app
+        .get(&format!("/api/v1/dossiers/{code}/slips/receipt"))
+        .bearer(&c.tokens["tiepnhan.a"])
+        .header("host", "dichvucong.example.vn")
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.headers["content-type"], "application/pdf");
+    if let Ok(dir) = std::env::var("SLIP_ARTIFACTS") {
+        let _ = std::fs::write(format!("{dir}/receipt-a5.pdf"), &r.bytes);
+    }
+    let (text, size, qr) = read_pdf(&r.bytes);
+    assert!(
+        size.starts_with("419.") && size.contains("x 595."),
+        "A5: {size}"
+    );
+    let url = format!("http://dichvucong.example.vn/tra-cuu?ma={code}");
+    assert_eq!(qr, url, "the QR code holds the full tracking URL");
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for want in [
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
+        &format!("Mã hồ sơ: {code}"),
+        "Nguyễn Văn An",
+        "NGƯỜI NỘP HỒ SƠ",
+        "NGƯỜI TIẾP NHẬN HỒ SƠ",
+        "Mẫu số 01 — Thông tư 01/2018/TT-VPCP",
+        &url,
+    ] {
+        assert!(
+            flat.contains(want),
+            "«{want}» not in the PDF's text:\n{text}"
+        );
+    }
+    insta::assert_snapshot!("receipt_2018_a5", flat);
+    // The other agency's officers may not read it; nobody anonymous.
+    let r = app
+        .get(&format!("/api/v1/dossiers/{code}/slips/receipt"))
+        .bearer(&c.tokens["tiepnhan.b"])
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // After 15 September 2025: Circular 03/2025 (form 01, A4).
+    app.clock
+        .set(chrono::Utc.with_ymd_and_hms(2025, 10, 1, 2, 0, 0).unwrap());
+    let officer = app.token("tiepnhan.a").await;
+    let r = app
+        .post("/api/v1/dossiers")
+        .bearer(&officer)
+        .json(&counter(RE_BIRTH))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let code = r.body["code"].as_str().unwrap().to_owned();
+    let r = app
+        .get(&format!("/api/v1/dossiers/{code}/slips/receipt"))
+        .bearer(&officer)
+        .header("host", "dichvucong.example.vn")
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let (text, size, qr) = read_pdf(&r.bytes);
+    assert!(
+        size.starts_with("595.") && size.contains("x 841."),
+        "A4: {size}"
+    );
+    assert_eq!(
+        qr,
+        format!("http://dichvucong.example.vn/tra-cuu?ma={code}")
+    );
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("Mẫu số 01 — Thông tư 03/2025/TT-VPCP"),
+        "{text}"
+    );
+    insta::assert_snapshot!("receipt_2025_a4", flat);
+}
