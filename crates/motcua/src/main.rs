@@ -133,7 +133,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum SlipCmd {
-    /// Renders a dossier's slip (`receipt`) as PDF, as the counter prints it.
+    /// Renders a dossier's slip as PDF: `receipt`, `supplement_request`, `refusal`, `apology`,
+    /// `stopping` or `control`.
     Render {
         kind: String,
         #[arg(long)]
@@ -837,16 +838,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db,
         }) => {
             let cfg = load_config(cfg_path, &db, None, false)?;
-            let kind = match motcua_domain::slips::SlipKind::parse(&kind) {
-                Some(k @ motcua_domain::slips::SlipKind::Receipt) => k,
-                _ => anyhow::bail!("slip kinds rendered so far: receipt"),
-            };
+            let kind = motcua_domain::slips::SlipKind::parse(&kind).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "KIND is receipt, supplement_request, refusal, apology, stopping or control"
+                )
+            })?;
             let svc = open_service(&cfg).await?;
             let base = base_url
                 .or_else(|| (!cfg.public_base_url.is_empty()).then(|| cfg.public_base_url.clone()))
                 .unwrap_or_else(|| "http://localhost:8080".to_owned());
             let actor = cli_actor("slip");
-            let data = motcua_web::slips::receipt(&svc, &actor, &dossier, &base)
+            let data = motcua_web::slips::slip(&svc, &actor, kind, &dossier, &base)
                 .await
                 .map_err(svc_err)?;
             let pdf = svc.render_slip(kind, data).await.map_err(svc_err)?;

@@ -23,6 +23,8 @@ static FONTS: [&[u8]; 4] = [
 
 static COMMON: &str = include_str!("../templates/common.typ");
 static RECEIPT: &str = include_str!("../templates/receipt.typ");
+static LETTER: &str = include_str!("../templates/letter.typ");
+static CONTROL: &str = include_str!("../templates/control.typ");
 
 /// The typst renderer of slips.
 pub struct TypstSlips {
@@ -39,7 +41,12 @@ impl TypstSlips {
     pub fn new() -> TypstSlips {
         let engine = TypstEngine::builder()
             .fonts(FONTS)
-            .with_static_source_file_resolver([("common.typ", COMMON), ("receipt.typ", RECEIPT)])
+            .with_static_source_file_resolver([
+                ("common.typ", COMMON),
+                ("receipt.typ", RECEIPT),
+                ("letter.typ", LETTER),
+                ("control.typ", CONTROL),
+            ])
             .build();
         TypstSlips { engine }
     }
@@ -48,7 +55,12 @@ impl TypstSlips {
     fn template(kind: SlipKind) -> Option<&'static str> {
         match kind {
             SlipKind::Receipt => Some("receipt.typ"),
-            _ => None,
+            SlipKind::SupplementRequest
+            | SlipKind::Refusal
+            | SlipKind::Apology
+            | SlipKind::Stopping => Some("letter.typ"),
+            SlipKind::Control => Some("control.typ"),
+            SlipKind::Register => None,
         }
     }
 }

@@ -40,6 +40,22 @@ pub struct SlipComponent {
     pub note: String,
 }
 
+/// An item of a letter slip's list: what is missing and why, a reason for refusing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SlipItem {
+    pub text: String,
+    pub reason: String,
+}
+
+/// A row of the control slip: each hand-off with its time, who, what, and the state after.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SlipRow {
+    pub at: String,
+    pub by: String,
+    pub action: String,
+    pub status: String,
+}
+
 /// Everything a slip shows (text in NFC), as the templates read it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SlipData {
@@ -76,6 +92,16 @@ pub struct SlipData {
     pub qr_svg: String,
     /// The officer who issues the slip.
     pub officer: String,
+    /// Letters: to whom (Kính gửi).
+    pub recipient: String,
+    /// Letters: the body, paragraph by paragraph.
+    pub paragraphs: Vec<String>,
+    /// Letters: the list (missing items, reasons).
+    pub items: Vec<SlipItem>,
+    /// The control slip's rows.
+    pub rows: Vec<SlipRow>,
+    /// The title of the signature block (who signs for the agency).
+    pub signer_title: String,
 }
 
 impl SlipData {
@@ -101,6 +127,18 @@ impl SlipData {
         for c in &mut self.components {
             c.name = nfc(&c.name);
             c.note = nfc(&c.note);
+        }
+        for p in &mut self.paragraphs {
+            *p = nfc(p);
+        }
+        for i in &mut self.items {
+            i.text = nfc(&i.text);
+            i.reason = nfc(&i.reason);
+        }
+        for r in &mut self.rows {
+            r.by = nfc(&r.by);
+            r.action = nfc(&r.action);
+            r.status = nfc(&r.status);
         }
         self
     }

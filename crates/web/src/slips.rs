@@ -7,7 +7,8 @@ use motcua_domain::dossier::{Actor, Delivery, Dossier};
 use motcua_domain::slips::{SlipKind, form_for, form_sets};
 use motcua_domain::units::UnitLevel;
 use motcua_service::slips::{
-    SlipApplicant, SlipComponent, SlipData, SlipProcedure, date_words, time_words,
+    SlipApplicant, SlipComponent, SlipData, SlipItem, SlipProcedure, SlipRow, date_words,
+    time_words,
 };
 use motcua_service::{Result, Service, ServiceError};
 
@@ -78,19 +79,197 @@ fn delivery_words(d: Option<Delivery>) -> &'static str {
 /// The receipt and appointment slip (form 01) of dossier `code`, as `actor` may read it; the
 /// tracking link starts with `base` (the public address of the site).
 pub async fn receipt(svc: &Service, actor: &Actor, code: &str, base: &str) -> Result<SlipData> {
+    slip(svc, actor, SlipKind::Receipt, code, base).await
+}
+
+fn local(svc: &Service, t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
+    svc.calendar().to_local_fixed(t).naive_local()
+}
+
+/// A user's full name, or the name as recorded.
+async fn full_name(svc: &Service, username: &str) -> String {
+    match svc.store().user_by_name(username).await {
+        Ok(Some(u)) => u.full_name,
+        _ => username.to_owned(),
+    }
+}
+
+fn missing(what: &str) -> ServiceError {
+    ServiceError::Conflict(motcua_domain::Msg::new(
+        format!("Hồ sơ chưa có {what} để in phiếu"),
+        format!("the dossier has no {what} to print a slip of"),
+    ))
+}
+
+/// Slip `kind` of dossier `code`: the receipt (01), the letters — supplement request (02),
+/// refusal (03), apology and new appointment (04), notice of stopping (05) — from the event
+/// that called for them, and the control slip with every hand-off.
+pub async fn slip(
+    svc: &Service,
+    actor: &Actor,
+    kind: SlipKind,
+    code: &str,
+    base: &str,
+) -> Result<SlipData> {
+    use motcua_domain::dossier::DossierEvent as E;
+    if kind == SlipKind::Register {
+        return Err(ServiceError::NotFound(motcua_domain::Msg::new(
+            "Sổ theo dõi hồ sơ là sổ của cơ quan, không phải phiếu của một hồ sơ",
+            "the dossier register is the agency's book, not a slip of one dossier",
+        )));
+    }
+    let mut data = base_data(svc, actor, kind, code, base).await?;
+    if kind == SlipKind::Receipt {
+        return Ok(data);
+    }
+    let history = svc.history(actor, code).await?;
+    let tr = crate::ui::Tr(crate::ui::Lang::Vi);
+    let about = format!(
+        "{} đã tiếp nhận hồ sơ của {} (mã hồ sơ {}) về việc: {}, lúc {}.",
+        data.agency, data.applicant.name, data.dossier_code, data.procedure.name, data.received_at
+    );
+    data.recipient = data.applicant.name.clone();
+    data.signer_title = "NGƯỜI LẬP PHIẾU".to_owned();
+    match kind {
+        SlipKind::SupplementRequest => {
+            let e = history
+                .iter()
+                .rev()
+                .find(|e| matches!(e.data.event, E::SupplementRequested { .. }))
+                .ok_or_else(|| missing("yêu cầu bổ sung / supplement request"))?;
+            let E::SupplementRequested {
+                missing: items,
+                request_no,
+            } = &e.data.event
+            else {
+                return Err(missing("yêu cầu bổ sung / supplement request"));
+            };
+            data.issued_on = date_words(local(svc, e.at).date());
+            data.paragraphs = vec![
+                about,
+                format!(
+                    "Sau khi xem xét, hồ sơ cần được bổ sung, hoàn thiện những nội dung sau (yêu cầu lần {request_no}):"
+                ),
+            ];
+            data.items = items
+                .iter()
+                .map(|m| SlipItem {
+                    text: m.item.clone(),
+                    reason: m.reason.clone(),
+                })
+                .collect();
+            data.officer = full_name(svc, &e.actor).await;
+        }
+        SlipKind::Refusal | SlipKind::Stopping => {
+            let e = history
+                .iter()
+                .rev()
+                .find(|e| matches!(e.data.event, E::Refused { .. }))
+                .ok_or_else(|| missing("quyết định từ chối / refusal"))?;
+            let E::Refused { reasons, at_intake } = &e.data.event else {
+                return Err(missing("quyết định từ chối / refusal"));
+            };
+            if *at_intake != (kind == SlipKind::Refusal) {
+                return Err(missing(if *at_intake {
+                    "thông báo dừng (hồ sơ bị từ chối khi tiếp nhận) / notice of stopping"
+                } else {
+                    "phiếu từ chối tiếp nhận (hồ sơ dừng khi đang giải quyết) / refusal at intake"
+                }));
+            }
+            data.issued_on = date_words(local(svc, e.at).date());
+            data.paragraphs = vec![
+                about,
+                if *at_intake {
+                    "Hồ sơ không đủ điều kiện để tiếp nhận, giải quyết vì những lý do sau:"
+                        .to_owned()
+                } else {
+                    "Cơ quan có thẩm quyền thông báo dừng giải quyết hồ sơ vì những lý do sau:"
+                        .to_owned()
+                },
+            ];
+            data.items = reasons
+                .iter()
+                .map(|r| SlipItem {
+                    text: r.clone(),
+                    reason: String::new(),
+                })
+                .collect();
+            data.officer = full_name(svc, &e.actor).await;
+        }
+        SlipKind::Apology => {
+            let e = history
+                .iter()
+                .rev()
+                .find(|e| matches!(e.data.event, E::Extended { .. }))
+                .ok_or_else(|| missing("gia hạn / extension"))?;
+            let E::Extended {
+                reason,
+                old_due_at,
+                new_due_at,
+                ..
+            } = &e.data.event
+            else {
+                return Err(missing("gia hạn / extension"));
+            };
+            data.issued_on = date_words(local(svc, e.at).date());
+            data.paragraphs = vec![
+                format!(
+                    "{about} Thời gian hẹn trả kết quả là {}.",
+                    time_words(local(svc, *old_due_at))
+                ),
+                format!("Tuy nhiên đến nay hồ sơ chưa được giải quyết xong. Lý do: {reason}."),
+                format!(
+                    "{} xin lỗi ông/bà vì sự chậm trễ này và hẹn lại thời gian trả kết quả là {}.",
+                    data.agency,
+                    time_words(local(svc, *new_due_at))
+                ),
+            ];
+            data.signer_title = "THỦ TRƯỞNG CƠ QUAN".to_owned();
+            data.officer = full_name(svc, &e.actor).await;
+        }
+        SlipKind::Control => {
+            let mut rows = Vec::with_capacity(history.len());
+            for e in &history {
+                rows.push(SlipRow {
+                    at: local(svc, e.at).format("%d/%m/%Y %H:%M").to_string(),
+                    by: full_name(svc, &e.actor).await,
+                    action: crate::ui::portal::action_label(tr, &e.action),
+                    status: e
+                        .after
+                        .as_ref()
+                        .map(|a| crate::ui::portal::status_label(tr, a.status))
+                        .unwrap_or_default(),
+                });
+            }
+            data.rows = rows;
+        }
+        SlipKind::Receipt | SlipKind::Register => {}
+    }
+    Ok(data)
+}
+
+/// What every slip of a dossier shows: the form in force on its date, the agency, the
+/// applicant, the procedure, the components, the times, the tracking link.
+async fn base_data(
+    svc: &Service,
+    actor: &Actor,
+    kind: SlipKind,
+    code: &str,
+    base: &str,
+) -> Result<SlipData> {
     let d = svc.dossier(actor, code).await?.dossier;
-    let local = |t: chrono::DateTime<chrono::Utc>| svc.calendar().to_local_fixed(t).naive_local();
+    let local = |t: chrono::DateTime<chrono::Utc>| local(svc, t);
     let received = d.received_at.unwrap_or(d.submitted_at);
     let day = local(received).date();
-    let (set, form) = form_for(SlipKind::Receipt, day)
+    let (set, form) = form_for(kind, day)
         .or_else(|| {
             let newest = form_sets().first()?;
-            newest.forms.get(&SlipKind::Receipt).map(|f| (newest, f))
+            newest.forms.get(&kind).map(|f| (newest, f))
         })
         .ok_or_else(|| {
             ServiceError::Conflict(motcua_domain::Msg::new(
-                "Chưa có mẫu giấy tiếp nhận",
-                "no receipt form is configured",
+                "Chưa có mẫu phiếu này",
+                "no form of this slip is configured",
             ))
         })?;
     let agency = svc.store().agency(d.receiving_agency.as_str()).await?;
@@ -176,5 +355,6 @@ pub async fn receipt(svc: &Service, actor: &Actor, code: &str, base: &str) -> Re
         tracking_url,
         qr_svg,
         officer: receiver(svc, actor, &d).await?,
+        ..Default::default()
     })
 }

@@ -1,4 +1,4 @@
-//! `/api/v1/dossiers/{code}/slips/receipt`: the slips of a dossier as PDF.
+//! `/api/v1/dossiers/{code}/slips/{kind}`: the slips of a dossier as PDF.
 
 use crate::AppState;
 use crate::auth::AuthUser;
@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(receipt))
+    OpenApiRouter::new().routes(routes!(slip))
 }
 
 /// A PDF, shown in the browser (`inline`) under a name for saving.
@@ -33,23 +33,53 @@ pub fn pdf_response(name: &str, bytes: Vec<u8>) -> Response {
     res
 }
 
-/// The receipt and appointment slip of a dossier (form 01 of the form set in force on its date:
-/// Circular 03/2025/TT-VPCP from 15 September 2025, 01/2018/TT-VPCP before), as PDF with the
-/// national heading, the applicant, the components received, the appointment, the register
-/// entry, both signature blocks and the tracking URL as text and as a QR code.
-#[utoipa::path(get, path = "/dossiers/{code}/slips/receipt", tag = "dossiers",
-    params(("code" = String, Path, description = "Dossier code")),
+/// A slip the API renders.
+#[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SlipName {
+    Receipt,
+    SupplementRequest,
+    Refusal,
+    Apology,
+    Stopping,
+    Control,
+}
+
+impl From<SlipName> for SlipKind {
+    fn from(n: SlipName) -> SlipKind {
+        match n {
+            SlipName::Receipt => SlipKind::Receipt,
+            SlipName::SupplementRequest => SlipKind::SupplementRequest,
+            SlipName::Refusal => SlipKind::Refusal,
+            SlipName::Apology => SlipKind::Apology,
+            SlipName::Stopping => SlipKind::Stopping,
+            SlipName::Control => SlipKind::Control,
+        }
+    }
+}
+
+/// A slip of a dossier as PDF, in the form of the set in force on its date (Circular
+/// 03/2025/TT-VPCP from 15 September 2025, 01/2018/TT-VPCP before): the receipt and
+/// appointment (01: national heading, agency, applicant, components received, appointment,
+/// register entry, both signature blocks), the supplement request (02), the refusal (03), the
+/// apology and new appointment (04), the notice of stopping (05) — each from the event that
+/// called for it (409 if there is none) — and the control slip with every hand-off. Every slip
+/// carries the tracking URL as text and as a QR code.
+#[utoipa::path(get, path = "/dossiers/{code}/slips/{kind}", tag = "dossiers",
+    params(("code" = String, Path, description = "Dossier code"),
+        ("kind" = SlipName, Path, description = "The slip")),
     responses((status = 200, description = "The slip", content_type = "application/pdf"),
-        (status = 404, body = crate::Problem)),
+        (status = 404, body = crate::Problem), (status = 409, body = crate::Problem)),
     security(("bearer" = [])))]
-async fn receipt(
+async fn slip(
     State(s): State<AppState>,
     user: AuthUser,
     headers: HeaderMap,
-    ApiPath(code): ApiPath<String>,
+    ApiPath((code, kind)): ApiPath<(String, SlipName)>,
 ) -> ApiResult<Response> {
+    let kind = SlipKind::from(kind);
     let base = crate::ui::public_base(&s, &headers);
-    let data = crate::slips::receipt(&s, &actor_of(&user.0), &code, &base).await?;
-    let pdf = s.render_slip(SlipKind::Receipt, data).await?;
-    Ok(pdf_response(&format!("giay-tiep-nhan-{code}.pdf"), pdf))
+    let data = crate::slips::slip(&s, &actor_of(&user.0), kind, &code, &base).await?;
+    let pdf = s.render_slip(kind, data).await?;
+    Ok(pdf_response(&format!("{}-{code}.pdf", kind.as_str()), pdf))
 }

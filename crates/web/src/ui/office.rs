@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/ho-so/{code}/bien-nhan", get(receipt))
         .route("/ho-so/{code}/bien-nhan.pdf", get(receipt_pdf))
         .route("/ho-so/{code}/phieu/{kind}", get(slip))
+        .route("/ho-so/{code}/phieu-pdf/{kind}", get(slip_pdf))
         .route("/tim-kiem", get(find))
 }
 
@@ -965,20 +966,66 @@ async fn receipt_pdf(
     headers: axum::http::HeaderMap,
     Path(code): Path<String>,
 ) -> Response {
+    pdf_slip(
+        &s,
+        page,
+        &headers,
+        &code,
+        motcua_domain::slips::SlipKind::Receipt,
+    )
+    .await
+}
+
+/// A slip of the dossier page as PDF, by the page's slug (`bo-sung`, `tu-choi`, `xin-loi`,
+/// `dung`, `kiem-soat`).
+async fn slip_pdf(
+    State(s): State<AppState>,
+    page: Page,
+    headers: axum::http::HeaderMap,
+    Path((code, kind)): Path<(String, String)>,
+) -> Response {
+    use motcua_domain::slips::SlipKind as K;
+    let kind = match kind.as_str() {
+        "bo-sung" => K::SupplementRequest,
+        "tu-choi" => K::Refusal,
+        "xin-loi" => K::Apology,
+        "dung" => K::Stopping,
+        "kiem-soat" => K::Control,
+        _ => {
+            return error_page(
+                page.tr,
+                ApiError::new(
+                    axum::http::StatusCode::NOT_FOUND,
+                    "not-found",
+                    "Không có phiếu này",
+                    "no such slip",
+                ),
+            );
+        }
+    };
+    pdf_slip(&s, page, &headers, &code, kind).await
+}
+
+async fn pdf_slip(
+    s: &AppState,
+    page: Page,
+    headers: &axum::http::HeaderMap,
+    code: &str,
+    kind: motcua_domain::slips::SlipKind,
+) -> Response {
     let user = match page.require(&Role::ALL) {
         Ok(u) => u.clone(),
         Err(r) => return r,
     };
-    let base = super::public_base(&s, &headers);
-    let pdf = match crate::slips::receipt(&s, &actor_of(&user), &code, &base).await {
-        Ok(data) => {
-            s.render_slip(motcua_domain::slips::SlipKind::Receipt, data)
-                .await
-        }
+    let base = super::public_base(s, headers);
+    let pdf = match crate::slips::slip(s, &actor_of(&user), kind, code, &base).await {
+        Ok(data) => s.render_slip(kind, data).await,
         Err(e) => Err(e),
     };
     match pdf {
-        Ok(bytes) => crate::api::slips::pdf_response(&format!("giay-tiep-nhan-{code}.pdf"), bytes),
+        Ok(bytes) => {
+            crate::api::slips::pdf_response(&format!("{}-{code}.pdf", kind.as_str()), bytes)
+        }
         Err(e) => error_page(page.tr, e.into()),
     }
 }

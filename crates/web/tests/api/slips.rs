@@ -102,6 +102,83 @@ async fn receipt_pdf_reads_and_scans(app: &TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
+    // The letters come from the events that called for them: none yet.
+    let get = |code: String, kind: &'static str| {
+        let token = c.tokens["tiepnhan.a"].clone();
+        async move {
+            app.get(&format!("/api/v1/dossiers/{code}/slips/{kind}"))
+                .bearer(&token)
+                .header("host", "dichvucong.example.vn")
+                .send()
+                .await
+        }
+    };
+    assert_eq!(
+        get(code.clone(), "supplement_request").await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        get(code.clone(), "register").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    // Supplement request (form 02) with each missing item and its reason.
+    c.ok(
+        "tiepnhan.a",
+        &code,
+        serde_json::json!({"action": "forward"}),
+    )
+    .await;
+    c.ok(
+        "chuyenvien.a",
+        &code,
+        serde_json::json!({"action": "request_supplement",
+            "missing": [{"item": "Tờ khai đăng ký lại khai sinh", "reason": "Thiếu chữ ký của người yêu cầu"}]}),
+    )
+    .await;
+    let r = get(code.clone(), "supplement_request").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let (text, _, qr) = read_pdf(&r.bytes);
+    assert_eq!(qr, url);
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for want in [
+        "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
+        "Kính gửi: Nguyễn Văn An",
+        "Tờ khai đăng ký lại khai sinh — Thiếu chữ ký của người yêu cầu",
+        "Mẫu số 02 — Thông tư 01/2018/TT-VPCP",
+    ] {
+        assert!(
+            flat.contains(want),
+            "«{want}» not in the supplement request:\n{text}"
+        );
+    }
+    // The control slip lists every hand-off in order.
+    let r = get(code.clone(), "control").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let (text, _, _) = read_pdf(&r.bytes);
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ"),
+        "{text}"
+    );
+    assert!(
+        flat.contains("Mẫu số 05 — Thông tư 01/2018/TT-VPCP"),
+        "renumbered in 2025: {text}"
+    );
+    insta::assert_snapshot!("control_2018", flat);
+    // The dossier page links each slip's PDF.
+    let html = super::daily::page(app, "tiepnhan.a", &format!("/ho-so/{code}"))
+        .await
+        .text;
+    for link in [
+        format!("/ho-so/{code}/phieu-pdf/bo-sung"),
+        format!("/ho-so/{code}/phieu-pdf/kiem-soat"),
+    ] {
+        assert!(html.contains(&link), "{link} not on the dossier page");
+        let r = super::daily::page(app, "tiepnhan.a", &link).await;
+        assert_eq!(r.status, StatusCode::OK, "{link}: {}", r.text);
+        assert_eq!(r.headers["content-type"], "application/pdf");
+    }
+
     // After 15 September 2025: Circular 03/2025 (form 01, A4).
     app.clock
         .set(chrono::Utc.with_ymd_and_hms(2025, 10, 1, 2, 0, 0).unwrap());
