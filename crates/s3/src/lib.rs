@@ -6,7 +6,7 @@
 
 use motcua_domain::Msg;
 use motcua_store::StoreError;
-use motcua_store::blobs::{BlobFuture, BlobStore};
+use motcua_store::blobs::{BlobFuture, BlobStore, checked};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
@@ -50,22 +50,6 @@ fn io(what: &str, e: &object_store::Error) -> StoreError {
         format!("Lỗi kho lưu S3 ({what}): {e}"),
         format!("S3 object store error ({what}): {e}"),
     ))
-}
-
-fn checked(sha256: &str) -> Result<&str, StoreError> {
-    if sha256.len() == 64
-        && sha256
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    {
-        Ok(sha256)
-    } else {
-        Err(StoreError::Invalid(motcua_domain::Error::field(
-            "sha256",
-            "Mã băm tệp không hợp lệ",
-            "invalid file hash",
-        )))
-    }
 }
 
 impl S3Blobs {

@@ -35,7 +35,8 @@ fn io(e: std::io::Error) -> StoreError {
     ))
 }
 
-fn checked(sha256: &str) -> Result<&str> {
+/// `sha256` if it is a SHA-256 in lower-case hex (the only names a blob may have).
+pub fn checked(sha256: &str) -> Result<&str> {
     if sha256.len() == 64
         && sha256
             .bytes()

@@ -101,6 +101,17 @@ fn missing(what: &str) -> ServiceError {
     ))
 }
 
+/// The latest entry of `history` whose event `pick` takes, with what it took.
+fn last<'a, T>(
+    history: &'a [motcua_service::dossiers::HistoryEntry],
+    pick: impl Fn(&'a motcua_domain::dossier::DossierEvent) -> Option<T>,
+) -> Option<(&'a motcua_service::dossiers::HistoryEntry, T)> {
+    history
+        .iter()
+        .rev()
+        .find_map(|e| pick(&e.data.event).map(|t| (e, t)))
+}
+
 /// Slip `kind` of dossier `code`: the receipt (01), the letters — supplement request (02),
 /// refusal (03), apology and new appointment (04), notice of stopping (05) — from the event
 /// that called for them, and the control slip with every hand-off.
@@ -132,18 +143,15 @@ pub async fn slip(
     data.signer_title = "NGƯỜI LẬP PHIẾU".to_owned();
     match kind {
         SlipKind::SupplementRequest => {
-            let e = history
-                .iter()
-                .rev()
-                .find(|e| matches!(e.data.event, E::SupplementRequested { .. }))
-                .ok_or_else(|| missing("yêu cầu bổ sung / supplement request"))?;
-            let E::SupplementRequested {
-                missing: items,
-                request_no,
-            } = &e.data.event
-            else {
-                return Err(missing("yêu cầu bổ sung / supplement request"));
-            };
+            let (e, items, request_no) = last(&history, |ev| match ev {
+                E::SupplementRequested {
+                    missing: items,
+                    request_no,
+                } => Some((items, request_no)),
+                _ => None,
+            })
+            .map(|(e, (i, n))| (e, i, n))
+            .ok_or_else(|| missing("yêu cầu bổ sung / supplement request"))?;
             data.issued_on = date_words(local(svc, e.at).date());
             data.paragraphs = vec![
                 about,
@@ -161,14 +169,11 @@ pub async fn slip(
             data.officer = full_name(svc, &e.actor).await;
         }
         SlipKind::Refusal | SlipKind::Stopping => {
-            let e = history
-                .iter()
-                .rev()
-                .find(|e| matches!(e.data.event, E::Refused { .. }))
-                .ok_or_else(|| missing("quyết định từ chối / refusal"))?;
-            let E::Refused { reasons, at_intake } = &e.data.event else {
-                return Err(missing("quyết định từ chối / refusal"));
-            };
+            let (e, (reasons, at_intake)) = last(&history, |ev| match ev {
+                E::Refused { reasons, at_intake } => Some((reasons, at_intake)),
+                _ => None,
+            })
+            .ok_or_else(|| missing("quyết định từ chối / refusal"))?;
             if *at_intake != (kind == SlipKind::Refusal) {
                 return Err(missing(if *at_intake {
                     "thông báo dừng (hồ sơ bị từ chối khi tiếp nhận) / notice of stopping"
@@ -197,20 +202,16 @@ pub async fn slip(
             data.officer = full_name(svc, &e.actor).await;
         }
         SlipKind::Apology => {
-            let e = history
-                .iter()
-                .rev()
-                .find(|e| matches!(e.data.event, E::Extended { .. }))
-                .ok_or_else(|| missing("gia hạn / extension"))?;
-            let E::Extended {
-                reason,
-                old_due_at,
-                new_due_at,
-                ..
-            } = &e.data.event
-            else {
-                return Err(missing("gia hạn / extension"));
-            };
+            let (e, (reason, old_due_at, new_due_at)) = last(&history, |ev| match ev {
+                E::Extended {
+                    reason,
+                    old_due_at,
+                    new_due_at,
+                    ..
+                } => Some((reason, old_due_at, new_due_at)),
+                _ => None,
+            })
+            .ok_or_else(|| missing("gia hạn / extension"))?;
             data.issued_on = date_words(local(svc, e.at).date());
             data.paragraphs = vec![
                 format!(

@@ -90,19 +90,7 @@ pub struct TrackingLink {
 
 impl TrackingLink {
     pub fn new(s: &AppState, headers: &axum::http::HeaderMap, code: &str) -> TrackingLink {
-        let url = format!(
-            "{}/tra-cuu?ma={}",
-            super::public_base(s, headers),
-            super::urlencode(code)
-        );
-        let qr = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
-            .map(|c| {
-                c.render::<qrcode::render::svg::Color<'_>>()
-                    .min_dimensions(132, 132)
-                    .quiet_zone(true)
-                    .build()
-            })
-            .unwrap_or_default();
+        let (url, qr) = crate::slips::tracking(&super::public_base(s, headers), code);
         TrackingLink { url, qr }
     }
 }

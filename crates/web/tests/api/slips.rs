@@ -179,6 +179,64 @@ async fn receipt_pdf_reads_and_scans(app: &TestApp) {
         assert_eq!(r.headers["content-type"], "application/pdf");
     }
 
+    // Refusal at intake (form 03) with its reasons; no notice of stopping for it.
+    let online = c
+        .filed(
+            "congdan",
+            &super::dossiers::online(RE_BIRTH, super::dossiers::A),
+        )
+        .await;
+    c.ok(
+        "tiepnhan.a",
+        &online,
+        serde_json::json!({"action": "refuse", "reasons": ["Hồ sơ không thuộc thẩm quyền của phường"]}),
+    )
+    .await;
+    let r = get(online.clone(), "refusal").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let flat = read_pdf(&r.bytes)
+        .0
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for want in [
+        "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ",
+        "Hồ sơ không thuộc thẩm quyền của phường",
+        "Mẫu số 03",
+    ] {
+        assert!(flat.contains(want), "«{want}» not in the refusal: {flat}");
+    }
+    assert_eq!(get(online, "stopping").await.status, StatusCode::CONFLICT);
+    // An extension's apology and new appointment (form 04).
+    let late = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+    c.ok(
+        "tiepnhan.a",
+        &late,
+        serde_json::json!({"action": "forward"}),
+    )
+    .await;
+    c.ok(
+        "lanhdao.a",
+        &late,
+        serde_json::json!({"action": "extend", "reason": "Cần xác minh tại nơi cư trú", "new_due_date": "2025-02-14"}),
+    )
+    .await;
+    let r = get(late, "apology").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let flat = read_pdf(&r.bytes)
+        .0
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for want in [
+        "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ",
+        "Lý do: Cần xác minh tại nơi cư trú",
+        "ngày 14 tháng 02 năm 2025",
+        "Mẫu số 04",
+    ] {
+        assert!(flat.contains(want), "«{want}» not in the apology: {flat}");
+    }
+
     // After 15 September 2025: Circular 03/2025 (form 01, A4).
     app.clock
         .set(chrono::Utc.with_ymd_and_hms(2025, 10, 1, 2, 0, 0).unwrap());
