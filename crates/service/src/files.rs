@@ -17,8 +17,8 @@ pub struct FileSettings {
     limits: std::sync::RwLock<FileLimits>,
     /// The staging folder of resumable uploads.
     pub(crate) uploads: std::sync::RwLock<Option<std::path::PathBuf>>,
-    /// Held while a chunk is appended.
-    pub(crate) appending: tokio::sync::Mutex<()>,
+    /// Uploads a chunk is being appended to.
+    pub(crate) appending: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Default for FileSettings {
@@ -27,7 +27,7 @@ impl Default for FileSettings {
             blobs: std::sync::RwLock::new(None),
             limits: std::sync::RwLock::new(FileLimits::default()),
             uploads: std::sync::RwLock::new(None),
-            appending: tokio::sync::Mutex::new(()),
+            appending: std::sync::Mutex::new(std::collections::HashSet::new()),
         }
     }
 }

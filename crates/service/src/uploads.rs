@@ -198,8 +198,9 @@ impl Service {
         offset: u64,
         chunk: &[u8],
     ) -> Result<(Upload, Option<StoredFile>)> {
-        // One append at a time: two connections of one client must not interleave.
-        let _guard = self.files.appending.lock().await;
+        // One append at a time per upload: two connections of one client must not interleave
+        // (other uploads go on meanwhile).
+        let _guard = AppendGuard::take(&self.files.appending, id)?;
         let row = self.own_upload(by, id).await?;
         if let Some(file_id) = row.file_id {
             let f = self.store().file(file_id).await?;
@@ -239,6 +240,24 @@ impl Service {
         // Complete: the same checks and storage as a one-shot upload.
         let bytes = tokio::fs::read(&path).await.map_err(|e| io(&e))?;
         let component = row.component_index.map(|i| i as usize);
+        // Attached before a crash, but not yet recorded as this upload's: the same file.
+        if let Some(i) = row.component_index {
+            let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+            if let Some(file_id) = self
+                .store()
+                .same_file(&row.dossier_code, i as i32, &sha256)
+                .await?
+            {
+                self.store().finish_upload(id, file_id).await?;
+                let _ = tokio::fs::remove_file(&path).await;
+                let f = self.store().file(file_id).await?;
+                let done = UploadRow {
+                    file_id: Some(file_id),
+                    ..row
+                };
+                return Ok((self.view(&done, size), Some(f)));
+            }
+        }
         match self
             .attach(
                 by,
@@ -279,5 +298,42 @@ impl Service {
             }
         }
         Ok(self.store().remove_uploads(&ids).await?)
+    }
+}
+
+/// Marks an upload as being appended to, until dropped; a second chunk of the same upload
+/// meanwhile is told to wait (409), other uploads are not held up.
+struct AppendGuard<'a> {
+    busy: &'a std::sync::Mutex<std::collections::HashSet<String>>,
+    id: String,
+}
+
+impl<'a> AppendGuard<'a> {
+    fn take(
+        busy: &'a std::sync::Mutex<std::collections::HashSet<String>>,
+        id: &str,
+    ) -> Result<AppendGuard<'a>> {
+        let fresh = busy
+            .lock()
+            .map(|mut b| b.insert(id.to_owned()))
+            .unwrap_or(false);
+        if !fresh {
+            return Err(ServiceError::Conflict(Msg::new(
+                "Một phần khác của tệp này đang được ghi; hãy hỏi lại vị trí rồi gửi tiếp",
+                "another chunk of this upload is being written; ask for the offset and go on",
+            )));
+        }
+        Ok(AppendGuard {
+            busy,
+            id: id.to_owned(),
+        })
+    }
+}
+
+impl Drop for AppendGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut b) = self.busy.lock() {
+            b.remove(&self.id);
+        }
     }
 }

@@ -229,8 +229,9 @@ impl Store {
         })
     }
 
-    /// Stores the text of pages of a file just read, in one transaction (a page already stored
-    /// is an error: a page is read once).
+    /// Stores the text of pages of a file just read, in one transaction. A page already stored
+    /// stays as it was (a worker that took over a lapsed job may read a page its predecessor
+    /// stored at the last moment).
     pub async fn add_pages(
         &self,
         file_id: i64,
@@ -243,7 +244,7 @@ impl Store {
             for page in pages {
                 sqlx::query(
                     "INSERT INTO file_pages (file_id, page, method, confidence, text, words, search_text, read_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (file_id, page) DO NOTHING",
                 )
                 .bind(file_id)
                 .bind(page.page)

@@ -139,6 +139,7 @@ pub async fn slip(
         "{} đã tiếp nhận hồ sơ của {} (mã hồ sơ {}) về việc: {}, lúc {}.",
         data.agency, data.applicant.name, data.dossier_code, data.procedure.name, data.received_at
     );
+    let mut issued: Option<chrono::NaiveDate> = None;
     data.recipient = data.applicant.name.clone();
     data.signer_title = "NGƯỜI LẬP PHIẾU".to_owned();
     match kind {
@@ -152,6 +153,7 @@ pub async fn slip(
             })
             .map(|(e, (i, n))| (e, i, n))
             .ok_or_else(|| missing("yêu cầu bổ sung / supplement request"))?;
+            issued = Some(local(svc, e.at).date());
             data.issued_on = date_words(local(svc, e.at).date());
             data.paragraphs = vec![
                 about,
@@ -168,6 +170,38 @@ pub async fn slip(
                 .collect();
             data.officer = full_name(svc, &e.actor).await;
         }
+        SlipKind::Stopping
+            if last(&history, |ev| {
+                matches!(ev, E::WithdrawalConfirmed {}).then_some(())
+            })
+            .is_some() =>
+        {
+            // Stopped at the applicant's request: the withdrawal's reason.
+            let (e, ()) = last(&history, |ev| {
+                matches!(ev, E::WithdrawalConfirmed {}).then_some(())
+            })
+            .ok_or_else(|| missing("rút hồ sơ / withdrawal"))?;
+            let asked = last(&history, |ev| match ev {
+                E::WithdrawalRequested { reason } => Some(reason.clone()),
+                _ => None,
+            })
+            .map(|(_, r)| r)
+            .unwrap_or_default();
+            issued = Some(local(svc, e.at).date());
+            data.issued_on = date_words(local(svc, e.at).date());
+            data.paragraphs = vec![
+                about,
+                "Theo đề nghị rút hồ sơ của người nộp, cơ quan thông báo dừng giải quyết hồ sơ."
+                    .to_owned(),
+            ];
+            if !asked.is_empty() {
+                data.items = vec![SlipItem {
+                    text: format!("Lý do người nộp nêu: {asked}"),
+                    reason: String::new(),
+                }];
+            }
+            data.officer = full_name(svc, &e.actor).await;
+        }
         SlipKind::Refusal | SlipKind::Stopping => {
             let (e, (reasons, at_intake)) = last(&history, |ev| match ev {
                 E::Refused { reasons, at_intake } => Some((reasons, at_intake)),
@@ -181,6 +215,7 @@ pub async fn slip(
                     "phiếu từ chối tiếp nhận (hồ sơ dừng khi đang giải quyết) / refusal at intake"
                 }));
             }
+            issued = Some(local(svc, e.at).date());
             data.issued_on = date_words(local(svc, e.at).date());
             data.paragraphs = vec![
                 about,
@@ -212,6 +247,7 @@ pub async fn slip(
                 _ => None,
             })
             .ok_or_else(|| missing("gia hạn / extension"))?;
+            issued = Some(local(svc, e.at).date());
             data.issued_on = date_words(local(svc, e.at).date());
             data.paragraphs = vec![
                 format!(
@@ -245,6 +281,15 @@ pub async fn slip(
             data.rows = rows;
         }
         SlipKind::Receipt | SlipKind::Register => {}
+    }
+    // A letter takes the form in force on the day it is issued.
+    if let Some(day) = issued
+        && let Some((set, form)) = form_for(kind, day)
+    {
+        data.paper = form.paper.clone();
+        data.form_number = form.number.clone();
+        data.form_basis = set.basis.clone();
+        data.title = form.title.clone();
     }
     Ok(data)
 }

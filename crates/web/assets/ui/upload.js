@@ -43,7 +43,9 @@
     try { id = localStorage.getItem(key); } catch (e) { id = null; }
     if (id) {
       r = await send("GET", "/tai-len/" + id, null);
-      if (r.status === 200 && r.body && r.body.upload) offset = r.body.upload.offset; else id = null;
+      if (r.status === 200 && r.body && r.body.upload) offset = r.body.upload.offset;
+      else if (r.status === 0 || r.status >= 500) throw new Error(t("Mất kết nối; hãy thử lại khi có mạng", "Connection lost; try again when online"));
+      else id = null;
     }
     if (!id) {
       var begin = { name: file.name, size: file.size };
@@ -74,7 +76,10 @@
       if (r.status === 200) { offset = r.body.upload.offset; failures = 0; continue; }
       if (r.status === 0 || r.status === 409 || r.status >= 500) {
         // Dropped, timed out or out of step: wait, ask where the server is, go on from there.
+        // After many failures in a row, stop and say so: the upload resumes from the server's
+        // offset when the user sends it again (its id is kept).
         failures++;
+        if (failures > 12) throw new Error(t("Mất kết nối quá lâu; hãy bấm Tải lên lại để gửi tiếp phần còn lại", "The connection was lost too long; press Upload again to send the rest"));
         show(offset, t("Mất kết nối, đang thử lại…", "Connection lost, retrying…"));
         await sleep(Math.min(30000, 500 * Math.pow(2, Math.min(failures, 6))));
         var s = await send("GET", "/tai-len/" + id, null);

@@ -1112,6 +1112,27 @@ pub(crate) async fn resumable_uploads_continue_where_they_stopped(app: &TestApp)
         start.1 + 1
     );
 
+    // An upload whose file was stored but not yet recorded as the upload's when the server
+    // stopped (here: the same content already on the component) completes with that file,
+    // not a second one.
+    let again = app
+        .post(&format!("/api/v1/dossiers/{code}/uploads"))
+        .bearer(&officer)
+        .json(&serde_json::json!({"component": 0, "name": "cccd-2.png", "size": scan.len()}))
+        .send()
+        .await;
+    let again = again.body["id"].as_str().unwrap().to_owned();
+    let r = chunk(app, &officer, &again, 0, &scan).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        r.body["file"]["id"], file,
+        "the file already stored, not a copy"
+    );
+    assert_eq!(
+        app.store().dossier_files(&code).await.unwrap().len(),
+        start.1 + 1
+    );
+
     // The size limit is checked when the upload begins; an empty file is refused.
     for (size, status) in [
         (31 * 1024 * 1024, StatusCode::PAYLOAD_TOO_LARGE),
@@ -1173,8 +1194,8 @@ pub(crate) async fn resumable_uploads_continue_where_they_stopped(app: &TestApp)
     app.clock.advance(chrono::Duration::hours(25));
     assert_eq!(
         app.svc.purge_uploads().await.unwrap(),
-        2,
-        "the unfinished and the finished one"
+        3,
+        "the unfinished one and the two finished"
     );
     let r = app
         .get(&format!("/api/v1/uploads/{id}"))
