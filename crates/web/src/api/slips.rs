@@ -67,7 +67,7 @@ impl From<SlipName> for SlipKind {
 /// carries the tracking URL as text and as a QR code.
 #[utoipa::path(get, path = "/dossiers/{code}/slips/{kind}", tag = "dossiers",
     params(("code" = String, Path, description = "Dossier code"),
-        ("kind" = SlipName, Path, description = "The slip")),
+        ("kind" = inline(SlipName), Path, description = "The slip")),
     responses((status = 200, description = "The slip", content_type = "application/pdf"),
         (status = 404, body = crate::Problem), (status = 409, body = crate::Problem)),
     security(("bearer" = [])))]
