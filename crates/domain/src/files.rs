@@ -158,20 +158,25 @@ pub struct FileShape {
     pub height: Option<u32>,
 }
 
+/// A file larger than `limits.max_bytes` (HTTP 413).
+pub fn too_large(limits: &FileLimits) -> FileRefusal {
+    FileRefusal::TooLarge(Msg::new(
+        format!(
+            "Tệp lớn hơn giới hạn {} MB",
+            limits.max_bytes / (1024 * 1024)
+        ),
+        format!(
+            "the file is larger than the limit of {} MB",
+            limits.max_bytes / (1024 * 1024)
+        ),
+    ))
+}
+
 /// Checks a file against `limits` from its headers, without decoding any image data.
 pub fn inspect(bytes: &[u8], limits: &FileLimits) -> Result<FileShape, FileRefusal> {
     let kind = sniff(bytes)?;
     if bytes.len() as u64 > limits.max_bytes {
-        return Err(FileRefusal::TooLarge(Msg::new(
-            format!(
-                "Tệp lớn hơn giới hạn {} MB",
-                limits.max_bytes / (1024 * 1024)
-            ),
-            format!(
-                "the file is larger than the limit of {} MB",
-                limits.max_bytes / (1024 * 1024)
-            ),
-        )));
+        return Err(too_large(limits));
     }
     let pages: Vec<(u32, u32)> = match kind {
         FileKind::Png => vec![png_size(bytes)?],

@@ -121,16 +121,7 @@ impl Service {
             ))));
         }
         if size > limits.max_bytes {
-            return Err(ServiceError::File(FileRefusal::TooLarge(Msg::new(
-                format!(
-                    "Tệp lớn hơn giới hạn {} MB",
-                    limits.max_bytes / (1024 * 1024)
-                ),
-                format!(
-                    "the file is larger than the limit of {} MB",
-                    limits.max_bytes / (1024 * 1024)
-                ),
-            ))));
+            return Err(ServiceError::File(motcua_domain::files::too_large(&limits)));
         }
         let mut raw = [0u8; 16];
         rand::rng().fill_bytes(&mut raw);
