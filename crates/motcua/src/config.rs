@@ -56,6 +56,23 @@ pub struct Config {
     /// What a file may be at most: `max_bytes`, `max_pages`, `max_pixels` (a page),
     /// `max_side` (pixels).
     pub files: motcua_domain::files::FileLimits,
+    /// Digital signatures (`[signing]`): trusted roots, keys, the remote-signing service and
+    /// the timestamp authority.
+    pub signing: SigningConfig,
+}
+
+/// `[signing]`: where keys and trust come from. Production lists the province's trusted roots
+/// and its agency seal; the demo makes a development PKI under the data folder.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SigningConfig {
+    /// Trusted root certificates (PEM or DER files): a signature must chain to one of them.
+    pub trust: Vec<PathBuf>,
+    /// An RFC 3161 timestamp authority; empty: signatures carry the signer's claimed time
+    /// (PAdES B-B) rather than a timestamp (B-T).
+    pub tsa_url: String,
+    /// The remote signing service on which officers and leaders approve signatures.
+    pub remote_url: String,
 }
 
 /// The HTTP edge (see README §Security).
@@ -113,6 +130,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             objects_dir: None,
             s3: motcua_s3::S3Config::default(),
+            signing: SigningConfig::default(),
             files: motcua_domain::files::FileLimits::default(),
         }
     }

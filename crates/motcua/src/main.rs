@@ -22,6 +22,7 @@ mod config;
 mod demo;
 mod digitize;
 mod import;
+mod sign;
 
 use clock::SystemClock;
 use config::{Config, Overrides};
@@ -119,6 +120,12 @@ enum Command {
     /// Slips as PDF.
     #[command(subcommand)]
     Slip(SlipCmd),
+    /// Digital signatures on PDFs: sign, verify, and the remote-signing sandbox.
+    #[command(subcommand)]
+    Sign(sign::SignCmd),
+    /// Certificates: a development CA for the demo and the tests.
+    #[command(subcommand)]
+    Pki(sign::PkiCmd),
     /// Reads a document's fields from a file: `--kind id_card|business_registration|land_use`.
     /// Prints `{"kind","fields":{"<name>":{"value","confidence","bounds","valid","note"}}}`.
     Extract {
@@ -830,6 +837,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
+        Command::Sign(cmd) => {
+            let db = DbArgs {
+                database: None,
+                data_dir: None,
+            };
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            let code = sign::run(cmd, &cfg.signing.trust).await?;
+            if code != 0 {
+                std::process::exit(code);
+            }
+            Ok(())
+        }
+        Command::Pki(cmd) => sign::pki(cmd),
         Command::Slip(SlipCmd::Render {
             kind,
             dossier,

@@ -25,6 +25,7 @@ static COMMON: &str = include_str!("../templates/common.typ");
 static RECEIPT: &str = include_str!("../templates/receipt.typ");
 static LETTER: &str = include_str!("../templates/letter.typ");
 static CONTROL: &str = include_str!("../templates/control.typ");
+static STAMP: &str = include_str!("../templates/stamp.typ");
 
 /// The typst renderer of slips.
 pub struct TypstSlips {
@@ -46,6 +47,7 @@ impl TypstSlips {
                 ("receipt.typ", RECEIPT),
                 ("letter.typ", LETTER),
                 ("control.typ", CONTROL),
+                ("stamp.typ", STAMP),
             ])
             .build();
         TypstSlips { engine }
@@ -62,6 +64,33 @@ impl TypstSlips {
             SlipKind::Control => Some("control.typ"),
             SlipKind::Register => None,
         }
+    }
+}
+
+/// The visible stamp of a signature as a one-page PDF (the page is the stamp): the signer's
+/// name, the time, and the purpose.
+pub fn stamp(name: &str, time: &str, reason: &str) -> Result<Vec<u8>, String> {
+    TypstSlips::new().stamp(name, time, reason)
+}
+
+impl TypstSlips {
+    /// See [`stamp`].
+    pub fn stamp(&self, name: &str, time: &str, reason: &str) -> Result<Vec<u8>, String> {
+        use unicode_normalization::UnicodeNormalization;
+        let json = serde_json::json!({
+            "name": name.nfc().collect::<String>(),
+            "time": time,
+            "reason": reason.nfc().collect::<String>(),
+        })
+        .to_string();
+        let mut input = Dict::new();
+        input.insert("data".into(), json.as_str().into_value());
+        let doc = self
+            .engine
+            .compile_with_input("stamp.typ", input)
+            .output
+            .map_err(|e| format!("{e:?}"))?;
+        typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default()).map_err(|e| format!("{e:?}"))
     }
 }
 
