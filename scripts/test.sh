@@ -4,8 +4,8 @@
 # the API contract test (schemathesis) and the end-to-end test in headless Chromium.
 #
 # On a fresh Debian machine with only the Rust toolchain it sets up what it needs:
-# - missing Debian packages (a C compiler, PostgreSQL, Chromium, zbar (reads QR codes), Node.js
-#   and npm, Python's venv)
+# - missing Debian packages (a C compiler, PostgreSQL, Chromium, zbar (reads QR codes), poppler
+#   and qpdf (read and rewrite PDFs), Node.js and npm, Python's venv)
 #   are installed with apt-get when run as root (otherwise it names them and stops);
 # - PostgreSQL: the local cluster is started if it is installed but down; when there is none,
 #   an ephemeral cluster is made with initdb in a temporary folder and removed at the end;
@@ -25,6 +25,7 @@ fi
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)
 command -v pdfinfo >/dev/null 2>&1 || need+=(poppler-utils)
+command -v qpdf >/dev/null 2>&1 || need+=(qpdf)
 command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
 [ -f /usr/share/tesseract-ocr/5/tessdata/vie.traineddata ] || ls /usr/share/tesseract-ocr/*/tessdata/vie.traineddata >/dev/null 2>&1 || need+=(tesseract-ocr-vie)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
@@ -113,6 +114,20 @@ if [ -z "${MOTCUA_TEST_S3_ENDPOINT:-}" ]; then
   export MOTCUA_TEST_S3_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
 fi
 echo "S3-protocol server for tests: $MOTCUA_TEST_S3_ENDPOINT"
+
+# --- pyHanko (pinned, in a git-ignored virtual environment): the second, independent verifier
+# of the PDF signatures beside poppler's pdfsig.
+PYHANKO_VERSION=0.38.0
+if [ -z "${MOTCUA_PYHANKO:-}" ]; then
+  PYHANKO_VENV="${CARGO_TARGET_DIR:-target}/pyhanko-venv"
+  if ! "$PYHANKO_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('pyhanko') != '$PYHANKO_VERSION')" 2>/dev/null; then
+    echo "installing pyHanko $PYHANKO_VERSION into $PYHANKO_VENV…"
+    python3 -m venv "$PYHANKO_VENV"
+    "$PYHANKO_VENV/bin/pip" install -q "pyhanko==$PYHANKO_VERSION"
+  fi
+  MOTCUA_PYHANKO="$(cd "$PYHANKO_VENV/bin" && pwd)/python"
+  export MOTCUA_PYHANKO
+fi
 
 # --- Rust ------------------------------------------------------------------------------------
 cargo fmt --all --check

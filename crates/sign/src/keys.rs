@@ -249,8 +249,19 @@ fn pem_rfc7468_decode(pem: &str) -> Result<(String, Vec<u8>)> {
 
 /// Every `CERTIFICATE` block of a PEM text, in order.
 pub fn certificates_from_pem(pem: &str) -> Result<Vec<Certificate>> {
-    let certs = Certificate::load_pem_chain(pem.as_bytes())
-        .map_err(|e| SignError::Key(format!("certificates: {e}")))?;
+    let mut certs = Vec::new();
+    let mut rest = pem;
+    while let Some(block) = pem_block(rest, "CERTIFICATE") {
+        certs.push(
+            Certificate::from_pem(block.as_bytes())
+                .map_err(|e| SignError::Key(format!("certificate: {e}")))?,
+        );
+        let end = rest.find(block).map_or(rest.len(), |i| i + block.len());
+        rest = &rest[end..];
+    }
+    if certs.is_empty() {
+        return Err(SignError::Key("no CERTIFICATE in the PEM text".into()));
+    }
     Ok(certs)
 }
 
@@ -328,7 +339,7 @@ impl RemoteSigner {
             .map_err(|e| SignError::Remote(e.to_string()))?;
         let base = base.trim_end_matches('/').to_owned();
         let url = format!("{base}/v1/users/{user}/certificate");
-        let resp = http.get(&url).send().await.map_err(remote)?;
+        let resp = retrying(|| http.get(&url).send()).await?;
         if !resp.status().is_success() {
             return Err(SignError::Remote(format!(
                 "{url}: {} {}",
@@ -369,13 +380,8 @@ impl RemoteSigner {
             algorithm: self.algorithm,
             document: what.to_owned(),
         };
-        let resp = self
-            .http
-            .post(format!("{}/v1/requests", self.base))
-            .json(&req)
-            .send()
-            .await
-            .map_err(remote)?;
+        let url = format!("{}/v1/requests", self.base);
+        let resp = retrying(|| self.http.post(&url).json(&req).send()).await?;
         if !resp.status().is_success() {
             return Err(SignError::Remote(format!(
                 "request refused by the service: {} {}",
@@ -417,6 +423,26 @@ impl RemoteSigner {
         .map_err(|e| SignError::Remote(format!("the service returned a bad signature: {e}")))?;
         Ok(sig)
     }
+}
+
+/// Sends a request again (four tries in all, 0.3 s, 0.6 s, 1.2 s apart) when the link fails or
+/// the service answers 5xx: the national services are often slow or briefly down.
+async fn retrying<F, Fut>(send: F) -> Result<reqwest::Response>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = reqwest::Result<reqwest::Response>>,
+{
+    let mut wait = Duration::from_millis(300);
+    for _ in 0..3 {
+        match send().await {
+            Ok(r) if !r.status().is_server_error() => return Ok(r),
+            _ => {
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+        }
+    }
+    send().await.map_err(remote)
 }
 
 fn remote(e: reqwest::Error) -> SignError {
