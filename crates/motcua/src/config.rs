@@ -71,8 +71,14 @@ pub struct SigningConfig {
     /// An RFC 3161 timestamp authority; empty: signatures carry the signer's claimed time
     /// (PAdES B-B) rather than a timestamp (B-T).
     pub tsa_url: String,
-    /// The remote signing service on which officers and leaders approve signatures.
+    /// The remote signing service on which officers and leaders approve signatures; empty:
+    /// people's keys are read from `keys_dir/users/`.
     pub remote_url: String,
+    /// Key files: `users/USERNAME.p12` and `agencies/AGENCY-CODE.p12` (agency seals). With
+    /// the demo and no `trust`, a development PKI is made in `<data_dir>/pki` and used.
+    pub keys_dir: Option<PathBuf>,
+    /// The key files' password (prefer the environment: `MOTCUA_SIGNING__KEY_PASSWORD`).
+    pub key_password: String,
 }
 
 /// The HTTP edge (see README §Security).

@@ -150,6 +150,45 @@ pub const DEMO_USERS: &[(&str, Role, Option<&str>)] = &[
 
 pub const DEMO_PASSWORD: &str = "motcua-demo";
 
+/// The people of the demo's development certificates: (username, name on the certificate).
+pub const DEMO_SIGNERS: &[(&str, &str)] = &[
+    ("tiepnhan.minhxuan", "Nguyễn Thị Lan"),
+    ("chuyenvien.minhxuan", "Lê Minh Đức"),
+    ("lanhdao.minhxuan", "Trần Văn Hùng"),
+    ("tiepnhan.tinh", "Phạm Thu Hà"),
+    ("chuyenvien.sotuphap", "Hoàng Văn Nam"),
+];
+
+/// Development keys for the demo accounts and agencies (a throw-away CA), written once into
+/// `dir` (`motcua_sign::service`'s layout).
+pub fn write_dev_keys(
+    dir: &std::path::Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    let users: Vec<motcua_sign::pki::DevUser> = DEMO_SIGNERS
+        .iter()
+        .map(|(username, name)| {
+            let agency = DEMO_USERS
+                .iter()
+                .find(|u| u.0 == *username)
+                .and_then(|u| u.2)
+                .and_then(|code| AGENCIES.iter().find(|a| a.code == code))
+                .map_or("", |a| a.name);
+            motcua_sign::pki::DevUser {
+                username: (*username).into(),
+                full_name: (*name).into(),
+                organisation: agency.into(),
+            }
+        })
+        .collect();
+    let agencies: Vec<(String, String)> = AGENCIES
+        .iter()
+        .map(|a| (a.code.to_owned(), a.name.to_owned()))
+        .collect();
+    motcua_sign::pki::write_dev_installation(dir, &users, &agencies, now)?;
+    Ok(())
+}
+
 /// Loads (or refreshes) the demo province. Idempotent.
 pub async fn load(svc: &Service, by: &Acting) -> anyhow::Result<()> {
     ensure_reference_units(svc, by).await?;

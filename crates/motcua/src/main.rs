@@ -452,6 +452,7 @@ async fn open_service(cfg: &Config) -> anyhow::Result<Arc<Service>> {
     // Chunks of resumable uploads wait here until the file is complete.
     svc.set_upload_dir(cfg.data_dir.join("uploads"));
     svc.set_slip_renderer(Arc::new(motcua_pdf::TypstSlips::new()));
+    sign::install(&svc, cfg)?;
     svc.set_file_limits(cfg.files);
     Ok(Arc::new(svc))
 }

@@ -245,6 +245,45 @@ pub async fn run(cmd: SignCmd, trust_files: &[PathBuf]) -> anyhow::Result<i32> {
     }
 }
 
+/// Sets the service's signing and verification from `[signing]`; with the demo and nothing
+/// configured, a development PKI under the data folder (made once).
+pub fn install(svc: &motcua_service::Service, cfg: &crate::config::Config) -> anyhow::Result<()> {
+    let s = &cfg.signing;
+    let mut trust = TrustStore::new();
+    for t in &s.trust {
+        trust
+            .add_file(t)
+            .with_context(|| format!("signing.trust: {}", t.display()))?;
+    }
+    let mut keys_dir = s.keys_dir.clone();
+    let mut password = s.key_password.clone();
+    if cfg.demo && s.trust.is_empty() && keys_dir.is_none() {
+        let dir = cfg.data_dir.join("pki");
+        if !dir.join("ca.pem").exists() {
+            crate::demo::write_dev_keys(&dir, SystemClock.now())?;
+            tracing::info!(dir = %dir.display(), "development PKI made for the demo (never for production)");
+        }
+        trust.add_file(&dir.join("ca.pem"))?;
+        keys_dir = Some(dir);
+        password = motcua_sign::pki::DEV_PASSWORD.to_owned();
+    }
+    let tsa = (!s.tsa_url.is_empty())
+        .then(|| TsaClient::new(&s.tsa_url))
+        .transpose()?;
+    let stamps = std::sync::Arc::new(motcua_pdf::TypstSlips::new());
+    svc.set_pdf_signatures(std::sync::Arc::new(motcua_sign::service::Signatures {
+        trust,
+        keys_dir,
+        password,
+        remote_url: (!s.remote_url.is_empty()).then(|| s.remote_url.clone()),
+        tsa,
+        stamp: Some(std::sync::Arc::new(
+            move |name: &str, time: &str, reason: &str| stamps.stamp(name, time, reason),
+        )),
+    }));
+    Ok(())
+}
+
 pub fn pki(cmd: PkiCmd) -> anyhow::Result<()> {
     match cmd {
         PkiCmd::DevCa { out, agency } => {

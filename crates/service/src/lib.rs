@@ -27,6 +27,7 @@ pub mod ocr;
 pub mod reference;
 pub mod search;
 pub mod sessions;
+pub mod signing;
 pub mod slips;
 pub mod tracking;
 pub mod uploads;
@@ -167,6 +168,7 @@ pub struct Service {
     /// The object store and the limits of files (see [`files`]).
     files: files::FileSettings,
     slips: std::sync::RwLock<Option<Arc<dyn slips::SlipRenderer>>>,
+    signatures: std::sync::RwLock<Option<Arc<dyn signing::PdfSignatures>>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -196,6 +198,7 @@ impl Service {
             sessions: sessions::SessionCache::default(),
             files: files::FileSettings::default(),
             slips: std::sync::RwLock::new(None),
+            signatures: std::sync::RwLock::new(None),
         })
     }
 

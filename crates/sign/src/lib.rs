@@ -12,6 +12,7 @@
 //! - [`tsa`]: an RFC 3161 client, and the token maker of the development timestamp authority.
 //! - [`pki`]: a throw-away development CA with officer, leader and agency certificates.
 //! - [`sandbox`]: a local remote-signing service (and timestamp authority) for the demo and tests.
+//! - [`service`]: the service's signing and verification, made of the above.
 //!
 //! The crate is a leaf: the core crates build without its cryptography.
 
@@ -21,6 +22,7 @@ pub mod oid;
 pub mod pdf;
 pub mod pki;
 pub mod sandbox;
+pub mod service;
 pub mod tsa;
 pub mod verify;
 

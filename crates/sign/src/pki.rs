@@ -333,3 +333,66 @@ pub fn pkcs12(key: &LocalKey, alias: &str, password: &str) -> Result<Vec<u8>> {
         .write()
         .map_err(|e| SignError::Key(e.to_string()))
 }
+
+/// One person of an installation's development keys.
+#[derive(Debug, Clone)]
+pub struct DevUser {
+    pub username: String,
+    pub full_name: String,
+    pub organisation: String,
+}
+
+/// Writes development keys in the layout the server reads (see [`crate::service`]):
+/// `ca.pem`, `users/USERNAME.p12`, `agencies/CODE.p12` and `tsa.p12`, all with
+/// [`DEV_PASSWORD`]. For the demo: the certificates are of a throw-away CA.
+pub fn write_dev_installation(
+    dir: &Path,
+    users: &[DevUser],
+    agencies: &[(String, String)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    std::fs::create_dir_all(dir.join("users"))?;
+    std::fs::create_dir_all(dir.join("agencies"))?;
+    let ca = DevCa::new("motcua Development Root CA", now)?;
+    let (from, to) = (now - Duration::days(1), now + Duration::days(3 * 365));
+    for u in users {
+        let key = ca.issue(
+            name(&u.full_name, &u.organisation)?,
+            KeyKind::P256,
+            Usage::Signing,
+            from,
+            to,
+        )?;
+        std::fs::write(
+            dir.join("users").join(format!("{}.p12", u.username)),
+            pkcs12(&key, &u.username, DEV_PASSWORD)?,
+        )?;
+    }
+    for (code, agency) in agencies {
+        let key = ca.issue(
+            name(agency, agency)?,
+            KeyKind::P256,
+            Usage::Signing,
+            from,
+            to,
+        )?;
+        std::fs::write(
+            dir.join("agencies").join(format!("{code}.p12")),
+            pkcs12(&key, code, DEV_PASSWORD)?,
+        )?;
+    }
+    let tsa = ca.issue(
+        name("motcua TSA (phát triển)", "motcua (phát triển)")?,
+        KeyKind::P256,
+        Usage::TimeStamping,
+        from,
+        now + Duration::days(10 * 365),
+    )?;
+    std::fs::write(dir.join("tsa.p12"), pkcs12(&tsa, "tsa", DEV_PASSWORD)?)?;
+    // Last: its presence says the set is complete.
+    std::fs::write(
+        dir.join("ca.pem"),
+        crate::keys::certificate_pem(&ca.certificate)?,
+    )?;
+    Ok(())
+}

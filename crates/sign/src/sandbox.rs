@@ -90,6 +90,11 @@ impl Sandbox {
                 keys.insert(stem.to_owned(), LocalKey::from_file(&path, password)?);
             }
         }
+        // An installation's folder keeps the authority's key beside `users/`.
+        let beside = dir.join("../tsa.p12");
+        if !keys.contains_key("tsa") && beside.exists() {
+            keys.insert("tsa".into(), LocalKey::from_file(&beside, password)?);
+        }
         Ok(Self::new(keys, config, clock))
     }
 

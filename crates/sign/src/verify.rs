@@ -11,7 +11,7 @@ use const_oid::ObjectIdentifier as Oid;
 use der::asn1::OctetString;
 use der::{Encode, Tag, Tagged};
 use lopdf::{Dictionary, Document, Object, ObjectId};
-use serde::Serialize;
+pub use motcua_domain::signatures::SignatureReport;
 use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::Certificate;
 use x509_cert::name::Name;
@@ -61,38 +61,6 @@ impl TrustStore {
                         == cert.tbs_certificate.subject_public_key_info)
         })
     }
-}
-
-/// What verification found about one signature (the JSON of `motcua sign verify`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct SignatureReport {
-    /// The signature field's name.
-    pub field: String,
-    /// The signer's name from the certificate (its common name).
-    pub signer: String,
-    /// Intact, trusted, within the certificates' validity, and nothing disallowed changed after.
-    pub valid: bool,
-    /// The signed bytes are those signed, and the signature over them is right.
-    pub intact: bool,
-    /// The certificate chains to a trusted root.
-    pub trusted: bool,
-    /// When it was signed (RFC 3339): the timestamp's time, or the time the signer claims.
-    pub signed_at: Option<String>,
-    /// `signed_at` comes from an RFC 3161 timestamp.
-    pub timestamped: bool,
-    /// The signature covers the file to its last byte.
-    pub covers_whole_document: bool,
-    /// Something other than later signatures changed after this one.
-    pub modified_after: bool,
-    /// Why the signature is not valid (or that it is), in English.
-    pub reason: String,
-    /// The same, in Vietnamese.
-    pub reason_vi: String,
-    /// The purpose the signer gave (`/Reason`).
-    pub purpose: String,
-    pub issuer: String,
-    pub serial: String,
-    pub algorithm: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

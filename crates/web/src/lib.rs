@@ -113,6 +113,7 @@ fn motcua_store_key() -> [u8; 32] {
         (name = "files", description = "Files of dossiers: components and results"),
         (name = "warehouse", description = "Digitisation results and the applicants' electronic data warehouse"),
         (name = "jobs", description = "The background job queue (administrators)"),
+        (name = "signatures", description = "Digital signatures on PDFs: verification of any document"),
     )
 )]
 struct ApiDoc;
@@ -143,6 +144,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(api::files::router())
                 .merge(api::uploads::router())
                 .merge(api::slips::router())
+                .merge(api::signatures::router())
                 .merge(api::warehouse::router())
                 .merge(api::jobs::router()),
         )

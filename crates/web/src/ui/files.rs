@@ -2,7 +2,7 @@
 //! download, and the officer's digitisation view — the page beside its text and the fields
 //! read from it, low-confidence values marked, corrected and confirmed with the keyboard.
 
-use super::{Form, Page, error_page, messages, render_form, see_other};
+use super::{Form, Page, error_page, messages, render, render_form, see_other};
 use crate::AppState;
 use crate::error::ApiError;
 use askama::Template;
@@ -25,6 +25,14 @@ pub fn router() -> Router<AppState> {
             )),
         )
         .route("/tep/{id}", get(download))
+        .route(
+            "/xac-thuc-chu-ky",
+            get(verify_form)
+                .post(verify)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::api::files::UPLOAD_BODY_LIMIT,
+                )),
+        )
         .route("/ho-so/{code}/tep/{id}/so-hoa", get(digitise).post(confirm))
 }
 
@@ -379,6 +387,116 @@ async fn confirm(
         Err(e) => {
             let msgs = messages(page.tr, &ApiError::from(e));
             digitise_page(&s, page, &code, id, kind, Some(&form), msgs).await
+        }
+    }
+}
+
+/// One signature as the verification page shows it.
+pub struct SignatureRow {
+    pub field: String,
+    pub signer: String,
+    pub issuer: String,
+    pub valid: bool,
+    pub signed_at: String,
+    pub timestamped: bool,
+    pub covers: bool,
+    pub verdict: String,
+    pub purpose: String,
+}
+
+#[derive(Template)]
+#[template(path = "verify.html")]
+struct VerifyPage {
+    page: Page,
+    /// The file's name, once one was checked.
+    checked: Option<String>,
+    rows: Vec<SignatureRow>,
+    errors: Vec<String>,
+}
+
+/// The public verification page: anyone may check a PDF's signatures.
+async fn verify_form(page: Page) -> Response {
+    let page = page.titled("Xác thực chữ ký số", "Verify digital signatures");
+    render(&VerifyPage {
+        page,
+        checked: None,
+        rows: Vec::new(),
+        errors: Vec::new(),
+    })
+}
+
+async fn verify(State(s): State<AppState>, page: Page, mut parts: Multipart) -> Response {
+    let page = page.titled("Xác thực chữ ký số", "Verify digital signatures");
+    let tr = page.tr;
+    let mut csrf = String::new();
+    let mut file: Option<(String, Vec<u8>)> = None;
+    loop {
+        match parts.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_owned();
+                let file_name = field.file_name().map(str::to_owned);
+                match field.bytes().await {
+                    Ok(bytes) if name == "_csrf" => {
+                        csrf = String::from_utf8_lossy(&bytes).into_owned();
+                    }
+                    Ok(bytes) if name == "file" => {
+                        file = Some((file_name.unwrap_or_default(), bytes.to_vec()));
+                    }
+                    Ok(_) => {}
+                    Err(_) => return error_page(tr, too_large()),
+                }
+            }
+            Ok(None) => break,
+            Err(_) => return error_page(tr, too_large()),
+        }
+    }
+    if !super::csrf_matches(&page, &csrf) {
+        return error_page(tr, csrf_refused());
+    }
+    let Some((name, bytes)) = file.filter(|f| !f.1.is_empty()) else {
+        return error_page(
+            tr,
+            ApiError::invalid("file", "Chưa chọn tệp", "no file was chosen"),
+        );
+    };
+    match s.verify_pdf(bytes).await {
+        Ok(reports) => {
+            let rows = reports
+                .into_iter()
+                .map(|r| SignatureRow {
+                    verdict: tr.t(&r.reason_vi, &r.reason).to_owned(),
+                    field: r.field,
+                    signer: r.signer,
+                    issuer: r.issuer,
+                    valid: r.valid,
+                    signed_at: r
+                        .signed_at
+                        .as_deref()
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                        .map(|t| super::when(&s, &t.with_timezone(&chrono::Utc)))
+                        .unwrap_or_default(),
+                    timestamped: r.timestamped,
+                    covers: r.covers_whole_document,
+                    purpose: r.purpose,
+                })
+                .collect();
+            render(&VerifyPage {
+                page,
+                checked: Some(name),
+                rows,
+                errors: Vec::new(),
+            })
+        }
+        Err(e) => {
+            let e = ApiError::from(e);
+            let mut res = render(&VerifyPage {
+                errors: messages(tr, &e),
+                page,
+                checked: Some(name),
+                rows: Vec::new(),
+            });
+            *res.status_mut() = e.status;
+            res
         }
     }
 }

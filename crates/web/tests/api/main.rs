@@ -14,6 +14,7 @@ mod dossiers;
 mod files;
 mod hardening;
 mod openapi;
+mod signatures;
 mod slips;
 mod ui;
 

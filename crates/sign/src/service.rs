@@ -1,0 +1,114 @@
+//! The service's [`PdfSignatures`] made of this crate: keys from a folder or a remote signing
+//! service, trust from configured roots, an optional timestamp authority, and a stamp renderer
+//! for visible signatures.
+//!
+//! The key folder holds `users/USERNAME.p12` (people's keys, used when there is no remote
+//! service) and `agencies/AGENCY-CODE.p12` (agency seals, always held on the server).
+
+use crate::keys::{LocalKey, RemoteSigner, Signer};
+use crate::pdf::{Appearance, SignOptions};
+use crate::tsa::TsaClient;
+use crate::{SignError, TrustStore};
+use chrono::{DateTime, FixedOffset, Utc};
+use motcua_domain::signatures::SignatureReport;
+use motcua_service::signing::{PdfSignatures, SignAs, SignFailure, SignFuture, SignRequest};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Renders a visible stamp (name, time, purpose) as a one-page PDF.
+pub type StampRenderer = Arc<dyn Fn(&str, &str, &str) -> Result<Vec<u8>, String> + Send + Sync>;
+
+/// Signing and verification as configured.
+pub struct Signatures {
+    pub trust: TrustStore,
+    pub keys_dir: Option<PathBuf>,
+    /// The password of the key files.
+    pub password: String,
+    /// People sign through this remote service when set.
+    pub remote_url: Option<String>,
+    pub tsa: Option<TsaClient>,
+    pub stamp: Option<StampRenderer>,
+}
+
+impl From<SignError> for SignFailureOf {
+    fn from(e: SignError) -> Self {
+        SignFailureOf(match e {
+            SignError::Refused(r) => SignFailure::Refused(r),
+            SignError::Timeout(_) => SignFailure::Timeout,
+            SignError::Remote(r) => SignFailure::Unavailable(r),
+            other => SignFailure::Other(other.to_string()),
+        })
+    }
+}
+
+/// A [`SignFailure`] made from a [`SignError`].
+pub struct SignFailureOf(pub SignFailure);
+
+fn vietnam(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+    use chrono::Offset;
+    t.with_timezone(&FixedOffset::east_opt(7 * 3600).unwrap_or(Utc.fix()))
+}
+
+impl Signatures {
+    async fn signer(&self, who: &SignAs) -> Result<Box<dyn Signer>, SignFailure> {
+        let local = |sub: &str, name: &str| -> Result<Box<dyn Signer>, SignFailure> {
+            let Some(dir) = &self.keys_dir else {
+                return Err(SignFailure::NoKey(name.to_owned()));
+            };
+            let path = dir.join(sub).join(format!("{name}.p12"));
+            if !path.exists() {
+                return Err(SignFailure::NoKey(name.to_owned()));
+            }
+            LocalKey::from_file(&path, &self.password)
+                .map(|k| Box::new(k) as Box<dyn Signer>)
+                .map_err(|e| SignFailure::Other(e.to_string()))
+        };
+        match who {
+            SignAs::Agency(code) => local("agencies", code),
+            SignAs::User(user) => match &self.remote_url {
+                Some(base) => RemoteSigner::connect(base, user)
+                    .await
+                    .map(|s| Box::new(s) as Box<dyn Signer>)
+                    .map_err(|e| SignFailureOf::from(e).0),
+                None => local("users", user),
+            },
+        }
+    }
+}
+
+impl PdfSignatures for Signatures {
+    fn verify(&self, pdf: &[u8], now: DateTime<Utc>) -> Result<Vec<SignatureReport>, String> {
+        crate::verify_pdf(pdf, &self.trust, now).map_err(|e| e.to_string())
+    }
+
+    fn sign(&self, request: SignRequest, now: DateTime<Utc>) -> SignFuture<'_> {
+        Box::pin(async move {
+            let signer = self.signer(&request.signer).await?;
+            let at = vietnam(now);
+            let mut opts = SignOptions::new(at);
+            opts.reason = request.reason.clone();
+            opts.location = request.location.clone();
+            opts.what = request.what.clone();
+            opts.tsa = self.tsa.clone();
+            if request.visible
+                && let Some(stamp) = &self.stamp
+            {
+                let name = crate::verify::common_name(&signer.chain()[0].tbs_certificate.subject);
+                let pdf = stamp(
+                    &name,
+                    &at.format("%d/%m/%Y %H:%M").to_string(),
+                    &request.reason,
+                )
+                .map_err(SignFailure::Other)?;
+                opts.appearance = Some(Appearance {
+                    pdf,
+                    page: None,
+                    at: None,
+                });
+            }
+            crate::sign_pdf(&request.pdf, signer.as_ref(), &opts)
+                .await
+                .map_err(|e| SignFailureOf::from(e).0)
+        })
+    }
+}
