@@ -723,3 +723,47 @@ pub fn slips(count: usize) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// `motcua bench sign`: signatures added per second with a local key, and verifications.
+pub async fn sign(count: usize) -> anyhow::Result<()> {
+    use crate::clock::SystemClock;
+    use motcua_domain::clock::Clock;
+    use chrono::Offset;
+    use motcua_service::slips::SlipRenderer;
+    let count = count.max(1);
+    let now = SystemClock.now();
+    let dir = tempfile::tempdir()?;
+    motcua_sign::pki::write_dev_ca(dir.path(), "UBND phường Minh Xuân", now)?;
+    let mut trust = motcua_sign::TrustStore::new();
+    trust.add_file(&dir.path().join("ca.pem"))?;
+    let pdf = motcua_pdf::TypstSlips::new()
+        .render(motcua_domain::slips::SlipKind::Receipt, &sample_receipt(0))
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let at = now.with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap_or(chrono::Utc.fix()));
+    println!("document: a receipt of {} bytes", pdf.len());
+    for alias in ["leader", "officer-rsa"] {
+        let key = motcua_sign::LocalKey::from_file(
+            &dir.path().join(format!("{alias}.p12")),
+            motcua_sign::pki::DEV_PASSWORD,
+        )?;
+        let mut opts = motcua_sign::SignOptions::new(at);
+        opts.reason = "Đo tốc độ ký".into();
+        let t = std::time::Instant::now();
+        let mut signed = Vec::new();
+        for _ in 0..count {
+            signed = motcua_sign::sign_pdf(&pdf, &key, &opts).await?;
+        }
+        let signing = count as f64 / t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+        for _ in 0..count {
+            let r = motcua_sign::verify_pdf(&signed, &trust, now)?;
+            anyhow::ensure!(r.iter().all(|r| r.valid), "the benchmark's signature is not valid");
+        }
+        let verifying = count as f64 / t.elapsed().as_secs_f64();
+        let algorithm = motcua_sign::Signer::algorithm(&key);
+        println!(
+            "{alias} ({algorithm:?}): {signing:.1} signed/s, {verifying:.1} verified/s on one thread ({count} each)"
+        );
+    }
+    Ok(())
+}

@@ -344,6 +344,12 @@ enum BenchCmd {
         #[arg(long, default_value_t = 200)]
         count: usize,
     },
+    /// Signatures per second with a local key (development P-256 and RSA-2048 keys): one
+    /// signature added to a rendered receipt, and verification of the signed file.
+    Sign {
+        #[arg(long, default_value_t = 200)]
+        count: usize,
+    },
     /// Dossiers created per second over HTTP, then tracking lookups under concurrent load.
     Intake {
         /// Dossiers to create.
@@ -680,6 +686,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(BenchCmd::Due { count }) => bench::due(count),
         Command::Bench(BenchCmd::Slips { count }) => bench::slips(count),
+        Command::Bench(BenchCmd::Sign { count }) => bench::sign(count).await,
         Command::Bench(BenchCmd::Ocr {
             fixtures,
             pages,
