@@ -118,15 +118,15 @@ echo "S3-protocol server for tests: $MOTCUA_TEST_S3_ENDPOINT"
 # --- pyHanko (pinned, in a git-ignored virtual environment): the second, independent verifier
 # of the PDF signatures beside poppler's pdfsig.
 PYHANKO_VERSION=0.38.0
-if [ -z "${MOTCUA_PYHANKO:-}" ]; then
+if [ -z "${MOTCUA_TEST_PYHANKO:-}" ]; then
   PYHANKO_VENV="${CARGO_TARGET_DIR:-target}/pyhanko-venv"
   if ! "$PYHANKO_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('pyhanko') != '$PYHANKO_VERSION')" 2>/dev/null; then
     echo "installing pyHanko $PYHANKO_VERSION into $PYHANKO_VENV…"
     python3 -m venv "$PYHANKO_VENV"
     "$PYHANKO_VENV/bin/pip" install -q "pyhanko==$PYHANKO_VERSION"
   fi
-  MOTCUA_PYHANKO="$(cd "$PYHANKO_VENV/bin" && pwd)/python"
-  export MOTCUA_PYHANKO
+  MOTCUA_TEST_PYHANKO="$(cd "$PYHANKO_VENV/bin" && pwd)/python"
+  export MOTCUA_TEST_PYHANKO
 fi
 
 # --- Rust ------------------------------------------------------------------------------------

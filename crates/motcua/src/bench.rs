@@ -727,8 +727,8 @@ pub fn slips(count: usize) -> anyhow::Result<()> {
 /// `motcua bench sign`: signatures added per second with a local key, and verifications.
 pub async fn sign(count: usize) -> anyhow::Result<()> {
     use crate::clock::SystemClock;
-    use motcua_domain::clock::Clock;
     use chrono::Offset;
+    use motcua_domain::clock::Clock;
     use motcua_service::slips::SlipRenderer;
     let count = count.max(1);
     let now = SystemClock.now();
@@ -739,7 +739,8 @@ pub async fn sign(count: usize) -> anyhow::Result<()> {
     let pdf = motcua_pdf::TypstSlips::new()
         .render(motcua_domain::slips::SlipKind::Receipt, &sample_receipt(0))
         .map_err(|e| anyhow::anyhow!(e))?;
-    let at = now.with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap_or(chrono::Utc.fix()));
+    let at =
+        now.with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap_or(chrono::Utc.fix()));
     println!("document: a receipt of {} bytes", pdf.len());
     for alias in ["leader", "officer-rsa"] {
         let key = motcua_sign::LocalKey::from_file(
@@ -757,7 +758,10 @@ pub async fn sign(count: usize) -> anyhow::Result<()> {
         let t = std::time::Instant::now();
         for _ in 0..count {
             let r = motcua_sign::verify_pdf(&signed, &trust, now)?;
-            anyhow::ensure!(r.iter().all(|r| r.valid), "the benchmark's signature is not valid");
+            anyhow::ensure!(
+                r.iter().all(|r| r.valid),
+                "the benchmark's signature is not valid"
+            );
         }
         let verifying = count as f64 / t.elapsed().as_secs_f64();
         let algorithm = motcua_sign::Signer::algorithm(&key);

@@ -851,7 +851,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 data_dir: None,
             };
             let cfg = load_config(cfg_path, &db, None, false)?;
-            let code = sign::run(cmd, &cfg.signing.trust).await?;
+            let code = sign::run(cmd, &cfg.signing).await?;
             if code != 0 {
                 std::process::exit(code);
             }

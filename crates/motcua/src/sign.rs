@@ -21,8 +21,9 @@ pub enum SignCmd {
         /// The key: PKCS#12 (`.p12`/`.pfx`) or PEM (key and chain).
         #[arg(long, required_unless_present = "remote")]
         key: Option<PathBuf>,
-        /// Reads the key's password from the first line of standard input (else
-        /// MOTCUA_KEY_PASSWORD; a development key's password is tried last).
+        /// Reads the key's password from the first line of standard input (else the
+        /// configuration's `signing.key_password`, e.g. MOTCUA_SIGNING__KEY_PASSWORD; without
+        /// either, no password and then the development one are tried).
         #[arg(long)]
         password_stdin: bool,
         /// Signs through a remote signing service (its base URL) as `--user`: the signer
@@ -104,7 +105,7 @@ fn password(from_stdin: bool) -> anyhow::Result<Option<String>> {
         std::io::stdin().lock().read_line(&mut line)?;
         return Ok(Some(line.trim_end_matches(['\r', '\n']).to_owned()));
     }
-    Ok(std::env::var("MOTCUA_KEY_PASSWORD").ok())
+    Ok(None)
 }
 
 /// Opens a key file with the given password, or (when none is given) with none and then the
@@ -127,7 +128,8 @@ pub fn open_key(path: &Path, password: Option<&str>) -> anyhow::Result<LocalKey>
     }
 }
 
-pub async fn run(cmd: SignCmd, trust_files: &[PathBuf]) -> anyhow::Result<i32> {
+pub async fn run(cmd: SignCmd, signing: &crate::config::SigningConfig) -> anyhow::Result<i32> {
+    let trust_files = &signing.trust;
     match cmd {
         SignCmd::Pdf {
             input,

@@ -26,6 +26,7 @@ static RECEIPT: &str = include_str!("../templates/receipt.typ");
 static LETTER: &str = include_str!("../templates/letter.typ");
 static CONTROL: &str = include_str!("../templates/control.typ");
 static STAMP: &str = include_str!("../templates/stamp.typ");
+static COPY: &str = include_str!("../templates/copy.typ");
 
 /// The typst renderer of slips.
 pub struct TypstSlips {
@@ -48,6 +49,7 @@ impl TypstSlips {
                 ("letter.typ", LETTER),
                 ("control.typ", CONTROL),
                 ("stamp.typ", STAMP),
+                ("copy.typ", COPY),
             ])
             .build();
         TypstSlips { engine }
@@ -104,6 +106,20 @@ impl SlipRenderer for TypstSlips {
         let doc = self
             .engine
             .compile_with_input(file, input)
+            .output
+            .map_err(|e| format!("{e:?}"))?;
+        typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default()).map_err(|e| format!("{e:?}"))
+    }
+
+    fn image_pdf(&self, image: &[u8]) -> Result<Vec<u8>, String> {
+        let mut input = Dict::new();
+        input.insert(
+            "image".into(),
+            typst::foundations::Bytes::new(image.to_vec()).into_value(),
+        );
+        let doc = self
+            .engine
+            .compile_with_input("copy.typ", input)
             .output
             .map_err(|e| format!("{e:?}"))?;
         typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default()).map_err(|e| format!("{e:?}"))

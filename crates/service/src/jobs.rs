@@ -119,6 +119,13 @@ impl Runner {
                 .map_err(|e| e.to_string())
         });
         r.every("uploads.purge", Duration::hours(1));
+        r.register(motcua_store::COPY_SIGN_JOB, 2, |svc, job| async move {
+            let code = serde_json::from_str::<serde_json::Value>(&job.payload)
+                .ok()
+                .and_then(|v| v["code"].as_str().map(str::to_owned))
+                .ok_or_else(|| format!("job {}: no code in its payload", job.id))?;
+            svc.sign_copy(&code).await
+        });
         r.register(
             "probe",
             4,

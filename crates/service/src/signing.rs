@@ -130,3 +130,74 @@ impl Service {
         signed
     }
 }
+
+impl Service {
+    /// The `copy.sign` job: signs the electronic copy of a confirmed document as the officer
+    /// who confirmed it (a PDF as it is, a JPEG or PNG scan made a page first), keeps the
+    /// signed PDF beside the scan, and clears *scan only*. Idempotent: a signed copy is left
+    /// alone. A TIFF scan stays *scan only* (no PDF is made of it yet).
+    pub async fn sign_copy(&self, code: &str) -> std::result::Result<(), String> {
+        use motcua_domain::files::FileKind;
+        let doc = self
+            .store()
+            .document(code)
+            .await
+            .map_err(|e| e.to_string())?;
+        if doc.signed {
+            return Ok(());
+        }
+        let officer = self
+            .store()
+            .user_by_name(&doc.confirmed_by)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{code}: no user {}", doc.confirmed_by))?;
+        let Some(agency) = officer.agency_code.clone() else {
+            return Err(format!("{code}: {} has no agency", officer.username));
+        };
+        let f = self
+            .store()
+            .file(doc.file_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let blobs = self.blobs().map_err(|e| e.to_string())?;
+        let bytes = blobs
+            .get(&f.sha256)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{code}: the scan's content is missing"))?;
+        let pdf = match f.kind {
+            FileKind::Pdf => bytes,
+            FileKind::Jpeg | FileKind::Png => {
+                self.image_pdf(bytes).await.map_err(|e| e.to_string())?
+            }
+            FileKind::Tiff => {
+                tracing::warn!(document = %code, "a TIFF scan stays scan only: no PDF is made of it");
+                return Ok(());
+            }
+        };
+        let signed = self
+            .sign_pdf(SignRequest {
+                pdf,
+                signer: SignAs::User(officer.username.clone()),
+                reason: format!("Bản sao điện tử số hóa từ bản chính — {}", doc.code),
+                location: self.agency_name(&agency).await,
+                visible: false,
+                what: format!("Ký bản sao điện tử {} ({})", doc.code, doc.name),
+            })
+            .await
+            .map_err(|e| format!("{code}: {e}"))?;
+        let sha = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(&signed))
+        };
+        blobs.put(&sha, &signed).await.map_err(|e| e.to_string())?;
+        let by = motcua_store::ChangeBy::new(officer.username.clone(), self.now());
+        self.store()
+            .mark_document_signed(code, &sha, &agency, &by)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(document = %code, dossier = %doc.dossier_code, "electronic copy signed");
+        Ok(())
+    }
+}

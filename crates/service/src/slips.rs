@@ -10,6 +10,12 @@ use std::sync::Arc;
 /// Lays a slip out as PDF.
 pub trait SlipRenderer: Send + Sync {
     fn render(&self, kind: SlipKind, data: &SlipData) -> std::result::Result<Vec<u8>, String>;
+    /// A scanned image (JPEG or PNG) as a PDF page of its own size, to be signed as an
+    /// electronic copy.
+    fn image_pdf(&self, image: &[u8]) -> std::result::Result<Vec<u8>, String> {
+        let _ = image;
+        Err("this renderer does not make PDFs of images".into())
+    }
 }
 
 /// The applicant as a slip names them.
@@ -194,6 +200,22 @@ impl Service {
             .map_err(|e| render_error(&e))?;
         metrics::counter!("motcua_slips_rendered_total", "kind" => kind.as_str()).increment(1);
         Ok(out)
+    }
+}
+
+impl Service {
+    /// A scanned image as a one-page PDF (off the async threads).
+    pub async fn image_pdf(&self, image: Vec<u8>) -> Result<Vec<u8>> {
+        let r = self
+            .slips
+            .read()
+            .ok()
+            .and_then(|s| s.clone())
+            .ok_or_else(|| render_error("no PDF renderer"))?;
+        tokio::task::spawn_blocking(move || r.image_pdf(&image))
+            .await
+            .map_err(|e| render_error(&e.to_string()))?
+            .map_err(|e| render_error(&e))
     }
 }
 

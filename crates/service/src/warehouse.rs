@@ -207,9 +207,19 @@ impl Service {
         if !allowed {
             return Err(not_found(doc_code));
         }
-        let f = self.store().file(doc.file_id).await?;
+        let mut f = self.store().file(doc.file_id).await?;
+        // Once signed, the electronic copy is the signed PDF.
+        if let Some(sha) = &doc.signed_sha256 {
+            f.sha256 = sha.clone();
+            f.kind = motcua_domain::files::FileKind::Pdf;
+            let stem = f.name.rsplit_once('.').map_or(f.name.as_str(), |(s, _)| s);
+            f.name = format!("{stem} ({}).pdf", doc.code);
+        }
         match self.blobs()?.get(&f.sha256).await? {
-            Some(b) => Ok((f, b)),
+            Some(b) => {
+                f.size = b.len() as i64;
+                Ok((f, b))
+            }
             None => Err(not_found(doc_code)),
         }
     }

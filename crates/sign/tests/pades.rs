@@ -1,6 +1,6 @@
 //! PAdES signatures checked by motcua's verifier and by two independent ones: poppler's
 //! `pdfsig` and pyHanko (`scripts/pyhanko_validate.py`, in the virtual environment that
-//! `scripts/test.sh` makes; `MOTCUA_PYHANKO` names its Python).
+//! `scripts/test.sh` makes; `MOTCUA_TEST_PYHANKO` names its Python).
 //!
 //! The certificates are made valid around the wall clock's now: the outside verifiers check
 //! them against it, not against an injected clock.
@@ -112,7 +112,7 @@ fn pdfsig(file: &Path) -> Vec<String> {
 }
 
 fn pyhanko(file: &Path, pki: &Pki) -> Vec<Value> {
-    let python = std::env::var("MOTCUA_PYHANKO")
+    let python = std::env::var("MOTCUA_TEST_PYHANKO")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join("target/pyhanko-venv/bin/python"));
     assert!(

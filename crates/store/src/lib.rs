@@ -43,7 +43,7 @@ pub use jobs::{Job, KindStats, NewJob};
 pub use units::{Unit, UnitQuery, UnitRef};
 pub use uploads::UploadRow;
 pub use users::{NewUser, User, UserChange, UserQuery};
-pub use warehouse::{DigitisationEvent, DigitisedDocument, NewDocument};
+pub use warehouse::{COPY_SIGN_JOB, DigitisationEvent, DigitisedDocument, NewDocument};
 
 /// Runs `$body` with `$pool` bound to the open pool, whichever backend it is.
 macro_rules! on_db {

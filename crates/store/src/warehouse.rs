@@ -9,6 +9,9 @@ use motcua_domain::codes::AgencyCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The job that signs a confirmed document's electronic copy (payload `{"code"}`).
+pub const COPY_SIGN_JOB: &str = "copy.sign";
+
 /// A typed digitisation event (for the statistics: rates over any period).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -61,6 +64,14 @@ pub struct DigitisedDocument {
     pub signed: bool,
     pub confirmed_by: String,
     pub confirmed_at: DateTime<Utc>,
+    /// Who signed the electronic copy (the officer who confirmed it), and when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<DateTime<Utc>>,
+    /// SHA-256 of the signed PDF (the copy served once signed).
+    #[serde(skip)]
+    pub signed_sha256: Option<String>,
 }
 
 /// A document to record.
@@ -92,6 +103,9 @@ struct DocRow {
     signed: bool,
     confirmed_by: String,
     confirmed_at: DateTime<Utc>,
+    signed_by: Option<String>,
+    signed_at: Option<DateTime<Utc>>,
+    signed_sha256: Option<String>,
 }
 
 impl From<DocRow> for DigitisedDocument {
@@ -110,12 +124,16 @@ impl From<DocRow> for DigitisedDocument {
             signed: r.signed,
             confirmed_by: r.confirmed_by,
             confirmed_at: r.confirmed_at,
+            signed_by: r.signed_by,
+            signed_at: r.signed_at,
+            signed_sha256: r.signed_sha256,
         }
     }
 }
 
 const DOC_COLUMNS: &str = "code, applicant_id, file_id, dossier_code, component_index, source, name, \
-                           document_kind, fields, valid_until, signed, confirmed_by, confirmed_at";
+                           document_kind, fields, valid_until, signed, confirmed_by, confirmed_at, \
+                           signed_by, signed_at, signed_sha256";
 
 /// Records a digitisation event inside a transaction.
 macro_rules! digitisation_event {
@@ -211,10 +229,57 @@ impl Store {
                 }),
             );
             crate::audit::append_audit!(self, tx, record)?;
+            // The electronic copy is signed by the confirming officer, as a job (a remote
+            // signer approves on their device).
+            let job = crate::jobs::NewJob::new(COPY_SIGN_JOB, &serde_json::json!({"code": code}), by.at)
+                .unique(format!("{COPY_SIGN_JOB}:{code}"));
+            crate::jobs::enqueue!(tx, &job, by.at)?;
             tx.commit().await?;
             code
         });
         self.document(&code).await
+    }
+
+    /// Records the signed electronic copy of document `code` (its content already stored
+    /// under `sha256`): no longer *scan only*; a `signed` digitisation event and an audit
+    /// record. Once only: `false` when it was already signed.
+    pub async fn mark_document_signed(
+        &self,
+        code: &str,
+        sha256: &str,
+        agency: &AgencyCode,
+        by: &ChangeBy,
+    ) -> Result<bool> {
+        let _turn = self.write_turn().await;
+        on_db!(self, p => {
+            let mut tx = p.begin_with(self.begin_write()).await?;
+            let row: Option<(String, Option<i32>)> = sqlx::query_as(
+                "UPDATE digitised_documents SET signed = TRUE, signed_sha256 = $2, signed_by = $3, \
+                 signed_at = $4 WHERE code = $1 AND signed = FALSE RETURNING dossier_code, component_index",
+            )
+            .bind(code)
+            .bind(sha256)
+            .bind(&by.actor)
+            .bind(by.at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((dossier, component)) = row else {
+                return Ok(false);
+            };
+            digitisation_event!(tx, DigitisationEvent::Signed.as_str(), by.at, agency.as_str(),
+                &dossier, component, code, &by.actor)?;
+            let record = by.record(
+                "digitised_document",
+                code,
+                "sign",
+                None,
+                None,
+                serde_json::json!({ "signed_sha256": sha256 }),
+            );
+            crate::audit::append_audit!(self, tx, record)?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// One warehouse document by its code.

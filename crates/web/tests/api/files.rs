@@ -75,12 +75,18 @@ fn pdf_with_text(text: &str) -> Vec<u8> {
     ])
 }
 
-fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     let p = format!("{}/../../fixtures/ocr/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
 }
 
-async fn upload(app: &TestApp, token: &str, code: &str, query: &str, bytes: &[u8]) -> TestResponse {
+pub(crate) async fn upload(
+    app: &TestApp,
+    token: &str,
+    code: &str,
+    query: &str,
+    bytes: &[u8],
+) -> TestResponse {
     app.post(&format!("/api/v1/dossiers/{code}/files?{query}"))
         .bearer(token)
         .body(bytes.to_vec(), "application/octet-stream")

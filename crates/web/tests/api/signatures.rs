@@ -8,7 +8,7 @@ use motcua_sign::{LocalKey, TrustStore};
 use motcua_web::testing::TestApp;
 use std::sync::Arc;
 
-motcua_store::on_both!(crate::start => signatures_are_verified_for_anyone);
+motcua_store::on_both!(crate::start => signatures_are_verified_for_anyone, confirmed_copies_are_signed_by_their_officer);
 
 /// A development PKI, and the service set to trust its root.
 pub(crate) fn with_signatures(app: &TestApp) -> tempfile::TempDir {
@@ -127,4 +127,92 @@ async fn signatures_are_verified_for_anyone(app: &TestApp) {
     assert!(r.text.contains("Trần Văn Hùng"), "{}", r.text);
     assert!(r.text.contains("data-valid=\"true\""));
     assert!(r.text.contains("chữ ký hợp lệ"));
+}
+
+/// Item 4: a confirmed scan becomes an electronic copy signed by the officer who confirmed it
+/// (the `copy.sign` job); the applicant's warehouse then serves the signed PDF.
+async fn confirmed_copies_are_signed_by_their_officer(app: &TestApp) {
+    use super::files::{fixture, upload};
+    app.svc
+        .set_slip_renderer(Arc::new(motcua_pdf::TypstSlips::new()));
+    let c = setup(app).await;
+    let applicant = "008190001234";
+    app.add_user(applicant, motcua_domain::auth::Role::Citizen, None)
+        .await;
+    let citizen = app.token(applicant).await;
+    let code = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+    let officer = c.tokens["tiepnhan.a"].clone();
+    let r = upload(
+        app,
+        &officer,
+        &code,
+        "component=1&name=trich-luc.png",
+        &fixture("id_front.png"),
+    )
+    .await;
+    let file = r.body["id"].as_i64().unwrap();
+    // Keys of the installation, valid on the test's day.
+    let pki = tempfile::tempdir().unwrap();
+    motcua_sign::pki::write_dev_installation(
+        pki.path(),
+        &[motcua_sign::pki::DevUser {
+            username: "tiepnhan.a".into(),
+            full_name: "Nguyễn Thị Lan".into(),
+            organisation: "UBND phường A".into(),
+        }],
+        &[],
+        app.now() - chrono::Duration::days(30),
+    )
+    .unwrap();
+    let mut trust = TrustStore::new();
+    trust.add_file(&pki.path().join("ca.pem")).unwrap();
+    app.svc.set_pdf_signatures(Arc::new(Signatures {
+        trust: trust.clone(),
+        keys_dir: Some(pki.path().to_owned()),
+        password: motcua_sign::pki::DEV_PASSWORD.into(),
+        remote_url: None,
+        tsa: None,
+        stamp: None,
+    }));
+    app.run_pending_jobs().await;
+    let r = app
+        .post(&format!("/api/v1/files/{file}/confirm"))
+        .bearer(&officer)
+        .json(&serde_json::json!({"document_kind": "id_card", "fields": {"id_number": "008195009999"}}))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["signed"], false, "scan only until the job signs it");
+    let doc = r.body["code"].as_str().unwrap().to_owned();
+    app.run_pending_jobs().await;
+    let stored = app.store().document(&doc).await.unwrap();
+    assert!(stored.signed, "signed by the job");
+    assert_eq!(stored.signed_by.as_deref(), Some("tiepnhan.a"));
+    let r = app
+        .get(&format!("/api/v1/warehouse/{doc}/file"))
+        .bearer(&citizen)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.bytes.starts_with(b"%PDF-"), "the signed copy is a PDF");
+    let reports = motcua_sign::verify_pdf(&r.bytes, &trust, app.now()).unwrap();
+    assert_eq!(reports.len(), 1);
+    assert!(reports[0].valid, "{:?}", reports[0]);
+    assert_eq!(reports[0].signer, "Nguyễn Thị Lan");
+    assert!(reports[0].purpose.contains(&doc));
+    // Counted once as signed, and shown as signed.
+    app.run_pending_jobs().await;
+    let ioc = app.token("ioc").await;
+    let r = app
+        .get("/api/v1/stats/digitisation?from=2025-01-01T00:00:00Z&to=2025-02-01T00:00:00Z")
+        .bearer(&ioc)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["signed"], 1, "{}", r.text);
+    assert_eq!(r.body["component_digitised"], 1);
+    let page = super::daily::page(app, applicant, "/kho-du-lieu")
+        .await
+        .text;
+    assert!(page.contains("Bản điện tử có chữ ký số"));
 }
