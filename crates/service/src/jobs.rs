@@ -126,6 +126,13 @@ impl Runner {
                 .ok_or_else(|| format!("job {}: no code in its payload", job.id))?;
             svc.sign_copy(&code).await
         });
+        r.register(motcua_store::RESULT_SIGN_JOB, 2, |svc, job| async move {
+            let id = serde_json::from_str::<serde_json::Value>(&job.payload)
+                .ok()
+                .and_then(|v| v["file_id"].as_i64())
+                .ok_or_else(|| format!("job {}: no file_id in its payload", job.id))?;
+            svc.sign_result(id).await
+        });
         r.register(
             "probe",
             4,

@@ -194,10 +194,307 @@ impl Service {
         blobs.put(&sha, &signed).await.map_err(|e| e.to_string())?;
         let by = motcua_store::ChangeBy::new(officer.username.clone(), self.now());
         self.store()
-            .mark_document_signed(code, &sha, &agency, &by)
+            .mark_document_signed(code, &sha, signed.len() as i64, &agency, &by)
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!(document = %code, dossier = %doc.dossier_code, "electronic copy signed");
+        Ok(())
+    }
+}
+
+/// A result waiting in the leader's signing queue, with its signature's state.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct QueuedResult {
+    pub dossier_code: String,
+    pub procedure_name: String,
+    pub applicant_name: String,
+    pub file: motcua_store::StoredFile,
+    /// `unsigned` (never asked), `queued`, `signing`, `signed`, `refused`, `failed`.
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document_code: Option<String>,
+}
+
+fn leader_only() -> ServiceError {
+    ServiceError::Forbidden(Msg::new(
+        "Chỉ lãnh đạo của cơ quan đang giữ hồ sơ mới ký kết quả",
+        "only a leader of the agency holding the dossier signs its result",
+    ))
+}
+
+fn signing_failed(what: &str) -> ServiceError {
+    ServiceError::Conflict(Msg::new(
+        format!("Kết quả này không ký được: {what}"),
+        format!("this result cannot be signed: {what}"),
+    ))
+}
+
+impl Service {
+    /// The results waiting for the leader's signature: the results of the dossiers of the
+    /// leader's agency at a deciding step, and those signed or refused recently, with their state.
+    pub async fn signing_queue(
+        &self,
+        actor: &motcua_domain::dossier::Actor,
+    ) -> Result<Vec<QueuedResult>> {
+        use motcua_domain::auth::Role;
+        use motcua_domain::dossier::Status;
+        if actor.role != Some(Role::Leader) {
+            return Err(leader_only());
+        }
+        let Some(agency) = actor.agency.clone() else {
+            return Err(leader_only());
+        };
+        let page = self
+            .store()
+            .dossiers(&motcua_store::DossierQuery {
+                statuses: vec![Status::Processing],
+                agency: Some(agency.to_string()),
+                limit: Some(200),
+                ..Default::default()
+            })
+            .await?;
+        let dossiers: Vec<_> = page
+            .items
+            .into_iter()
+            .map(|d| d.dossier)
+            .filter(|d| d.process.steps.get(d.step).is_some_and(|st| st.decides))
+            .collect();
+        let codes: Vec<String> = dossiers.iter().map(|d| d.code.clone()).collect();
+        let states = self.store().result_signatures(&codes).await?;
+        let mut out = Vec::new();
+        for d in &dossiers {
+            for f in self.store().dossier_files(&d.code).await? {
+                if f.purpose != motcua_store::FilePurpose::Result {
+                    continue;
+                }
+                let st = states.iter().find(|s| s.file_id == f.id);
+                out.push(QueuedResult {
+                    dossier_code: d.code.clone(),
+                    procedure_name: d.procedure_name.clone(),
+                    applicant_name: d.applicant.name.clone(),
+                    state: st.map_or_else(|| "unsigned".to_owned(), |s| s.state.clone()),
+                    reason: st.and_then(|s| s.reason.clone()),
+                    document_code: st.and_then(|s| s.document_code.clone()),
+                    file: f,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The result file `file_id` and its dossier, if the leader may sign it now.
+    async fn signable(
+        &self,
+        by: &crate::Acting,
+        file_id: i64,
+    ) -> Result<(
+        motcua_store::StoredFile,
+        motcua_domain::dossier::Dossier,
+        motcua_domain::codes::AgencyCode,
+    )> {
+        use motcua_domain::auth::Role;
+        let agency = match (&by.actor.role, &by.actor.agency) {
+            (Some(Role::Leader), Some(a)) => a.clone(),
+            _ => return Err(leader_only()),
+        };
+        let f = self.store().file(file_id).await?;
+        let d = self.dossier(&by.actor, &f.dossier_code).await?.dossier;
+        if f.purpose != motcua_store::FilePurpose::Result {
+            return Err(signing_failed("not a result file"));
+        }
+        let holds = d.current_agency == agency;
+        let deciding = d.process.steps.get(d.step).is_some_and(|st| st.decides);
+        if !holds || !deciding || d.status != motcua_domain::dossier::Status::Processing {
+            return Err(leader_only());
+        }
+        Ok((f, d, agency))
+    }
+
+    /// Queues results to be signed by the leader and sealed by the agency (the `result.sign`
+    /// job each; a remote signer approves each on their device). Gives how many were queued.
+    pub async fn sign_results(&self, by: &crate::Acting, file_ids: &[i64]) -> Result<usize> {
+        if file_ids.is_empty() || file_ids.len() > 200 {
+            return Err(ServiceError::invalid(
+                "files",
+                "Chọn từ 1 đến 200 kết quả để ký",
+                "choose 1 to 200 results to sign",
+            ));
+        }
+        let mut queued = 0;
+        for &id in file_ids {
+            let (f, d, agency) = self.signable(by, id).await?;
+            if self
+                .store()
+                .queue_result_signature(f.id, &d.code, &agency, &by.stamp())
+                .await?
+            {
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+
+    /// The leader refuses to sign a result, with the reason (shown to the officers).
+    pub async fn refuse_result(
+        &self,
+        by: &crate::Acting,
+        file_id: i64,
+        reason: &str,
+    ) -> Result<()> {
+        let reason = motcua_domain::text::clean(reason);
+        if reason.is_empty() || reason.chars().count() > 1000 {
+            return Err(ServiceError::invalid(
+                "reason",
+                "Cần nêu lý do từ chối ký (tối đa 1000 ký tự)",
+                "give the reason for refusing (at most 1000 characters)",
+            ));
+        }
+        let (f, d, agency) = self.signable(by, file_id).await?;
+        if self
+            .store()
+            .result_signature(f.id)
+            .await?
+            .is_some_and(|s| s.state == "signed")
+        {
+            return Err(signing_failed("it is already signed"));
+        }
+        self.store()
+            .set_result_signature_state(
+                f.id,
+                &d.code,
+                &agency,
+                "refused",
+                Some(&reason),
+                &by.stamp(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The `result.sign` job: the leader's signature (with a visible stamp), then the agency's
+    /// seal, each an incremental update; the signed result joins the applicant's warehouse.
+    /// A refusal on the device or a missing key ends it; an unreachable service is retried.
+    pub async fn sign_result(&self, file_id: i64) -> std::result::Result<(), String> {
+        use motcua_domain::files::FileKind;
+        let Some(st) = self
+            .store()
+            .result_signature(file_id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Err(format!("result {file_id}: no signature request"));
+        };
+        if !matches!(st.state.as_str(), "queued" | "signing") {
+            return Ok(());
+        }
+        let agency =
+            motcua_domain::codes::AgencyCode::parse(&st.agency_code).map_err(|e| e.to_string())?;
+        let by = motcua_store::ChangeBy::new(st.leader.clone(), self.now());
+        let set = |state: &'static str, reason: Option<String>| {
+            let by = by.clone();
+            let agency = agency.clone();
+            let dossier = st.dossier_code.clone();
+            async move {
+                self.store()
+                    .set_result_signature_state(
+                        file_id,
+                        &dossier,
+                        &agency,
+                        state,
+                        reason.as_deref(),
+                        &by,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        };
+        set("signing", None).await?;
+        let f = self
+            .store()
+            .file(file_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let d = self
+            .store()
+            .dossier(&f.dossier_code)
+            .await
+            .map_err(|e| e.to_string())?
+            .dossier;
+        let blobs = self.blobs().map_err(|e| e.to_string())?;
+        let bytes = blobs
+            .get(&f.sha256)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("result {file_id}: content missing"))?;
+        let pdf = match f.kind {
+            FileKind::Pdf => bytes,
+            FileKind::Jpeg | FileKind::Png => {
+                self.image_pdf(bytes).await.map_err(|e| e.to_string())?
+            }
+            FileKind::Tiff => {
+                set("failed", Some("Kết quả dạng TIFF chưa ký được; hãy tải lên bản PDF (a TIFF result cannot be signed; upload a PDF)".into())).await?;
+                return Ok(());
+            }
+        };
+        let agency_name = self.agency_name(&agency).await;
+        let steps = [
+            (
+                SignAs::User(st.leader.clone()),
+                format!("Phê duyệt kết quả giải quyết hồ sơ {}", d.code),
+                true,
+            ),
+            (
+                SignAs::Agency(agency.to_string()),
+                format!("Đóng dấu {agency_name}"),
+                false,
+            ),
+        ];
+        let mut pdf = pdf;
+        for (signer, reason, visible) in steps {
+            let req = SignRequest {
+                pdf,
+                signer,
+                reason: reason.clone(),
+                location: agency_name.clone(),
+                visible,
+                what: format!("{reason} — {} ({})", d.procedure_name, f.name),
+            };
+            pdf = match self.sign_pdf(req).await {
+                Ok(p) => p,
+                Err(SignFailure::Refused(why)) => return set("refused", Some(why)).await,
+                Err(e @ (SignFailure::NoKey(_) | SignFailure::Other(_))) => {
+                    return set("failed", Some(e.to_string())).await;
+                }
+                Err(e) => {
+                    set("queued", Some(format!("thử lại / retrying: {e}"))).await?;
+                    return Err(e.to_string());
+                }
+            };
+        }
+        let sha = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(&pdf))
+        };
+        blobs.put(&sha, &pdf).await.map_err(|e| e.to_string())?;
+        let day = self.calendar().local(self.now()).date();
+        let code = self
+            .store()
+            .complete_result_signature(
+                file_id,
+                &sha,
+                pdf.len() as i64,
+                &d.applicant.id_number,
+                &format!("Kết quả: {}", d.procedure_name),
+                &agency,
+                day,
+                &by,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        metrics::counter!("motcua_results_signed_total").increment(1);
+        tracing::info!(dossier = %d.code, document = %code, "result signed and sealed");
         Ok(())
     }
 }

@@ -25,6 +25,7 @@ pub mod files;
 pub mod jobs;
 pub mod login;
 pub mod secret;
+pub mod signing;
 pub mod testing;
 pub mod units;
 pub mod uploads;
@@ -40,6 +41,7 @@ pub use dossiers::{
 };
 pub use files::{FilePurpose, NewFile, PageHit, PageText, StoredFile};
 pub use jobs::{Job, KindStats, NewJob};
+pub use signing::{RESULT_SIGN_JOB, ResultSignature};
 pub use units::{Unit, UnitQuery, UnitRef};
 pub use uploads::UploadRow;
 pub use users::{NewUser, User, UserChange, UserQuery};

@@ -155,6 +155,22 @@ macro_rules! digitisation_event {
 }
 pub(crate) use digitisation_event;
 
+/// Records a stored content (a signed PDF) in `blobs`, once.
+macro_rules! register_blob {
+    ($tx:expr, $sha:expr, $size:expr, $at:expr) => {
+        sqlx::query(
+            "INSERT INTO blobs (sha256, size, kind, created_at) VALUES ($1, $2, 'pdf', $3) \
+             ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind($sha)
+        .bind($size)
+        .bind($at)
+        .execute(&mut *$tx)
+        .await
+    };
+}
+pub(crate) use register_blob;
+
 impl Store {
     /// Records a confirmed file as an electronic copy with a new digitisation result code of
     /// `agency`, its `component_digitised` / `result_digitised` event and its audit record, in
@@ -247,12 +263,14 @@ impl Store {
         &self,
         code: &str,
         sha256: &str,
+        size: i64,
         agency: &AgencyCode,
         by: &ChangeBy,
     ) -> Result<bool> {
         let _turn = self.write_turn().await;
         on_db!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
+            register_blob!(tx, sha256, size, by.at)?;
             let row: Option<(String, Option<i32>)> = sqlx::query_as(
                 "UPDATE digitised_documents SET signed = TRUE, signed_sha256 = $2, signed_by = $3, \
                  signed_at = $4 WHERE code = $1 AND signed = FALSE RETURNING dossier_code, component_index",

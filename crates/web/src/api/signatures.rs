@@ -1,17 +1,24 @@
 //! `/api/v1/signatures/verify`: the signatures of any PDF checked, for anyone.
 
 use crate::AppState;
-use crate::error::ApiResult;
+use crate::auth::AuthUser;
+use crate::error::{ApiJson, ApiPath, ApiResult};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::StatusCode;
 use motcua_domain::signatures::SignatureReport;
-use serde::Serialize;
+use motcua_service::actor_of;
+use motcua_service::signing::QueuedResult;
+use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(queue))
+        .routes(routes!(sign))
+        .routes(routes!(refuse))
         .routes(routes!(verify))
         .layer(axum::extract::DefaultBodyLimit::max(
             super::files::UPLOAD_BODY_LIMIT,
@@ -42,4 +49,74 @@ async fn verify(State(s): State<AppState>, body: Bytes) -> ApiResult<Json<Verifi
         valid: !signatures.is_empty() && signatures.iter().all(|r| r.valid),
         signatures,
     }))
+}
+
+/// The leader's signing queue: the results of the dossiers of their agency at a deciding step,
+/// each with its signature's state (`unsigned`, `queued`, `signing` — waiting for the approval
+/// on the leader's device —, `signed`, `refused`, `failed`) and the reason of a refusal.
+#[utoipa::path(get, path = "/signing/queue", tag = "signatures",
+    responses((status = 200, body = Vec<QueuedResult>), (status = 403, body = crate::Problem)),
+    security(("bearer" = [])))]
+async fn queue(State(s): State<AppState>, user: AuthUser) -> ApiResult<Json<Vec<QueuedResult>>> {
+    Ok(Json(s.signing_queue(&actor_of(&user.0)).await?))
+}
+
+/// Results to sign.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignResults {
+    /// Result file ids (1–200).
+    pub files: Vec<i64>,
+}
+
+/// How many were queued (a result already queued, signing or signed is not queued again).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Queued {
+    pub queued: usize,
+}
+
+/// Signs results as the leader, then seals them with the agency's certificate: each becomes a
+/// `result.sign` job (a remote signer approves on their device; follow the state in the
+/// queue). A signed result joins the applicant's data warehouse as a signed electronic result.
+#[utoipa::path(post, path = "/signing/sign", tag = "signatures",
+    request_body = SignResults,
+    responses((status = 202, body = Queued), (status = 403, body = crate::Problem),
+        (status = 404, body = crate::Problem), (status = 409, body = crate::Problem),
+        (status = 422, body = crate::Problem)),
+    security(("bearer" = [])))]
+async fn sign(
+    State(s): State<AppState>,
+    user: AuthUser,
+    ApiJson(body): ApiJson<SignResults>,
+) -> ApiResult<(StatusCode, Json<Queued>)> {
+    let by = s.acting(actor_of(&user.0));
+    let queued = s.sign_results(&by, &body.files).await?;
+    Ok((StatusCode::ACCEPTED, Json(Queued { queued })))
+}
+
+/// Why the leader refuses to sign.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Refusal {
+    /// 1–1000 characters.
+    pub reason: String,
+}
+
+/// The leader refuses to sign a result, with the reason (shown in the queue and to officers).
+#[utoipa::path(post, path = "/signing/results/{file_id}/refuse", tag = "signatures",
+    params(("file_id" = i64, Path, description = "The result file")),
+    request_body = Refusal,
+    responses((status = 204, description = "Refused"), (status = 403, body = crate::Problem),
+        (status = 404, body = crate::Problem), (status = 409, body = crate::Problem),
+        (status = 422, body = crate::Problem)),
+    security(("bearer" = [])))]
+async fn refuse(
+    State(s): State<AppState>,
+    user: AuthUser,
+    ApiPath(file_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<Refusal>,
+) -> ApiResult<StatusCode> {
+    let by = s.acting(actor_of(&user.0));
+    s.refuse_result(&by, file_id, &body.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -25,6 +25,7 @@ mod admin;
 mod files;
 mod office;
 pub(crate) mod portal;
+mod signing;
 mod uploads;
 mod users;
 
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(users::router())
         .merge(files::router())
         .merge(uploads::router())
+        .merge(signing::router())
         .route("/static/site.css", get(css))
         .route("/static/htmx-2.0.11.min.js", get(htmx))
         .route("/static/print.js", get(print_js))

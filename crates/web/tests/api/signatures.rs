@@ -1,14 +1,14 @@
 //! Issue 13, item 3: any PDF's signatures verified through `POST /api/v1/signatures/verify` and
 //! the public verification page, with the trusted roots the server is configured with.
 
-use super::dossiers::{RE_BIRTH, counter, setup};
+use super::dossiers::{A, RE_BIRTH, counter, setup};
 use axum::http::StatusCode;
 use motcua_sign::service::Signatures;
 use motcua_sign::{LocalKey, TrustStore};
 use motcua_web::testing::TestApp;
 use std::sync::Arc;
 
-motcua_store::on_both!(crate::start => signatures_are_verified_for_anyone, confirmed_copies_are_signed_by_their_officer);
+motcua_store::on_both!(crate::start => signatures_are_verified_for_anyone, confirmed_copies_are_signed_by_their_officer, leaders_sign_results_from_their_queue);
 
 /// A development PKI, and the service set to trust its root.
 pub(crate) fn with_signatures(app: &TestApp) -> tempfile::TempDir {
@@ -215,4 +215,207 @@ async fn confirmed_copies_are_signed_by_their_officer(app: &TestApp) {
         .await
         .text;
     assert!(page.contains("Bản điện tử có chữ ký số"));
+}
+
+/// Items 4 and 5: the leader's signing queue — a result seen before signing, signed by the
+/// leader (visible stamp) and sealed by the agency as a job, put in the applicant's warehouse
+/// and counted; another refused with a reason.
+async fn leaders_sign_results_from_their_queue(app: &TestApp) {
+    use super::files::upload;
+    use serde_json::json;
+    let renderer = Arc::new(motcua_pdf::TypstSlips::new());
+    app.svc.set_slip_renderer(renderer.clone());
+    let c = setup(app).await;
+    let pki = tempfile::tempdir().unwrap();
+    motcua_sign::pki::write_dev_installation(
+        pki.path(),
+        &[motcua_sign::pki::DevUser {
+            username: "lanhdao.a".into(),
+            full_name: "Trần Văn Hùng".into(),
+            organisation: "Ủy ban nhân dân phường Minh Xuân".into(),
+        }],
+        &[(A.to_owned(), "Ủy ban nhân dân phường Minh Xuân".to_owned())],
+        app.now() - chrono::Duration::days(30),
+    )
+    .unwrap();
+    let mut trust = TrustStore::new();
+    trust.add_file(&pki.path().join("ca.pem")).unwrap();
+    let stamps = renderer.clone();
+    app.svc.set_pdf_signatures(Arc::new(Signatures {
+        trust: trust.clone(),
+        keys_dir: Some(pki.path().to_owned()),
+        password: motcua_sign::pki::DEV_PASSWORD.into(),
+        remote_url: None,
+        tsa: None,
+        stamp: Some(Arc::new(move |n: &str, t: &str, r: &str| {
+            stamps.stamp(n, t, r)
+        })),
+    }));
+    // Two dossiers at the leader's deciding step, each with a result.
+    let mut results = Vec::new();
+    for _ in 0..2 {
+        let code = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+        c.ok("tiepnhan.a", &code, json!({"action": "forward"}))
+            .await;
+        c.ok("chuyenvien.a", &code, json!({"action": "forward"}))
+            .await;
+        let pdf = app
+            .get(&format!("/api/v1/dossiers/{code}/slips/control"))
+            .bearer(&c.tokens["chuyenvien.a"])
+            .send()
+            .await
+            .bytes;
+        let r = upload(
+            app,
+            &c.tokens["chuyenvien.a"],
+            &code,
+            "name=ket-qua.pdf",
+            &pdf,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        results.push((code, r.body["id"].as_i64().unwrap()));
+    }
+    let leader = c.tokens["lanhdao.a"].clone();
+    let queue = |token: String| app.get("/api/v1/signing/queue").bearer(&token).send();
+    let r = queue(leader.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body.as_array().unwrap().len(), 2, "{}", r.text);
+    assert!(
+        r.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["state"] == "unsigned")
+    );
+    assert_eq!(
+        queue(c.tokens["chuyenvien.a"].clone()).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.post("/api/v1/signing/sign")
+            .bearer(&c.tokens["chuyenvien.a"])
+            .json(&json!({"files": [results[0].1]}))
+            .send()
+            .await
+            .status,
+        StatusCode::FORBIDDEN,
+        "only the leader signs"
+    );
+
+    // Sign the first; asking twice queues it once.
+    let sign = |files: serde_json::Value| {
+        app.post("/api/v1/signing/sign")
+            .bearer(&leader)
+            .json(&json!({ "files": files }))
+            .send()
+    };
+    let r = sign(json!([results[0].1])).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert_eq!(r.body["queued"], 1);
+    assert_eq!(sign(json!([results[0].1])).await.body["queued"], 0);
+    app.run_pending_jobs().await;
+    let r = queue(leader.clone()).await;
+    let first = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["file"]["id"] == results[0].1)
+        .unwrap()
+        .clone();
+    assert_eq!(first["state"], "signed", "{}", r.text);
+    let doc = first["document_code"].as_str().unwrap().to_owned();
+
+    // The applicant downloads it from their warehouse: the leader's signature, then the seal.
+    let applicant = counter(RE_BIRTH)["applicant"]["id_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.add_user(&applicant, motcua_domain::auth::Role::Citizen, None)
+        .await;
+    let citizen = app.token(&applicant).await;
+    let r = app
+        .get(&format!("/api/v1/warehouse/{doc}/file"))
+        .bearer(&citizen)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let reports = motcua_sign::verify_pdf(&r.bytes, &trust, app.now()).unwrap();
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert!(reports.iter().all(|r| r.valid), "{reports:?}");
+    assert_eq!(reports[0].signer, "Trần Văn Hùng");
+    assert_eq!(reports[1].signer, "Ủy ban nhân dân phường Minh Xuân");
+    assert!(reports[1].covers_whole_document);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ket-qua.pdf");
+    std::fs::write(&file, &r.bytes).unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("Ký bởi: Trần Văn Hùng"),
+        "the visible stamp"
+    );
+    let sig = std::process::Command::new("pdfsig")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let sig = String::from_utf8_lossy(&sig.stdout);
+    assert_eq!(sig.matches("Signature is Valid.").count(), 2, "{sig}");
+    // Counted as an electronic result, digitised and signed.
+    let ioc = app.token("ioc").await;
+    let r = app
+        .get("/api/v1/stats/digitisation?from=2025-01-01T00:00:00Z&to=2025-02-01T00:00:00Z")
+        .bearer(&ioc)
+        .send()
+        .await;
+    assert_eq!(r.body["result_digitised"], 1, "{}", r.text);
+    assert_eq!(r.body["signed"], 1);
+
+    // The second is refused, with a reason (required).
+    let refuse = |reason: &str| {
+        app.post(&format!("/api/v1/signing/results/{}/refuse", results[1].1))
+            .bearer(&leader)
+            .json(&json!({ "reason": reason }))
+            .send()
+    };
+    assert_eq!(refuse(" ").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        refuse("Sai họ tên người được cấp").await.status,
+        StatusCode::NO_CONTENT
+    );
+    let r = queue(leader.clone()).await;
+    let second = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["file"]["id"] == results[1].1)
+        .unwrap()
+        .clone();
+    assert_eq!(second["state"], "refused");
+    assert_eq!(second["reason"], "Sai họ tên người được cấp");
+
+    // The page: both results, their states, the refusal's reason; the officer may not see it.
+    let page = super::daily::page(app, "lanhdao.a", "/ky-so").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    for want in [
+        results[0].0.as_str(),
+        results[1].0.as_str(),
+        "Đã ký và đóng dấu",
+        "Từ chối ký",
+        "Sai họ tên người được cấp",
+        &doc,
+    ] {
+        assert!(page.text.contains(want), "{want} not on the page");
+    }
+    assert_eq!(
+        super::daily::page(app, "chuyenvien.a", "/ky-so")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
 }
