@@ -9,7 +9,8 @@
 
 import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,10 +33,18 @@ const check = (ok, what) => {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
 };
 
-// --- the server ---------------------------------------------------------------------------
+// --- the server, and the remote-signing sandbox (with a timestamp authority) it signs through --
 const dataDir = mkdtempSync(join(tmpdir(), 'motcua-e2e-'));
+const sandboxPort = await new Promise((res) => {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1', () => { const { port } = probe.address(); probe.close(() => res(port)); });
+});
+const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
 const server = spawn(bin, ['serve', '--demo', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], {
-  env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'warn,motcua=info' },
+  env: {
+    ...process.env, NO_COLOR: '1', RUST_LOG: 'warn,motcua=info',
+    MOTCUA_SIGNING__REMOTE_URL: sandboxUrl, MOTCUA_SIGNING__TSA_URL: `${sandboxUrl}/tsa`,
+  },
   stdio: ['ignore', 'ignore', 'pipe'],
 });
 const base = await new Promise((res, rej) => {
@@ -49,6 +58,15 @@ const base = await new Promise((res, rej) => {
   server.on('exit', (code) => rej(new Error(`server exited (${code}):\n${log}`)));
 });
 console.log(`server at ${base}`);
+// The demo made its development keys on start: the sandbox holds the people's keys, approves
+// each request 1.5 s after it arrives (as a leader would on their phone), and stamps time.
+const sandbox = spawn(bin, ['sign', 'sandbox', '--keys', join(dataDir, 'pki', 'users'),
+  '--listen', `127.0.0.1:${sandboxPort}`, '--delay', '1.5'], { stdio: ['ignore', 'pipe', 'inherit'] });
+await new Promise((res, rej) => {
+  const timer = setTimeout(() => rej(new Error('the signing sandbox did not start')), 30_000);
+  sandbox.stdout.on('data', (b) => { if (b.toString().includes('sandbox on')) { clearTimeout(timer); res(); } });
+  sandbox.on('exit', (c) => rej(new Error(`the signing sandbox exited (${c})`)));
+});
 
 const browser = await chromium.launch({
   executablePath: chromiumPath,
@@ -280,10 +298,34 @@ try {
   check(await statusOf(citizen) === 'processing', 'supplement received, processing again');
   await snap(citizen, 'supplemented');
 
-  // --- 5. The specialist forwards, the leader approves, the result is returned --------------
+  // --- 5. The specialist drafts the result and forwards; the leader signs it through the
+  // remote-signing service (approved on the device), approves; the result is returned -------
+  await specialist.goto(`${base}/ho-so/${code}`);
+  await specialist.locator('#upload-component').selectOption('result');
+  await specialist.locator('#upload-file').setInputFiles(resolve(root, 'fixtures/ocr/archive_scan.pdf'));
+  await specialist.locator('#upload-file').evaluate((i) => i.form.querySelector('button[type=submit]').click());
+  await specialist.waitForURL(/tep=1/, { timeout: 60_000 }).catch(() => {});
   await specialist.goto(`${base}/ho-so/${code}`);
   await act(specialist, 'forward');
   const leader = await session('lanhdao.minhxuan');
+  await leader.goto(`${base}/ky-so`);
+  await audit(leader, 'signing-queue');
+  const row = leader.locator('tr', { hasText: code });
+  check(await row.count() === 1, 'the result waits in the leader\'s signing queue');
+  check(await row.getByRole('link', { name: 'archive_scan.pdf' }).count() === 1, 'the leader can open the result before signing');
+  await row.getByRole('checkbox').check();
+  await leader.getByRole('button', { name: 'Ký các kết quả đã chọn' }).click();
+  await leader.waitForLoadState('load');
+  const seen = new Set();
+  let signedState = '';
+  for (let i = 0; i < 60; i++) {
+    signedState = await leader.locator('tr', { hasText: code }).getAttribute('data-state');
+    seen.add(signedState);
+    if (signedState === 'signed' || signedState === 'failed' || signedState === 'refused') break;
+    await leader.waitForTimeout(500);
+  }
+  await snap(leader, 'signing-queue');
+  check(signedState === 'signed', `signed by the leader and sealed (states seen without reloading: ${[...seen].join(' → ')})`);
   await leader.goto(`${base}/xu-ly?loc=approval`);
   await snap(leader, 'approval-queue');
   await leader.getByRole('link', { name: code }).click();
@@ -307,6 +349,30 @@ try {
   await citizen.goto(`${base}/ho-so/${code}`);
   check((await citizen.content()).includes('Đã trả kết quả'), 'in words');
   await snap(citizen, 'returned');
+
+  // The citizen downloads the signed result from their data warehouse, and anyone can check
+  // it on the public verification page.
+  await citizen.goto(`${base}/kho-du-lieu`);
+  const entry = citizen.locator('li', { hasText: 'Kết quả:' }).filter({ hasText: 'Bản điện tử có chữ ký số' });
+  check(await entry.count() >= 1, 'the signed result is in the citizen\'s data warehouse');
+  const href = await entry.first().getByRole('link', { name: 'Tải xuống' }).getAttribute('href');
+  const download = await citizen.context().request.get(`${base}${href}`);
+  const signedPdf = Buffer.from(await download.body());
+  check(download.ok() && signedPdf.subarray(0, 5).toString() === '%PDF-', `the citizen downloads the signed result (${signedPdf.length} B)`);
+  const signedPath = join(dataDir, 'ket-qua-da-ky.pdf');
+  writeFileSync(signedPath, signedPdf);
+  const verifier = await session(null, { mobile: true });
+  await verifier.goto(`${base}/xac-thuc-chu-ky`);
+  await audit(verifier, 'verify-form');
+  await verifier.locator('#file').setInputFiles(signedPath);
+  await verifier.getByRole('button', { name: 'Xác thực' }).click();
+  await verifier.waitForLoadState('load');
+  await audit(verifier, 'verify-result');
+  await snap(verifier, 'verify-result');
+  const valid = await verifier.locator('[data-valid="true"]').count();
+  const verdict = await verifier.locator('main').innerText();
+  check(valid === 2 && verdict.includes('Trần Văn Hùng') && verdict.includes('có dấu thời gian'),
+    `the public page reports the leader's signature and the agency seal valid, timestamped (${valid} valid)`);
 
   // Public tracking, no login, no personal data.
   const anon = await session(null, { mobile: true });
@@ -543,7 +609,7 @@ try {
   // --- 9. First-load weight of the main pages ----------------------------------------------
   console.log('\npage weight (first load, empty cache, bytes on the wire incl. headers):');
   const weigh = [['home', '/'], ['procedure', '/thu-tuc/1.004884'], ['tracking', `/tra-cuu?ma=${code}`],
-    ['login', '/dang-nhap'], ['register', '/dang-ky']];
+    ['login', '/dang-nhap'], ['register', '/dang-ky'], ['verify', '/xac-thuc-chu-ky']];
   for (const [name, path] of weigh) {
     const ctx = await browser.newContext();
     const p = await ctx.newPage();
@@ -564,6 +630,7 @@ try {
     audited.flatMap((a) => a.violations.filter((v) => v.impact !== 'serious' && v.impact !== 'critical').map((v) => `${a.name}:${v.id}`)).join(', ') || 'none'}`);
   await browser.close();
   server.kill('SIGTERM');
+  sandbox.kill('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });
 }
 
