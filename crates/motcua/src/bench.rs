@@ -336,7 +336,14 @@ pub async fn intake(b: IntakeBench) -> anyhow::Result<()> {
     });
     // The job queue runs beside the intake, as in `motcua serve` (it seals the audit chain).
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let background = crate::start_background(&svc, b.workers, 30, Some("bench".into()), &stop);
+    let background = crate::start_background(
+        &svc,
+        b.workers,
+        30,
+        Some("bench".into()),
+        "http://localhost:8080",
+        &stop,
+    );
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(b.concurrency.max(64))
         .build()?;

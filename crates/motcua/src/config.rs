@@ -156,6 +156,16 @@ pub struct Overrides {
 }
 
 impl Config {
+    /// The public address the tracking links of slips made by background jobs point to: the
+    /// configured `public_base_url`, else this server's listening address.
+    pub fn slip_base_url(&self) -> String {
+        if self.public_base_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.public_base_url.clone()
+        }
+    }
+
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
         let file = file.map_or_else(|| PathBuf::from("motcua.toml"), Path::to_path_buf);
         let cfg: Config = Figment::from(Serialized::defaults(Config::default()))

@@ -82,8 +82,14 @@ pub async fn batch(cfg: &Config, a: BatchArgs) -> anyhow::Result<()> {
         &id[..8],
         std::process::id()
     )));
-    let background =
-        crate::start_background(&svc, slots + 1, cfg.job_lease_seconds, Some(worker), &stop);
+    let background = crate::start_background(
+        &svc,
+        slots + 1,
+        cfg.job_lease_seconds,
+        Some(worker),
+        &cfg.slip_base_url(),
+        &stop,
+    );
     let pb = bar(
         a.quiet,
         start.pages as u64,

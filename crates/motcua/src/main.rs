@@ -961,6 +961,7 @@ fn start_background(
     workers: usize,
     lease_seconds: i64,
     id: Option<String>,
+    public_base: &str,
     stop: &tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = vec![
@@ -980,7 +981,8 @@ fn start_background(
     if workers > 0 {
         let mut cfg = RunnerConfig::new(worker_name(id), workers);
         cfg.lease = chrono::Duration::seconds(lease_seconds.max(1));
-        let runner = Runner::new(svc.clone(), cfg);
+        let mut runner = Runner::new(svc.clone(), cfg);
+        motcua_web::slips::register_jobs(&mut runner, public_base.to_owned());
         tasks.push(tokio::spawn(runner.run(stop.clone())));
     }
     tasks
@@ -1021,7 +1023,14 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         cfg.workers
     );
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let background = start_background(&svc, cfg.workers, cfg.job_lease_seconds, None, &stop);
+    let background = start_background(
+        &svc,
+        cfg.workers,
+        cfg.job_lease_seconds,
+        None,
+        &cfg.slip_base_url(),
+        &stop,
+    );
     motcua_web::serve::serve(listener, motcua_web::app(state), limits, shutdown()).await?;
     let _ = stop_tx.send(true);
     for t in background {
@@ -1040,7 +1049,14 @@ async fn worker(cfg: Config, workers: Option<usize>, id: Option<String>) -> anyh
     let id = worker_name(id);
     tracing::info!(worker = %id, workers, database = %redact(&cfg.database_url()), "motcua worker started");
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let background = start_background(&svc, workers, cfg.job_lease_seconds, Some(id), &stop);
+    let background = start_background(
+        &svc,
+        workers,
+        cfg.job_lease_seconds,
+        Some(id),
+        &cfg.slip_base_url(),
+        &stop,
+    );
     shutdown().await;
     let _ = stop_tx.send(true);
     for t in background {

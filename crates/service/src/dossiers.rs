@@ -145,10 +145,34 @@ fn not_visible(code: &str) -> ServiceError {
     ))
 }
 
-/// The jobs that follow a dossier change (the outbox). None yet: portal sync, notifications
-/// and slips will add theirs here, in the change's own transaction.
-fn outbox(d: &Dossier, c: &Change) -> Vec<NewJob> {
-    no_jobs(d, c)
+/// The jobs that follow a dossier change (the outbox), in the change's own transaction: the
+/// slip it issues is rendered, signed by the officer who issued it and kept (`slip.sign`).
+/// Portal sync and notifications will add theirs here.
+fn outbox(d: &Dossier, c: &Change, at: DateTime<Utc>) -> Vec<NewJob> {
+    use motcua_domain::dossier::Slip;
+    use motcua_domain::slips::SlipKind;
+    let mut jobs = no_jobs(d, c, at);
+    let kind = if c.event.is_receipt() {
+        Some(SlipKind::Receipt)
+    } else {
+        c.event.slip().map(|s| match s {
+            Slip::SupplementRequest => SlipKind::SupplementRequest,
+            Slip::Refusal => SlipKind::Refusal,
+            Slip::Apology => SlipKind::Apology,
+            Slip::Stopping => SlipKind::Stopping,
+        })
+    };
+    if let Some(kind) = kind {
+        jobs.push(
+            NewJob::new(
+                motcua_store::SLIP_SIGN_JOB,
+                &serde_json::json!({"code": d.code, "kind": kind.as_str()}),
+                at,
+            )
+            .ordered_by(format!("slip:{}", d.code)),
+        );
+    }
+    jobs
 }
 
 impl Service {

@@ -80,6 +80,11 @@ impl Service {
         }
     }
 
+    /// Whether this server signs PDFs (signatures are configured).
+    pub fn signs_pdfs(&self) -> bool {
+        self.signatures().is_ok()
+    }
+
     fn signatures(&self) -> Result<Arc<dyn PdfSignatures>> {
         self.signatures
             .read()
@@ -496,5 +501,151 @@ impl Service {
         metrics::counter!("motcua_results_signed_total").increment(1);
         tracing::info!(dossier = %d.code, document = %code, "result signed and sealed");
         Ok(())
+    }
+}
+
+impl Service {
+    /// Renders slip `kind` of dossier `code` from `data`, signs it as `issuer` (the officer who
+    /// issued it) and keeps it with the dossier, once per event (`issued_at`). A server without
+    /// a PDF renderer or signatures, or an officer without a key, leaves the slip unsigned:
+    /// `Ok(false)`.
+    pub async fn keep_signed_slip(
+        &self,
+        code: &str,
+        kind: motcua_domain::slips::SlipKind,
+        issuer: &str,
+        issued_at: DateTime<Utc>,
+        data: crate::slips::SlipData,
+    ) -> std::result::Result<bool, String> {
+        if self.signatures().is_err() {
+            return Ok(false);
+        }
+        let title = data.title.clone();
+        let pdf = match self.render_slip(kind, data).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::debug!(dossier = %code, error = %e, "slip not kept: no PDF");
+                return Ok(false);
+            }
+        };
+        let agency = self
+            .store()
+            .user_by_name(issuer)
+            .await
+            .map_err(|e| e.to_string())?
+            .and_then(|u| u.agency_code);
+        let location = match &agency {
+            Some(a) => self.agency_name(a).await,
+            None => String::new(),
+        };
+        let signed = match self
+            .sign_pdf(SignRequest {
+                pdf,
+                signer: SignAs::User(issuer.to_owned()),
+                reason: format!("{title} — hồ sơ {code}"),
+                location,
+                visible: false,
+                what: format!("{title} — hồ sơ {code}"),
+            })
+            .await
+        {
+            Ok(s) => s,
+            Err(SignFailure::NoKey(_)) => {
+                tracing::info!(dossier = %code, officer = %issuer, "slip kept unsigned: the officer has no key");
+                return Ok(false);
+            }
+            Err(e) => return Err(format!("{code}: {e}")),
+        };
+        let sha = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(&signed))
+        };
+        self.blobs()
+            .map_err(|e| e.to_string())?
+            .put(&sha, &signed)
+            .await
+            .map_err(|e| e.to_string())?;
+        let by = motcua_store::ChangeBy::new(issuer.to_owned(), self.now());
+        self.store()
+            .keep_slip(
+                code,
+                kind.as_str(),
+                issued_at,
+                &sha,
+                signed.len() as i64,
+                &by,
+            )
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The signed slips kept with a dossier, for those who may read it.
+    pub async fn kept_slips(
+        &self,
+        actor: &motcua_domain::dossier::Actor,
+        code: &str,
+    ) -> Result<Vec<motcua_store::KeptSlip>> {
+        let d = self.dossier(actor, code).await?;
+        Ok(self.store().kept_slips(&d.dossier.code).await?)
+    }
+
+    /// One kept slip's PDF.
+    pub async fn kept_slip(
+        &self,
+        actor: &motcua_domain::dossier::Actor,
+        code: &str,
+        id: i64,
+    ) -> Result<(motcua_store::KeptSlip, Vec<u8>)> {
+        let not_found = || {
+            ServiceError::NotFound(Msg::new(
+                format!("Hồ sơ {code} không có phiếu đã ký số {id}"),
+                format!("dossier {code} has no signed slip {id}"),
+            ))
+        };
+        let slip = self
+            .kept_slips(actor, code)
+            .await?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(not_found)?;
+        let bytes = self
+            .blobs()?
+            .get(&slip.sha256)
+            .await?
+            .ok_or_else(not_found)?;
+        Ok((slip, bytes))
+    }
+}
+
+impl Service {
+    /// Who issued the latest slip `kind` of dossier `code`, and when (the event that issued it):
+    /// the receipt's officer, or the officer of the latest event calling for the letter.
+    pub async fn slip_issuer(
+        &self,
+        code: &str,
+        kind: motcua_domain::slips::SlipKind,
+    ) -> Result<Option<(String, DateTime<Utc>)>> {
+        use motcua_domain::dossier::{EventRecord, Slip};
+        use motcua_domain::slips::SlipKind;
+        let trail = self.store().audit_trail("dossier", code).await?;
+        for e in trail.iter().rev() {
+            let Ok(record) = EventRecord::from_stored(&e.action, &e.data, e.before.as_deref())
+            else {
+                continue;
+            };
+            let ev = &record.event;
+            let issued = match kind {
+                SlipKind::Receipt => ev.is_receipt(),
+                SlipKind::SupplementRequest => ev.slip() == Some(Slip::SupplementRequest),
+                SlipKind::Refusal => ev.slip() == Some(Slip::Refusal),
+                SlipKind::Apology => ev.slip() == Some(Slip::Apology),
+                SlipKind::Stopping => ev.slip() == Some(Slip::Stopping),
+                SlipKind::Control | SlipKind::Register => false,
+            };
+            if issued {
+                return Ok(Some((e.actor.clone(), e.at)));
+            }
+        }
+        Ok(None)
     }
 }

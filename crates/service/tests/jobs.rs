@@ -37,7 +37,7 @@ async fn outbox_jobs_commit_and_roll_back_with_their_change(db: &TestDb) {
     let at = t0();
     let (d, change) = counter_dossier(at);
     let (stored, _) = store
-        .create_dossier(d, change, "tiepnhan", at, &cal, None, &|_, _| {
+        .create_dossier(d, change, "tiepnhan", at, &cal, None, &|_, _, _| {
             vec![job("test.outbox", 1, at)]
         })
         .await
@@ -58,7 +58,7 @@ async fn outbox_jobs_commit_and_roll_back_with_their_change(db: &TestDb) {
             at,
             &cal,
             &|_| Ok(()),
-            &|_, _| vec![job("test.outbox", 2, at)],
+            &|_, _, _| vec![job("test.outbox", 2, at)],
         )
         .await;
     assert!(matches!(r, Err(StoreError::Stale { current: 1 })), "{r:?}");
@@ -76,7 +76,7 @@ async fn outbox_jobs_commit_and_roll_back_with_their_change(db: &TestDb) {
                     motcua_domain::Msg::new("không", "no"),
                 ))
             },
-            &|_, _| vec![job("test.outbox", 3, at)],
+            &|_, _, _| vec![job("test.outbox", 3, at)],
         )
         .await;
     assert!(matches!(r, Err(StoreError::Refused(_))), "{r:?}");
@@ -90,7 +90,7 @@ async fn outbox_jobs_commit_and_roll_back_with_their_change(db: &TestDb) {
             at,
             &cal,
             &|_| Ok(()),
-            &|_, _| vec![job("test.outbox", 4, at)],
+            &|_, _, _| vec![job("test.outbox", 4, at)],
         )
         .await;
     assert!(r.is_err());
@@ -104,7 +104,7 @@ async fn outbox_jobs_commit_and_roll_back_with_their_change(db: &TestDb) {
             at,
             &cal,
             &|_| Ok(()),
-            &|_, _| vec![job("test.outbox", 5, at)],
+            &|_, _, _| vec![job("test.outbox", 5, at)],
         )
         .await
         .unwrap();

@@ -93,10 +93,10 @@ fn audit_of(code: &str, actor: &str, at: DateTime<Utc>, c: &Change) -> Result<Au
 }
 
 /// The jobs a committed dossier change causes, enqueued in its own transaction (the outbox).
-pub type Outbox<'a> = &'a (dyn Fn(&Dossier, &Change) -> Vec<NewJob> + Send + Sync);
+pub type Outbox<'a> = &'a (dyn Fn(&Dossier, &Change, DateTime<Utc>) -> Vec<NewJob> + Send + Sync);
 
 /// No job follows the change.
-pub fn no_jobs(_: &Dossier, _: &Change) -> Vec<NewJob> {
+pub fn no_jobs(_: &Dossier, _: &Change, _: DateTime<Utc>) -> Vec<NewJob> {
     Vec::new()
 }
 
@@ -217,7 +217,7 @@ macro_rules! insert_new {
                 )?;
             }
         }
-        for job in ($outbox)(d, $change) {
+        for job in ($outbox)(d, $change, $at) {
             enqueue!($tx, &job, $at)?;
         }
         if let Some(k) = $idem {
@@ -408,7 +408,7 @@ impl Store {
             for r in &records {
                 append_audit!(self, tx, r)?;
             }
-            for job in outbox(&d, &change) {
+            for job in outbox(&d, &change, at) {
                 enqueue!(tx, &job, at)?;
             }
             tx.commit().await?;

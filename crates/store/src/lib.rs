@@ -41,7 +41,7 @@ pub use dossiers::{
 };
 pub use files::{FilePurpose, NewFile, PageHit, PageText, StoredFile};
 pub use jobs::{Job, KindStats, NewJob};
-pub use signing::{RESULT_SIGN_JOB, ResultSignature};
+pub use signing::{KeptSlip, RESULT_SIGN_JOB, ResultSignature, SLIP_SIGN_JOB};
 pub use units::{Unit, UnitQuery, UnitRef};
 pub use uploads::UploadRow;
 pub use users::{NewUser, User, UserChange, UserQuery};

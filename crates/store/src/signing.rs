@@ -229,3 +229,80 @@ impl Store {
         }))
     }
 }
+
+/// The job that renders, signs and keeps a slip a dossier change issued (payload
+/// `{"code","kind"}`).
+pub const SLIP_SIGN_JOB: &str = "slip.sign";
+
+/// A slip kept with its dossier, signed by the officer who issued it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct KeptSlip {
+    pub id: i64,
+    pub dossier_code: String,
+    /// `receipt`, `supplement_request`, `refusal`, `apology`, `stopping`.
+    pub kind: String,
+    /// When the event that issued it happened.
+    pub issued_at: DateTime<Utc>,
+    /// The officer who issued and signed it.
+    pub signer: String,
+    pub size: i64,
+    #[serde(skip)]
+    pub sha256: String,
+}
+
+const SLIP_COLUMNS: &str = "id, dossier_code, kind, issued_at, signer, size, sha256";
+
+impl Store {
+    /// Keeps a signed slip (its content already stored under `sha256`); once per dossier, kind
+    /// and event (`false` when it was already kept).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn keep_slip(
+        &self,
+        dossier_code: &str,
+        kind: &str,
+        issued_at: DateTime<Utc>,
+        sha256: &str,
+        size: i64,
+        by: &ChangeBy,
+    ) -> Result<bool> {
+        let _turn = self.write_turn().await;
+        on_db!(self, p => {
+            let mut tx = p.begin_with(self.begin_write()).await?;
+            register_blob!(tx, sha256, size, by.at)?;
+            let n = sqlx::query(
+                "INSERT INTO dossier_slips (dossier_code, kind, issued_at, signer, sha256, size, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dossier_code, kind, issued_at) DO NOTHING",
+            )
+            .bind(dossier_code)
+            .bind(kind)
+            .bind(issued_at)
+            .bind(&by.actor)
+            .bind(sha256)
+            .bind(size)
+            .bind(by.at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Ok(false);
+            }
+            let record = by.record("dossier_slip", dossier_code, "sign", None, None,
+                serde_json::json!({ "kind": kind, "issued_at": issued_at, "sha256": sha256 }));
+            crate::audit::append_audit!(self, tx, record)?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// The signed slips kept with a dossier, oldest first.
+    pub async fn kept_slips(&self, dossier_code: &str) -> Result<Vec<KeptSlip>> {
+        Ok(on_db!(self, p => {
+            sqlx::query_as::<_, KeptSlip>(sqlx::AssertSqlSafe(format!(
+                "SELECT {SLIP_COLUMNS} FROM dossier_slips WHERE dossier_code = $1 ORDER BY issued_at, id"
+            )))
+            .bind(dossier_code)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+}

@@ -404,3 +404,51 @@ async fn base_data(
         ..Default::default()
     })
 }
+
+/// Registers the `slip.sign` job: each slip a dossier change issues is rendered, signed by the
+/// officer who issued it and kept with the dossier; `base` is the public address for the
+/// tracking links (the configuration's `public_base_url`).
+pub fn register_jobs(runner: &mut motcua_service::jobs::Runner, base: String) {
+    runner.register(motcua_service::store::SLIP_SIGN_JOB, 2, move |svc, job| {
+        let base = base.clone();
+        async move { keep_signed_slip(&svc, &job.payload, &base).await }
+    });
+}
+
+async fn keep_signed_slip(
+    svc: &Service,
+    payload: &str,
+    base: &str,
+) -> std::result::Result<(), String> {
+    if !svc.signs_pdfs() {
+        return Ok(());
+    }
+    let v: serde_json::Value = serde_json::from_str(payload).map_err(|e| e.to_string())?;
+    let code = v["code"].as_str().ok_or("no code in the payload")?;
+    let kind = v["kind"]
+        .as_str()
+        .and_then(SlipKind::parse)
+        .ok_or("no slip kind in the payload")?;
+    let Some((issuer, at)) = svc
+        .slip_issuer(code, kind)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    let Some(user) = svc
+        .store()
+        .user_by_name(&issuer)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    let actor = motcua_service::actor_of(&user);
+    let data = slip(svc, &actor, kind, code, base)
+        .await
+        .map_err(|e| format!("{code}: {e}"))?;
+    svc.keep_signed_slip(code, kind, &issuer, at, data)
+        .await
+        .map(|_| ())
+}

@@ -157,6 +157,7 @@ impl TestApp {
         let router = crate::app(state.clone());
         let mut runner = Runner::new(svc.clone(), RunnerConfig::new("test", 4));
         runner.without_recurring();
+        crate::slips::register_jobs(&mut runner, "http://localhost:8080".to_owned());
         TestApp {
             db,
             clock,

@@ -40,7 +40,8 @@ pub struct Verification {
 /// what changed after each signature, and whether it covers the whole document. No sign-in is
 /// needed. A PDF without signatures gives an empty list (`valid` false).
 #[utoipa::path(post, path = "/signatures/verify", tag = "signatures",
-    request_body(content = Vec<u8>, content_type = "application/pdf", description = "The PDF"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The PDF (any Content-Type, e.g. application/pdf: the content is read)"),
     responses((status = 200, body = Verification), (status = 413, body = crate::Problem),
         (status = 422, body = crate::Problem)))]
 async fn verify(State(s): State<AppState>, body: Bytes) -> ApiResult<Json<Verification>> {
@@ -66,6 +67,8 @@ async fn queue(State(s): State<AppState>, user: AuthUser) -> ApiResult<Json<Vec<
 #[serde(deny_unknown_fields)]
 pub struct SignResults {
     /// Result file ids (1–200).
+    #[schema(min_items = 1, max_items = 200)]
+    #[serde(deserialize_with = "integers")]
     pub files: Vec<i64>,
 }
 
@@ -98,7 +101,8 @@ async fn sign(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Refusal {
-    /// 1–1000 characters.
+    /// 1–1000 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 1000, pattern = "\\S")]
     pub reason: String,
 }
 
@@ -119,4 +123,21 @@ async fn refuse(
     let by = s.acting(actor_of(&user.0));
     s.refuse_result(&by, file_id, &body.reason).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Integers as JSON Schema counts them: `3` and `3.0` alike (a number with no fraction).
+fn integers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+    let numbers = Vec::<serde_json::Number>::deserialize(d)?;
+    numbers
+        .into_iter()
+        .map(|n| {
+            n.as_i64()
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                        .map(|f| f as i64)
+                })
+                .ok_or_else(|| serde::de::Error::custom(format!("{n} is not an integer id")))
+        })
+        .collect()
 }

@@ -12,7 +12,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(slip))
+    OpenApiRouter::new()
+        .routes(routes!(slip))
+        .routes(routes!(kept))
+        .routes(routes!(kept_pdf))
 }
 
 /// A PDF, shown in the browser (`inline`) under a name for saving.
@@ -82,4 +85,38 @@ async fn slip(
     let data = crate::slips::slip(&s, &actor_of(&user.0), kind, &code, &base).await?;
     let pdf = s.render_slip(kind, data).await?;
     Ok(pdf_response(&format!("{}-{code}.pdf", kind.as_str()), pdf))
+}
+
+/// The slips kept with a dossier: each slip a workflow step issued (receipt, supplement
+/// request, refusal, apology, notice of stopping), rendered and signed by the officer who
+/// issued it (when they have a certificate), oldest first.
+#[utoipa::path(get, path = "/dossiers/{code}/signed-slips", tag = "dossiers",
+    params(("code" = String, Path, description = "Dossier code")),
+    responses((status = 200, body = Vec<motcua_service::store::KeptSlip>), (status = 404, body = crate::Problem)),
+    security(("bearer" = [])))]
+async fn kept(
+    State(s): State<AppState>,
+    user: AuthUser,
+    ApiPath(code): ApiPath<String>,
+) -> ApiResult<axum::Json<Vec<motcua_service::store::KeptSlip>>> {
+    Ok(axum::Json(s.kept_slips(&actor_of(&user.0), &code).await?))
+}
+
+/// A signed slip kept with the dossier, as PDF.
+#[utoipa::path(get, path = "/dossiers/{code}/signed-slips/{id}", tag = "dossiers",
+    params(("code" = String, Path, description = "Dossier code"),
+        ("id" = i64, Path, description = "The kept slip")),
+    responses((status = 200, description = "The signed slip", content_type = "application/pdf"),
+        (status = 404, body = crate::Problem)),
+    security(("bearer" = [])))]
+async fn kept_pdf(
+    State(s): State<AppState>,
+    user: AuthUser,
+    ApiPath((code, id)): ApiPath<(String, i64)>,
+) -> ApiResult<Response> {
+    let (slip, bytes) = s.kept_slip(&actor_of(&user.0), &code, id).await?;
+    Ok(pdf_response(
+        &format!("{}-{code}-ky-so.pdf", slip.kind),
+        bytes,
+    ))
 }

@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/ho-so/{code}/bien-nhan.pdf", get(receipt_pdf))
         .route("/ho-so/{code}/phieu/{kind}", get(slip))
         .route("/ho-so/{code}/phieu-pdf/{kind}", get(slip_pdf))
+        .route("/ho-so/{code}/phieu-da-ky/{id}", get(kept_slip_pdf))
         .route("/tim-kiem", get(find))
 }
 
@@ -183,6 +184,8 @@ struct DossierPage {
     missing: Vec<String>,
     /// Printable slips of this dossier: (kind, title).
     slips: Vec<(&'static str, String)>,
+    /// Signed slips kept with the dossier: (id, title and time).
+    kept: Vec<(i64, String)>,
     /// Components the accept form can record as received (those not handed in yet).
     to_receive: Vec<ComponentRow>,
     /// Components the supplement form can record (all of them).
@@ -416,6 +419,18 @@ pub(super) async fn dossier_page(
         missing.clear();
     }
     slips.push(("kiem-soat", slip_title(tr, "kiem-soat").to_owned()));
+    let kept: Vec<(i64, String)> = s
+        .kept_slips(&actor_of(&user), &d.code)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|k| {
+            let title = motcua_domain::slips::SlipKind::parse(&k.kind)
+                .map(|kind| kept_title(tr, kind))
+                .unwrap_or_default();
+            (k.id, format!("{title} · {}", super::when(s, &k.issued_at)))
+        })
+        .collect();
     let history = history_rows(s, tr, &d, &trail, false).await;
     let components = d
         .components
@@ -515,6 +530,7 @@ pub(super) async fn dossier_page(
             receipt: d.received_at.is_some(),
             missing,
             slips,
+            kept,
             citizen: user.role == Role::Citizen,
             f,
             components,
@@ -992,6 +1008,45 @@ async fn slip_pdf(
         }
     };
     pdf_slip(&s, page, &headers, &code, kind).await
+}
+
+/// A kept slip's title.
+fn kept_title(tr: super::Tr, kind: motcua_domain::slips::SlipKind) -> &'static str {
+    use motcua_domain::slips::SlipKind as K;
+    match kind {
+        K::Receipt => tr.t(
+            "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+            "Receipt and appointment slip",
+        ),
+        K::SupplementRequest => tr.t(
+            "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
+            "Supplement request",
+        ),
+        K::Refusal => tr.t("Phiếu từ chối tiếp nhận hồ sơ", "Refusal slip"),
+        K::Apology => tr.t(
+            "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
+            "Apology and new appointment",
+        ),
+        K::Stopping => tr.t("Thông báo dừng giải quyết hồ sơ", "Notice of stopping"),
+        K::Control | K::Register => "",
+    }
+}
+
+async fn kept_slip_pdf(
+    State(s): State<AppState>,
+    page: Page,
+    Path((code, id)): Path<(String, i64)>,
+) -> Response {
+    let user = match page.require(&Role::ALL) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    match s.kept_slip(&actor_of(&user), &code, id).await {
+        Ok((slip, bytes)) => {
+            crate::api::slips::pdf_response(&format!("{}-{code}-ky-so.pdf", slip.kind), bytes)
+        }
+        Err(e) => error_page(page.tr, e.into()),
+    }
 }
 
 async fn pdf_slip(

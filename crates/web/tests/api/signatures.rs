@@ -8,7 +8,7 @@ use motcua_sign::{LocalKey, TrustStore};
 use motcua_web::testing::TestApp;
 use std::sync::Arc;
 
-motcua_store::on_both!(crate::start => signatures_are_verified_for_anyone, confirmed_copies_are_signed_by_their_officer, leaders_sign_results_from_their_queue);
+motcua_store::on_both!(crate::start => signatures_are_verified_for_anyone, confirmed_copies_are_signed_by_their_officer, leaders_sign_results_from_their_queue, issued_slips_are_signed_and_kept);
 
 /// A development PKI, and the service set to trust its root.
 pub(crate) fn with_signatures(app: &TestApp) -> tempfile::TempDir {
@@ -418,4 +418,113 @@ async fn leaders_sign_results_from_their_queue(app: &TestApp) {
             .status,
         StatusCode::FORBIDDEN
     );
+}
+
+/// Item 4: every slip a workflow step issues is rendered, signed by the officer who issued it
+/// and kept with the dossier (the `slip.sign` job); an officer without a certificate leaves
+/// it unsigned and nothing is kept.
+async fn issued_slips_are_signed_and_kept(app: &TestApp) {
+    use serde_json::json;
+    app.svc
+        .set_slip_renderer(Arc::new(motcua_pdf::TypstSlips::new()));
+    let c = setup(app).await;
+    let pki = tempfile::tempdir().unwrap();
+    motcua_sign::pki::write_dev_installation(
+        pki.path(),
+        &[motcua_sign::pki::DevUser {
+            username: "tiepnhan.a".into(),
+            full_name: "Nguyễn Thị Lan".into(),
+            organisation: "Ủy ban nhân dân phường Minh Xuân".into(),
+        }],
+        &[],
+        app.now() - chrono::Duration::days(30),
+    )
+    .unwrap();
+    let mut trust = TrustStore::new();
+    trust.add_file(&pki.path().join("ca.pem")).unwrap();
+    app.svc.set_pdf_signatures(Arc::new(Signatures {
+        trust: trust.clone(),
+        keys_dir: Some(pki.path().to_owned()),
+        password: motcua_sign::pki::DEV_PASSWORD.into(),
+        remote_url: None,
+        tsa: None,
+        stamp: None,
+    }));
+    let code = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+    c.ok("tiepnhan.a", &code, json!({"action": "forward"}))
+        .await;
+    c.ok(
+        "chuyenvien.a",
+        &code,
+        json!({"action": "request_supplement", "missing": [{"item": "Bản sao giấy khai sinh", "reason": "Bản chụp mờ"}]}),
+    )
+    .await;
+    app.run_pending_jobs().await;
+    app.run_pending_jobs().await;
+    let token = c.tokens["tiepnhan.a"].clone();
+    let r = app
+        .get(&format!("/api/v1/dossiers/{code}/signed-slips"))
+        .bearer(&token)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let kept = r.body.as_array().unwrap();
+    assert_eq!(
+        kept.len(),
+        1,
+        "the receipt; the specialist has no key: {}",
+        r.text
+    );
+    assert_eq!(kept[0]["kind"], "receipt");
+    assert_eq!(kept[0]["signer"], "tiepnhan.a");
+    let id = kept[0]["id"].as_i64().unwrap();
+    let pdf = app
+        .get(&format!("/api/v1/dossiers/{code}/signed-slips/{id}"))
+        .bearer(&token)
+        .send()
+        .await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    let reports = motcua_sign::verify_pdf(&pdf.bytes, &trust, app.now()).unwrap();
+    assert_eq!(reports.len(), 1);
+    assert!(reports[0].valid, "{:?}", reports[0]);
+    assert_eq!(reports[0].signer, "Nguyễn Thị Lan");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("receipt.pdf");
+    std::fs::write(&file, &pdf.bytes).unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains(&code),
+        "the receipt of this dossier"
+    );
+    // Run again: kept once.
+    app.run_pending_jobs().await;
+    assert_eq!(app.store().kept_slips(&code).await.unwrap().len(), 1);
+    // Another agency's officer sees nothing; the dossier page links the kept slip.
+    let other = app
+        .get(&format!("/api/v1/dossiers/{code}/signed-slips"))
+        .bearer(&c.tokens["tiepnhan.b"])
+        .send()
+        .await;
+    assert!(
+        matches!(other.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+        "{}",
+        other.status
+    );
+    let page = super::daily::page(app, "tiepnhan.a", &format!("/ho-so/{code}")).await;
+    assert!(
+        page.text
+            .contains(&format!("/ho-so/{code}/phieu-da-ky/{id}")),
+        "the page links the kept slip"
+    );
+    let got = super::daily::page(
+        app,
+        "tiepnhan.a",
+        &format!("/ho-so/{code}/phieu-da-ky/{id}"),
+    )
+    .await;
+    assert_eq!(got.bytes, pdf.bytes);
 }
