@@ -16,6 +16,7 @@ pub mod lunar;
 pub mod mac;
 pub mod policy;
 pub mod process;
+pub mod results;
 pub mod signatures;
 pub mod slips;
 pub mod text;

@@ -27,6 +27,7 @@ static LETTER: &str = include_str!("../templates/letter.typ");
 static CONTROL: &str = include_str!("../templates/control.typ");
 static STAMP: &str = include_str!("../templates/stamp.typ");
 static COPY: &str = include_str!("../templates/copy.typ");
+static RESULT: &str = include_str!("../templates/result.typ");
 
 /// The typst renderer of slips.
 pub struct TypstSlips {
@@ -50,6 +51,7 @@ impl TypstSlips {
                 ("control.typ", CONTROL),
                 ("stamp.typ", STAMP),
                 ("copy.typ", COPY),
+                ("result.typ", RESULT),
             ])
             .build();
         TypstSlips { engine }
@@ -106,6 +108,18 @@ impl SlipRenderer for TypstSlips {
         let doc = self
             .engine
             .compile_with_input(file, input)
+            .output
+            .map_err(|e| format!("{e:?}"))?;
+        typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default()).map_err(|e| format!("{e:?}"))
+    }
+
+    fn result_pdf(&self, data: &SlipData) -> Result<Vec<u8>, String> {
+        let json = serde_json::to_string(data).map_err(|e| e.to_string())?;
+        let mut input = Dict::new();
+        input.insert("data".into(), json.as_str().into_value());
+        let doc = self
+            .engine
+            .compile_with_input("result.typ", input)
             .output
             .map_err(|e| format!("{e:?}"))?;
         typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default()).map_err(|e| format!("{e:?}"))

@@ -25,6 +25,7 @@ pub mod jobs;
 pub mod login;
 pub mod ocr;
 pub mod reference;
+pub mod results;
 pub mod search;
 pub mod sessions;
 pub mod signing;

@@ -16,6 +16,12 @@ pub trait SlipRenderer: Send + Sync {
         let _ = image;
         Err("this renderer does not make PDFs of images".into())
     }
+    /// A result the agency issues, filled from its procedure's template (`title`,
+    /// `paragraphs`, `signer_title` and the heading of `data`).
+    fn result_pdf(&self, data: &SlipData) -> std::result::Result<Vec<u8>, String> {
+        let _ = data;
+        Err("this renderer does not lay out results".into())
+    }
 }
 
 /// The applicant as a slip names them.
@@ -219,7 +225,7 @@ impl Service {
     }
 }
 
-fn render_error(e: &str) -> ServiceError {
+pub(crate) fn render_error(e: &str) -> ServiceError {
     tracing::error!(error = %e, "slip rendering failed");
     ServiceError::Storage(motcua_store::StoreError::Io(motcua_domain::Msg::new(
         "Không tạo được phiếu PDF",

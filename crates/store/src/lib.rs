@@ -24,6 +24,7 @@ pub mod dossiers;
 pub mod files;
 pub mod jobs;
 pub mod login;
+pub mod results;
 pub mod secret;
 pub mod signing;
 pub mod testing;

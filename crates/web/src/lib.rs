@@ -145,6 +145,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(api::uploads::router())
                 .merge(api::slips::router())
                 .merge(api::signatures::router())
+                .merge(api::results::router())
                 .merge(api::warehouse::router())
                 .merge(api::jobs::router()),
         )

@@ -452,3 +452,49 @@ async fn keep_signed_slip(
         .await
         .map(|_| ())
 }
+
+/// Drafts dossier `code`'s result from its procedure's template: the template filled with the
+/// dossier's values, laid out as an A4 document of the agency holding the dossier, attached as
+/// the result (for those who may attach it). It then waits in the leader's signing queue.
+pub async fn draft_result(
+    svc: &Service,
+    by: &motcua_service::Acting,
+    code: &str,
+    base: &str,
+) -> Result<motcua_service::store::StoredFile> {
+    let d = svc.dossier(&by.actor, code).await?.dossier;
+    let (template, _) = svc.result_template(d.procedure_code.as_str()).await?;
+    let mut data = base_data(svc, &by.actor, SlipKind::Receipt, code, base).await?;
+    let agency = svc.store().agency(d.current_agency.as_str()).await?;
+    data.paper = "a4".into();
+    data.form_number = String::new();
+    data.form_basis = String::new();
+    data.subtitle = String::new();
+    data.number = String::new();
+    data.agency = agency.name.clone();
+    data.agency_parent = match &agency.parent_code {
+        Some(p) => svc.agency_name(p).await,
+        None => String::new(),
+    };
+    data.place = place(svc, agency.unit_code.as_deref()).await;
+    let today = local(svc, by.at).date();
+    data.issued_on = date_words(today);
+    let received = local(svc, d.received_at.unwrap_or(d.submitted_at)).date();
+    let mut values = std::collections::BTreeMap::new();
+    values.insert("ho_ten", d.applicant.name.clone());
+    values.insert("so_dinh_danh", d.applicant.id_number.clone());
+    values.insert("dia_chi", data.applicant.address.clone());
+    values.insert("ma_ho_so", d.code.clone());
+    values.insert("thu_tuc", d.procedure_name.clone());
+    values.insert("ma_thu_tuc", d.procedure_code.to_string());
+    values.insert("co_quan", agency.name.clone());
+    values.insert("ngay_tiep_nhan", date_words(received));
+    values.insert("ngay", date_words(today));
+    let (title, paragraphs) = template.fill(&values);
+    data.title = title;
+    data.paragraphs = paragraphs;
+    data.signer_title = template.signer_title.clone();
+    let pdf = svc.render_result(data).await?;
+    svc.attach_file(by, code, None, &format!("ket-qua-{code}.pdf"), &pdf)
+        .await
+}

@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod dossiers;
 pub mod files;
 pub mod jobs;
+pub mod results;
 pub mod signatures;
 pub mod slips;
 pub mod units;

@@ -26,6 +26,10 @@ pub fn router() -> Router<AppState> {
         .route("/quan-tri/co-quan", post(put_agency))
         .route("/quan-tri/lich", get(calendar).post(put_calendar))
         .route("/quan-tri/quy-trinh", get(process).post(put_process))
+        .route(
+            "/quan-tri/mau-ket-qua",
+            get(result_template).post(put_result_template),
+        )
         .route("/quan-tri/thu-tuc", post(import_catalogue))
         .route("/quan-tri/mot-thu-tuc", get(procedure).post(put_procedure))
         .route("/quan-tri/don-vi", get(units))
@@ -271,6 +275,15 @@ const PROCESS: EditorKind = EditorKind {
     intro: (
         "Các bước theo thứ tự: vai trò, cơ quan (receiving, competent hoặc {\"code\": mã}), tỷ lệ thời gian (tổng 100), đúng một bước quyết định. Hồ sơ đã nộp giữ quy trình cũ.",
         "Ordered steps: role, agency (receiving, competent or {\"code\": id}), share of the time limit (adding up to 100), exactly one deciding step. Dossiers already filed keep their process.",
+    ),
+};
+
+const RESULT_TEMPLATE: EditorKind = EditorKind {
+    action: "/quan-tri/mau-ket-qua",
+    key_name: "thu_tuc",
+    intro: (
+        "Mẫu văn bản kết quả do cơ quan ban hành cho thủ tục: tiêu đề (title), nội dung (body — các đoạn cách nhau một dòng trống) và chức danh người ký (signer_title). Các trường được điền từ hồ sơ: {ho_ten}, {so_dinh_danh}, {dia_chi}, {ma_ho_so}, {thu_tuc}, {ma_thu_tuc}, {co_quan}, {ngay_tiep_nhan}, {ngay}.",
+        "The result document the agency issues for the procedure: the title, the body (paragraphs separated by a blank line) and the signer's title. Filled from the dossier: {ho_ten}, {so_dinh_danh}, {dia_chi}, {ma_ho_so}, {thu_tuc}, {ma_thu_tuc}, {co_quan}, {ngay_tiep_nhan}, {ngay}.",
     ),
 };
 
@@ -592,6 +605,68 @@ async fn put_procedure(State(s): State<AppState>, page: Page, form: Form) -> Res
         Err(e) => {
             let m = messages(page.tr, &e);
             editor(page, &PROCEDURE, form.text("ma"), text, false, m)
+        }
+    }
+}
+
+async fn result_template(
+    State(s): State<AppState>,
+    page: Page,
+    Query(q): Query<ProcessQuery>,
+) -> Response {
+    if let Err(r) = page.may(Permission::EditReference) {
+        return r;
+    }
+    let code = q.thu_tuc.unwrap_or_default();
+    let page = page.titled(
+        "Mẫu văn bản kết quả của thủ tục",
+        "Result template of a procedure",
+    );
+    let text = if code.is_empty() {
+        String::new()
+    } else {
+        match s.result_template(&code).await {
+            Ok((t, _)) => serde_json::to_string_pretty(&t).unwrap_or_default(),
+            Err(e) => return error_page(page.tr, e.into()),
+        }
+    };
+    editor(
+        page,
+        &RESULT_TEMPLATE,
+        code,
+        text,
+        q.ok.is_some(),
+        Vec::new(),
+    )
+}
+
+async fn put_result_template(State(s): State<AppState>, page: Page, form: Form) -> Response {
+    let user = match page.may(Permission::EditReference) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let code = form.text("thu_tuc");
+    let text = form.text("text");
+    let result = match serde_json::from_str::<motcua_domain::results::ResultTemplate>(&text) {
+        Err(e) => Err(ApiError::invalid(
+            "text",
+            format!("JSON không hợp lệ: {e}"),
+            format!("invalid JSON: {e}"),
+        )),
+        Ok(t) => s
+            .put_result_template(&s.acting(actor_of(&user)), &code, t)
+            .await
+            .map_err(ApiError::from),
+    };
+    let page = page.titled(
+        "Mẫu văn bản kết quả của thủ tục",
+        "Result template of a procedure",
+    );
+    match result {
+        Ok(_) => see_other(&format!("/quan-tri/mau-ket-qua?thu_tuc={code}&ok=1")),
+        Err(e) => {
+            let tr = page.tr;
+            editor(page, &RESULT_TEMPLATE, code, text, false, messages(tr, &e))
         }
     }
 }

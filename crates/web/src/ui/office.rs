@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/ho-so/{code}/phieu/{kind}", get(slip))
         .route("/ho-so/{code}/phieu-pdf/{kind}", get(slip_pdf))
         .route("/ho-so/{code}/phieu-da-ky/{id}", get(kept_slip_pdf))
+        .route("/ho-so/{code}/ket-qua-mau", post(draft_result))
         .route("/tim-kiem", get(find))
 }
 
@@ -1886,4 +1887,23 @@ async fn slip(
         signer,
         page,
     })
+}
+
+/// Drafts the result from the procedure's template and attaches it (the dossier page's button).
+async fn draft_result(
+    State(s): State<AppState>,
+    page: Page,
+    headers: axum::http::HeaderMap,
+    Path(code): Path<String>,
+    _form: Form,
+) -> Response {
+    if page.user.is_none() {
+        return see_other(&format!("/dang-nhap?next=/ho-so/{code}"));
+    }
+    let by = page.acting(&s);
+    let base = super::public_base(&s, &headers);
+    match crate::slips::draft_result(&s, &by, &code, &base).await {
+        Ok(_) => see_other(&format!("/ho-so/{code}?tep=1#components")),
+        Err(e) => error_page(page.tr, e.into()),
+    }
 }

@@ -8,7 +8,7 @@ use motcua_sign::{LocalKey, TrustStore};
 use motcua_web::testing::TestApp;
 use std::sync::Arc;
 
-motcua_store::on_both!(crate::start => signatures_are_verified_for_anyone, confirmed_copies_are_signed_by_their_officer, leaders_sign_results_from_their_queue, issued_slips_are_signed_and_kept);
+motcua_store::on_both!(crate::start => signatures_are_verified_for_anyone, confirmed_copies_are_signed_by_their_officer, leaders_sign_results_from_their_queue, issued_slips_are_signed_and_kept, results_are_drafted_from_the_procedures_template);
 
 /// A development PKI, and the service set to trust its root.
 pub(crate) fn with_signatures(app: &TestApp) -> tempfile::TempDir {
@@ -527,4 +527,115 @@ async fn issued_slips_are_signed_and_kept(app: &TestApp) {
     )
     .await;
     assert_eq!(got.bytes, pdf.bytes);
+}
+
+/// Item 1: a result document template per procedure, edited by an administrator; the
+/// specialist drafts the result from it, filled with the dossier's values, and it waits in the
+/// leader's signing queue.
+async fn results_are_drafted_from_the_procedures_template(app: &TestApp) {
+    use serde_json::json;
+    app.svc
+        .set_slip_renderer(Arc::new(motcua_pdf::TypstSlips::new()));
+    let c = setup(app).await;
+    let admin = app.token("admin").await;
+    let path = format!("/api/v1/procedures/{RE_BIRTH}/result-template");
+    let r = app.get(&path).bearer(&admin).send().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["custom"], false);
+    assert!(
+        r.body["placeholders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "ho_ten")
+    );
+    let template = json!({
+        "title": "GIẤY XÁC NHẬN ĐĂNG KÝ LẠI KHAI SINH",
+        "body": "Xác nhận ông/bà {ho_ten}, số định danh {so_dinh_danh},\nđã được đăng ký lại khai sinh.\n\nHồ sơ số {ma_ho_so}, {ngay}.",
+        "signer_title": "Chủ tịch"
+    });
+    let put =
+        |token: String, body: serde_json::Value| app.put(&path).bearer(&token).json(&body).send();
+    assert_eq!(
+        put(c.tokens["chuyenvien.a"].clone(), template.clone())
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let mut bad = template.clone();
+    bad["body"] = json!("Ông/bà {ten_khong_co}");
+    let r = put(admin.clone(), bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("ten_khong_co"));
+    let r = put(admin.clone(), template).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        app.get(&path).bearer(&admin).send().await.body["custom"],
+        true
+    );
+
+    let code = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+    c.ok("tiepnhan.a", &code, json!({"action": "forward"}))
+        .await;
+    let draft = |who: &str| {
+        app.post(&format!("/api/v1/dossiers/{code}/result-draft"))
+            .bearer(&c.tokens[who])
+            .send()
+    };
+    assert!(matches!(
+        draft("tiepnhan.b").await.status,
+        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+    ));
+    let r = draft("chuyenvien.a").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["purpose"], "result");
+    let id = r.body["id"].as_i64().unwrap();
+    let pdf = app
+        .get(&format!("/api/v1/files/{id}"))
+        .bearer(&c.tokens["chuyenvien.a"])
+        .send()
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ket-qua.pdf");
+    std::fs::write(&file, &pdf.bytes).unwrap();
+    if let Ok(dir) = std::env::var("SLIP_ARTIFACTS") {
+        let _ = std::fs::write(format!("{dir}/result-draft.pdf"), &pdf.bytes);
+    }
+    let text = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    let applicant = counter(RE_BIRTH)["applicant"].clone();
+    for want in [
+        "GIẤY XÁC NHẬN ĐĂNG KÝ LẠI KHAI SINH",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        applicant["name"].as_str().unwrap(),
+        applicant["id_number"].as_str().unwrap(),
+        code.as_str(),
+        "CHỦ TỊCH",
+    ] {
+        assert!(
+            text.contains(want),
+            "{want} not in the drafted result:\n{text}"
+        );
+    }
+    // The leader finds it in the signing queue once the dossier reaches them.
+    c.ok("chuyenvien.a", &code, json!({"action": "forward"}))
+        .await;
+    let q = app
+        .get("/api/v1/signing/queue")
+        .bearer(&c.tokens["lanhdao.a"])
+        .send()
+        .await;
+    assert!(
+        q.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["file"]["id"] == id),
+        "{}",
+        q.text
+    );
 }
