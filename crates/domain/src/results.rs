@@ -38,11 +38,14 @@ pub const PLACEHOLDERS: &[(&str, &str, &str)] = &[
 #[serde(deny_unknown_fields)]
 pub struct ResultTemplate {
     /// The document's title (e.g. `GIẤY XÁC NHẬN`), 1–200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
     /// The text, paragraphs separated by a blank line, with `{placeholder}`s; at most 20,000
     /// characters.
+    #[schema(min_length = 1, max_length = 20000, pattern = r"\S")]
     pub body: String,
     /// Above the signature (e.g. `CHỦ TỊCH`), 1–100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub signer_title: String,
 }
 

@@ -71,6 +71,18 @@ impl TypstSlips {
     }
 }
 
+impl TypstSlips {
+    /// Lays template `file` out with `input` as PDF.
+    fn compile(&self, file: &str, input: Dict) -> Result<Vec<u8>, String> {
+        let doc = self
+            .engine
+            .compile_with_input(file, input)
+            .output
+            .map_err(|e| format!("{e:?}"))?;
+        typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default()).map_err(|e| format!("{e:?}"))
+    }
+}
+
 /// The visible stamp of a signature as a one-page PDF (the page is the stamp): the signer's
 /// name, the time, and the purpose.
 pub fn stamp(name: &str, time: &str, reason: &str) -> Result<Vec<u8>, String> {
@@ -89,12 +101,7 @@ impl TypstSlips {
         .to_string();
         let mut input = Dict::new();
         input.insert("data".into(), json.as_str().into_value());
-        let doc = self
-            .engine
-            .compile_with_input("stamp.typ", input)
-            .output
-            .map_err(|e| format!("{e:?}"))?;
-        typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default()).map_err(|e| format!("{e:?}"))
+        self.compile("stamp.typ", input)
     }
 }
 
@@ -105,24 +112,14 @@ impl SlipRenderer for TypstSlips {
         let json = serde_json::to_string(data).map_err(|e| e.to_string())?;
         let mut input = Dict::new();
         input.insert("data".into(), json.as_str().into_value());
-        let doc = self
-            .engine
-            .compile_with_input(file, input)
-            .output
-            .map_err(|e| format!("{e:?}"))?;
-        typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default()).map_err(|e| format!("{e:?}"))
+        self.compile(file, input)
     }
 
     fn result_pdf(&self, data: &SlipData) -> Result<Vec<u8>, String> {
         let json = serde_json::to_string(data).map_err(|e| e.to_string())?;
         let mut input = Dict::new();
         input.insert("data".into(), json.as_str().into_value());
-        let doc = self
-            .engine
-            .compile_with_input("result.typ", input)
-            .output
-            .map_err(|e| format!("{e:?}"))?;
-        typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default()).map_err(|e| format!("{e:?}"))
+        self.compile("result.typ", input)
     }
 
     fn image_pdf(&self, image: &[u8]) -> Result<Vec<u8>, String> {
@@ -131,11 +128,6 @@ impl SlipRenderer for TypstSlips {
             "image".into(),
             typst::foundations::Bytes::new(image.to_vec()).into_value(),
         );
-        let doc = self
-            .engine
-            .compile_with_input("copy.typ", input)
-            .output
-            .map_err(|e| format!("{e:?}"))?;
-        typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default()).map_err(|e| format!("{e:?}"))
+        self.compile("copy.typ", input)
     }
 }

@@ -1,7 +1,7 @@
 //! Result templates per procedure: written by an administrator, filled from a dossier and laid
 //! out as PDF to become the dossier's result (then signed by the leader and sealed).
 
-use crate::{Acting, Result, Service, ServiceError};
+use crate::{Acting, Result, Service};
 use motcua_domain::policy::{Permission, authorize};
 use motcua_domain::results::ResultTemplate;
 
@@ -46,17 +46,7 @@ impl Service {
 
     /// Lays a filled result out as PDF (off the async threads).
     pub async fn render_result(&self, data: crate::slips::SlipData) -> Result<Vec<u8>> {
-        let r = self
-            .slips
-            .read()
-            .ok()
-            .and_then(|s| s.clone())
-            .ok_or_else(|| {
-                ServiceError::Storage(motcua_store::StoreError::Io(motcua_domain::Msg::new(
-                    "Máy chủ chưa có bộ tạo PDF",
-                    "this server has no PDF renderer",
-                )))
-            })?;
+        let r = self.renderer()?;
         let data = data.normalised();
         tokio::task::spawn_blocking(move || r.result_pdf(&data))
             .await

@@ -93,6 +93,19 @@ impl Service {
             .ok_or_else(no_signatures)
     }
 
+    /// Stores a signed PDF's content (addressed by its SHA-256, which it gives) before the row
+    /// that names it commits.
+    async fn put_signed(&self, pdf: &[u8]) -> std::result::Result<String, String> {
+        use sha2::Digest;
+        let sha = hex::encode(sha2::Sha256::digest(pdf));
+        self.blobs()
+            .map_err(|e| e.to_string())?
+            .put(&sha, pdf)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(sha)
+    }
+
     /// Verifies the signatures of any PDF (a citizen's upload, another agency's document, one
     /// of ours). Public: no permission is needed to check a signature.
     pub async fn verify_pdf(&self, pdf: Vec<u8>) -> Result<Vec<SignatureReport>> {
@@ -192,11 +205,7 @@ impl Service {
             })
             .await
             .map_err(|e| format!("{code}: {e}"))?;
-        let sha = {
-            use sha2::Digest;
-            hex::encode(sha2::Sha256::digest(&signed))
-        };
-        blobs.put(&sha, &signed).await.map_err(|e| e.to_string())?;
+        let sha = self.put_signed(&signed).await?;
         let by = motcua_store::ChangeBy::new(officer.username.clone(), self.now());
         self.store()
             .mark_document_signed(code, &sha, signed.len() as i64, &agency, &by)
@@ -478,11 +487,7 @@ impl Service {
                 }
             };
         }
-        let sha = {
-            use sha2::Digest;
-            hex::encode(sha2::Sha256::digest(&pdf))
-        };
-        blobs.put(&sha, &pdf).await.map_err(|e| e.to_string())?;
+        let sha = self.put_signed(&pdf).await?;
         let day = self.calendar().local(self.now()).date();
         let code = self
             .store()
@@ -556,15 +561,7 @@ impl Service {
             }
             Err(e) => return Err(format!("{code}: {e}")),
         };
-        let sha = {
-            use sha2::Digest;
-            hex::encode(sha2::Sha256::digest(&signed))
-        };
-        self.blobs()
-            .map_err(|e| e.to_string())?
-            .put(&sha, &signed)
-            .await
-            .map_err(|e| e.to_string())?;
+        let sha = self.put_signed(&signed).await?;
         let by = motcua_store::ChangeBy::new(issuer.to_owned(), self.now());
         self.store()
             .keep_slip(

@@ -179,6 +179,20 @@ pub fn time_words(t: chrono::NaiveDateTime) -> String {
 }
 
 impl Service {
+    /// The PDF renderer, if the binary set one.
+    pub(crate) fn renderer(&self) -> Result<Arc<dyn SlipRenderer>> {
+        self.slips
+            .read()
+            .ok()
+            .and_then(|s| s.clone())
+            .ok_or_else(|| {
+                ServiceError::Storage(motcua_store::StoreError::Io(motcua_domain::Msg::new(
+                    "Máy chủ chưa có bộ tạo PDF",
+                    "this server has no PDF renderer",
+                )))
+            })
+    }
+
     /// Sets the PDF renderer of slips.
     pub fn set_slip_renderer(&self, r: Arc<dyn SlipRenderer>) {
         if let Ok(mut s) = self.slips.write() {
@@ -188,17 +202,7 @@ impl Service {
 
     /// Renders a slip (off the async threads: layout is CPU work).
     pub async fn render_slip(&self, kind: SlipKind, data: SlipData) -> Result<Vec<u8>> {
-        let r = self
-            .slips
-            .read()
-            .ok()
-            .and_then(|s| s.clone())
-            .ok_or_else(|| {
-                ServiceError::Storage(motcua_store::StoreError::Io(motcua_domain::Msg::new(
-                    "Máy chủ chưa có bộ tạo PDF",
-                    "this server has no PDF renderer",
-                )))
-            })?;
+        let r = self.renderer()?;
         let data = data.normalised();
         let out = tokio::task::spawn_blocking(move || r.render(kind, &data))
             .await
@@ -212,12 +216,7 @@ impl Service {
 impl Service {
     /// A scanned image as a one-page PDF (off the async threads).
     pub async fn image_pdf(&self, image: Vec<u8>) -> Result<Vec<u8>> {
-        let r = self
-            .slips
-            .read()
-            .ok()
-            .and_then(|s| s.clone())
-            .ok_or_else(|| render_error("no PDF renderer"))?;
+        let r = self.renderer()?;
         tokio::task::spawn_blocking(move || r.image_pdf(&image))
             .await
             .map_err(|e| render_error(&e.to_string()))?

@@ -2,7 +2,7 @@
 //! leader and sealed by the agency, as the `result.sign` job), and the signed result recorded
 //! as a signed electronic result in the applicant's warehouse.
 
-use crate::warehouse::{DigitisationEvent, digitisation_event, register_blob};
+use crate::warehouse::{DigitisationEvent, digitisation_event, next_result_code, register_blob};
 use crate::{ChangeBy, Result, Store, on_db};
 use chrono::{DateTime, NaiveDate, Utc};
 use motcua_domain::Msg;
@@ -145,16 +145,7 @@ impl Store {
                 return Ok(doc.unwrap_or_default());
             }
             register_blob!(tx, sha256, size, by.at)?;
-            let n: i64 = sqlx::query_scalar(
-                "INSERT INTO digitisation_counters (agency_code, day, last) VALUES ($1, $2, 1) \
-                 ON CONFLICT (agency_code, day) DO UPDATE SET last = digitisation_counters.last + 1 \
-                 RETURNING last",
-            )
-            .bind(agency.as_str())
-            .bind(day.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
-            let code = motcua_domain::digitisation::result_code(agency, day, n);
+            let code = next_result_code!(tx, agency, day)?;
             let fields = std::collections::BTreeMap::new();
             sqlx::query(
                 "INSERT INTO digitised_documents (code, applicant_id, file_id, dossier_code, component_index, \

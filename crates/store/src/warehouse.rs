@@ -155,6 +155,24 @@ macro_rules! digitisation_event {
 }
 pub(crate) use digitisation_event;
 
+/// The next digitisation result code of `agency` on `day` (the day's counter, in the
+/// transaction).
+macro_rules! next_result_code {
+    ($tx:expr, $agency:expr, $day:expr) => {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO digitisation_counters (agency_code, day, last) VALUES ($1, $2, 1) \
+             ON CONFLICT (agency_code, day) DO UPDATE SET last = digitisation_counters.last + 1 \
+             RETURNING last",
+        )
+        .bind($agency.as_str())
+        .bind($day.to_string())
+        .fetch_one(&mut *$tx)
+        .await
+        .map(|n| motcua_domain::digitisation::result_code($agency, $day, n))
+    };
+}
+pub(crate) use next_result_code;
+
 /// Records a stored content (a signed PDF) in `blobs`, once.
 macro_rules! register_blob {
     ($tx:expr, $sha:expr, $size:expr, $at:expr) => {
@@ -191,16 +209,7 @@ impl Store {
         };
         let code = on_db!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
-            let n: i64 = sqlx::query_scalar(
-                "INSERT INTO digitisation_counters (agency_code, day, last) VALUES ($1, $2, 1) \
-                 ON CONFLICT (agency_code, day) DO UPDATE SET last = digitisation_counters.last + 1 \
-                 RETURNING last",
-            )
-            .bind(agency.as_str())
-            .bind(day.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
-            let code = motcua_domain::digitisation::result_code(agency, day, n);
+            let code = next_result_code!(tx, agency, day)?;
             sqlx::query(
                 "INSERT INTO digitised_documents (code, applicant_id, file_id, dossier_code, component_index, \
                  source, name, name_folded, document_kind, fields, valid_until, signed, confirmed_by, confirmed_at, \

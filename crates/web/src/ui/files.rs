@@ -95,30 +95,10 @@ async fn upload(
     let Some(user) = page.user.clone() else {
         return see_other(&format!("/dang-nhap?next=/ho-so/{code}"));
     };
-    let mut csrf = String::new();
-    let mut component: Option<String> = None;
-    let mut file: Option<(String, Vec<u8>)> = None;
-    loop {
-        match parts.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or_default().to_owned();
-                let file_name = field.file_name().map(str::to_owned);
-                match field.bytes().await {
-                    Ok(bytes) => match name.as_str() {
-                        "_csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
-                        "component" => {
-                            component = Some(String::from_utf8_lossy(&bytes).trim().to_owned());
-                        }
-                        "file" => file = Some((file_name.unwrap_or_default(), bytes.to_vec())),
-                        _ => {}
-                    },
-                    Err(_) => return error_page(tr, too_large()),
-                }
-            }
-            Ok(None) => break,
-            Err(_) => return error_page(tr, too_large()),
-        }
-    }
+    let Ok(MultipartForm { csrf, fields, file }) = read_multipart(&mut parts).await else {
+        return error_page(tr, too_large());
+    };
+    let component = fields.get("component").map(|c| c.trim().to_owned());
     if !super::csrf_matches(&page, &csrf) {
         return error_page(tr, csrf_refused());
     }
@@ -152,6 +132,37 @@ async fn upload(
             }
         }
     }
+}
+
+/// A multipart form as the pages send it: the anti-forgery token, the text fields, and the
+/// file of the field `file` (its name and bytes).
+struct MultipartForm {
+    csrf: String,
+    fields: BTreeMap<String, String>,
+    file: Option<(String, Vec<u8>)>,
+}
+
+/// Reads a whole multipart form; `Err` when it is cut off or over the body limit.
+async fn read_multipart(parts: &mut Multipart) -> Result<MultipartForm, ()> {
+    let mut form = MultipartForm {
+        csrf: String::new(),
+        fields: BTreeMap::new(),
+        file: None,
+    };
+    while let Some(field) = parts.next_field().await.map_err(|_| ())? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        let bytes = field.bytes().await.map_err(|_| ())?;
+        match name.as_str() {
+            "_csrf" => form.csrf = String::from_utf8_lossy(&bytes).into_owned(),
+            "file" => form.file = Some((file_name.unwrap_or_default(), bytes.to_vec())),
+            _ => {
+                form.fields
+                    .insert(name, String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+    }
+    Ok(form)
 }
 
 /// A change sent without this site's anti-forgery token.
@@ -428,28 +439,9 @@ async fn verify_form(page: Page) -> Response {
 async fn verify(State(s): State<AppState>, page: Page, mut parts: Multipart) -> Response {
     let page = page.titled("Xác thực chữ ký số", "Verify digital signatures");
     let tr = page.tr;
-    let mut csrf = String::new();
-    let mut file: Option<(String, Vec<u8>)> = None;
-    loop {
-        match parts.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or_default().to_owned();
-                let file_name = field.file_name().map(str::to_owned);
-                match field.bytes().await {
-                    Ok(bytes) if name == "_csrf" => {
-                        csrf = String::from_utf8_lossy(&bytes).into_owned();
-                    }
-                    Ok(bytes) if name == "file" => {
-                        file = Some((file_name.unwrap_or_default(), bytes.to_vec()));
-                    }
-                    Ok(_) => {}
-                    Err(_) => return error_page(tr, too_large()),
-                }
-            }
-            Ok(None) => break,
-            Err(_) => return error_page(tr, too_large()),
-        }
-    }
+    let Ok(MultipartForm { csrf, file, .. }) = read_multipart(&mut parts).await else {
+        return error_page(tr, too_large());
+    };
     if !super::csrf_matches(&page, &csrf) {
         return error_page(tr, csrf_refused());
     }

@@ -30,6 +30,43 @@ pub(crate) fn with_signatures(app: &TestApp) -> tempfile::TempDir {
     dir
 }
 
+/// Development keys of an installation (a user and agencies), valid on the test's day, and the
+/// service set to sign with them (with visible stamps laid out by `stamps` when given).
+fn installation(
+    app: &TestApp,
+    (username, full_name, organisation): (&str, &str, &str),
+    agencies: &[(String, String)],
+    stamps: Option<Arc<motcua_pdf::TypstSlips>>,
+) -> (tempfile::TempDir, TrustStore) {
+    let pki = tempfile::tempdir().unwrap();
+    motcua_sign::pki::write_dev_installation(
+        pki.path(),
+        &[motcua_sign::pki::DevUser {
+            username: username.into(),
+            full_name: full_name.into(),
+            organisation: organisation.into(),
+        }],
+        agencies,
+        app.now() - chrono::Duration::days(30),
+    )
+    .unwrap();
+    let mut trust = TrustStore::new();
+    trust.add_file(&pki.path().join("ca.pem")).unwrap();
+    let stamp: Option<motcua_sign::service::StampRenderer> = stamps.map(|r| {
+        Arc::new(move |n: &str, t: &str, why: &str| r.stamp(n, t, why))
+            as motcua_sign::service::StampRenderer
+    });
+    app.svc.set_pdf_signatures(Arc::new(Signatures {
+        trust: trust.clone(),
+        keys_dir: Some(pki.path().to_owned()),
+        password: motcua_sign::pki::DEV_PASSWORD.into(),
+        remote_url: None,
+        tsa: None,
+        stamp,
+    }));
+    (pki, trust)
+}
+
 async fn signatures_are_verified_for_anyone(app: &TestApp) {
     app.svc
         .set_slip_renderer(Arc::new(motcua_pdf::TypstSlips::new()));
@@ -152,28 +189,12 @@ async fn confirmed_copies_are_signed_by_their_officer(app: &TestApp) {
     .await;
     let file = r.body["id"].as_i64().unwrap();
     // Keys of the installation, valid on the test's day.
-    let pki = tempfile::tempdir().unwrap();
-    motcua_sign::pki::write_dev_installation(
-        pki.path(),
-        &[motcua_sign::pki::DevUser {
-            username: "tiepnhan.a".into(),
-            full_name: "Nguyễn Thị Lan".into(),
-            organisation: "UBND phường A".into(),
-        }],
+    let (_pki, trust) = installation(
+        app,
+        ("tiepnhan.a", "Nguyễn Thị Lan", "UBND phường A"),
         &[],
-        app.now() - chrono::Duration::days(30),
-    )
-    .unwrap();
-    let mut trust = TrustStore::new();
-    trust.add_file(&pki.path().join("ca.pem")).unwrap();
-    app.svc.set_pdf_signatures(Arc::new(Signatures {
-        trust: trust.clone(),
-        keys_dir: Some(pki.path().to_owned()),
-        password: motcua_sign::pki::DEV_PASSWORD.into(),
-        remote_url: None,
-        tsa: None,
-        stamp: None,
-    }));
+        None,
+    );
     app.run_pending_jobs().await;
     let r = app
         .post(&format!("/api/v1/files/{file}/confirm"))
@@ -226,31 +247,16 @@ async fn leaders_sign_results_from_their_queue(app: &TestApp) {
     let renderer = Arc::new(motcua_pdf::TypstSlips::new());
     app.svc.set_slip_renderer(renderer.clone());
     let c = setup(app).await;
-    let pki = tempfile::tempdir().unwrap();
-    motcua_sign::pki::write_dev_installation(
-        pki.path(),
-        &[motcua_sign::pki::DevUser {
-            username: "lanhdao.a".into(),
-            full_name: "Trần Văn Hùng".into(),
-            organisation: "Ủy ban nhân dân phường Minh Xuân".into(),
-        }],
+    let (_pki, trust) = installation(
+        app,
+        (
+            "lanhdao.a",
+            "Trần Văn Hùng",
+            "Ủy ban nhân dân phường Minh Xuân",
+        ),
         &[(A.to_owned(), "Ủy ban nhân dân phường Minh Xuân".to_owned())],
-        app.now() - chrono::Duration::days(30),
-    )
-    .unwrap();
-    let mut trust = TrustStore::new();
-    trust.add_file(&pki.path().join("ca.pem")).unwrap();
-    let stamps = renderer.clone();
-    app.svc.set_pdf_signatures(Arc::new(Signatures {
-        trust: trust.clone(),
-        keys_dir: Some(pki.path().to_owned()),
-        password: motcua_sign::pki::DEV_PASSWORD.into(),
-        remote_url: None,
-        tsa: None,
-        stamp: Some(Arc::new(move |n: &str, t: &str, r: &str| {
-            stamps.stamp(n, t, r)
-        })),
-    }));
+        Some(renderer.clone()),
+    );
     // Two dossiers at the leader's deciding step, each with a result.
     let mut results = Vec::new();
     for _ in 0..2 {
@@ -428,28 +434,16 @@ async fn issued_slips_are_signed_and_kept(app: &TestApp) {
     app.svc
         .set_slip_renderer(Arc::new(motcua_pdf::TypstSlips::new()));
     let c = setup(app).await;
-    let pki = tempfile::tempdir().unwrap();
-    motcua_sign::pki::write_dev_installation(
-        pki.path(),
-        &[motcua_sign::pki::DevUser {
-            username: "tiepnhan.a".into(),
-            full_name: "Nguyễn Thị Lan".into(),
-            organisation: "Ủy ban nhân dân phường Minh Xuân".into(),
-        }],
+    let (_pki, trust) = installation(
+        app,
+        (
+            "tiepnhan.a",
+            "Nguyễn Thị Lan",
+            "Ủy ban nhân dân phường Minh Xuân",
+        ),
         &[],
-        app.now() - chrono::Duration::days(30),
-    )
-    .unwrap();
-    let mut trust = TrustStore::new();
-    trust.add_file(&pki.path().join("ca.pem")).unwrap();
-    app.svc.set_pdf_signatures(Arc::new(Signatures {
-        trust: trust.clone(),
-        keys_dir: Some(pki.path().to_owned()),
-        password: motcua_sign::pki::DEV_PASSWORD.into(),
-        remote_url: None,
-        tsa: None,
-        stamp: None,
-    }));
+        None,
+    );
     let code = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
     c.ok("tiepnhan.a", &code, json!({"action": "forward"}))
         .await;
