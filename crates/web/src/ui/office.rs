@@ -1011,24 +1011,22 @@ async fn slip_pdf(
     pdf_slip(&s, page, &headers, &code, kind).await
 }
 
-/// A kept slip's title.
+/// A kept slip's short name (unlike the printable slips' full titles, so that each link is
+/// named apart).
 fn kept_title(tr: super::Tr, kind: motcua_domain::slips::SlipKind) -> &'static str {
     use motcua_domain::slips::SlipKind as K;
     match kind {
-        K::Receipt => tr.t(
-            "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
-            "Receipt and appointment slip",
-        ),
+        K::Receipt => tr.t("Giấy tiếp nhận, bản đã ký số", "Receipt, signed copy"),
         K::SupplementRequest => tr.t(
-            "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
-            "Supplement request",
+            "Yêu cầu bổ sung, bản đã ký số",
+            "Supplement request, signed copy",
         ),
-        K::Refusal => tr.t("Phiếu từ chối tiếp nhận hồ sơ", "Refusal slip"),
-        K::Apology => tr.t(
-            "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
-            "Apology and new appointment",
+        K::Refusal => tr.t("Từ chối tiếp nhận, bản đã ký số", "Refusal, signed copy"),
+        K::Apology => tr.t("Xin lỗi và hẹn lại, bản đã ký số", "Apology, signed copy"),
+        K::Stopping => tr.t(
+            "Dừng giải quyết, bản đã ký số",
+            "Notice of stopping, signed copy",
         ),
-        K::Stopping => tr.t("Thông báo dừng giải quyết hồ sơ", "Notice of stopping"),
         K::Control | K::Register => "",
     }
 }
