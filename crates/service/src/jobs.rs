@@ -126,6 +126,13 @@ impl Runner {
                 .ok_or_else(|| format!("job {}: no code in its payload", job.id))?;
             svc.sign_copy(&code).await
         });
+        r.register(motcua_store::DOCUMENT_SIGN_JOB, 2, |svc, job| async move {
+            let id = serde_json::from_str::<serde_json::Value>(&job.payload)
+                .ok()
+                .and_then(|v| v["id"].as_i64())
+                .ok_or_else(|| format!("job {}: no id in its payload", job.id))?;
+            svc.sign_document(id).await
+        });
         r.register(motcua_store::RESULT_SIGN_JOB, 2, |svc, job| async move {
             let id = serde_json::from_str::<serde_json::Value>(&job.payload)
                 .ok()

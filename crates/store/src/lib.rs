@@ -20,6 +20,7 @@ pub mod blobs;
 pub mod calendar;
 pub mod catalogue;
 pub mod changes;
+pub mod documents;
 pub mod dossiers;
 pub mod files;
 pub mod jobs;
@@ -37,6 +38,7 @@ pub use audit::{AuditEntry, DossierMismatch, VerifyReport};
 pub use batches::{BatchItem, BatchProgress, BatchReportRow};
 pub use blobs::{BlobStore, LocalBlobs};
 pub use catalogue::{ImportReport, ProcedureQuery};
+pub use documents::{DOCUMENT_SIGN_JOB, DocumentCounts, NewOfficialDocument, OfficialDocument};
 pub use dossiers::{
     DossierQuery, Guard, IdempotencyKey, ImportedEvent, Outbox, StoredDossier, no_jobs,
 };

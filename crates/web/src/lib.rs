@@ -113,7 +113,8 @@ fn motcua_store_key() -> [u8; 32] {
         (name = "files", description = "Files of dossiers: components and results"),
         (name = "warehouse", description = "Digitisation results and the applicants' electronic data warehouse"),
         (name = "jobs", description = "The background job queue (administrators)"),
-        (name = "signatures", description = "Digital signatures on PDFs: verification of any document"),
+        (name = "signatures", description = "Digital signatures on PDFs: verification of any document, the leader's signing queue"),
+        (name = "documents", description = "The official-document register: incoming and outgoing documents of an agency"),
     )
 )]
 struct ApiDoc;
@@ -146,6 +147,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(api::slips::router())
                 .merge(api::signatures::router())
                 .merge(api::results::router())
+                .merge(api::documents::router())
                 .merge(api::warehouse::router())
                 .merge(api::jobs::router()),
         )

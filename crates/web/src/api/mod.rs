@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod calendar;
 pub mod catalogue;
+pub mod documents;
 pub mod dossiers;
 pub mod files;
 pub mod jobs;

@@ -136,14 +136,14 @@ async fn upload(
 
 /// A multipart form as the pages send it: the anti-forgery token, the text fields, and the
 /// file of the field `file` (its name and bytes).
-struct MultipartForm {
-    csrf: String,
-    fields: BTreeMap<String, String>,
-    file: Option<(String, Vec<u8>)>,
+pub(super) struct MultipartForm {
+    pub csrf: String,
+    pub fields: BTreeMap<String, String>,
+    pub file: Option<(String, Vec<u8>)>,
 }
 
 /// Reads a whole multipart form; `Err` when it is cut off or over the body limit.
-async fn read_multipart(parts: &mut Multipart) -> Result<MultipartForm, ()> {
+pub(super) async fn read_multipart(parts: &mut Multipart) -> Result<MultipartForm, ()> {
     let mut form = MultipartForm {
         csrf: String::new(),
         fields: BTreeMap::new(),
@@ -175,7 +175,7 @@ pub(super) fn csrf_refused() -> ApiError {
     )
 }
 
-fn too_large() -> ApiError {
+pub(super) fn too_large() -> ApiError {
     ApiError::new(
         axum::http::StatusCode::PAYLOAD_TOO_LARGE,
         "file-too-large",

@@ -22,6 +22,7 @@ use motcua_domain::auth::Role;
 use motcua_service::store::User;
 
 mod admin;
+mod documents;
 mod files;
 mod office;
 pub(crate) mod portal;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(files::router())
         .merge(uploads::router())
         .merge(signing::router())
+        .merge(documents::router())
         .route("/static/site.css", get(css))
         .route("/static/htmx-2.0.11.min.js", get(htmx))
         .route("/static/print.js", get(print_js))

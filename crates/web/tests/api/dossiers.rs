@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 
 pub(super) const A: &str = "000.01.31.H58"; // UBND phường Minh Xuân (02215)
-const B: &str = "000.02.31.H58"; // UBND phường Hà Giang 1 (00694)
+pub(super) const B: &str = "000.02.31.H58"; // UBND phường Hà Giang 1 (00694)
 const P: &str = "000.00.20.H58"; // provincial public-service centre (08)
 const S: &str = "000.00.11.H58"; // Sở Tư pháp (08), not a one-stop point
 const H: &str = "000.01.31.H26"; // a Hà Nội ward (00004)

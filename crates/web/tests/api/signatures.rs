@@ -1,14 +1,14 @@
 //! Issue 13, item 3: any PDF's signatures verified through `POST /api/v1/signatures/verify` and
 //! the public verification page, with the trusted roots the server is configured with.
 
-use super::dossiers::{A, RE_BIRTH, counter, setup};
+use super::dossiers::{A, B, RE_BIRTH, counter, setup};
 use axum::http::StatusCode;
 use motcua_sign::service::Signatures;
 use motcua_sign::{LocalKey, TrustStore};
 use motcua_web::testing::TestApp;
 use std::sync::Arc;
 
-motcua_store::on_both!(crate::start => signatures_are_verified_for_anyone, confirmed_copies_are_signed_by_their_officer, leaders_sign_results_from_their_queue, issued_slips_are_signed_and_kept, results_are_drafted_from_the_procedures_template);
+motcua_store::on_both!(crate::start => signatures_are_verified_for_anyone, confirmed_copies_are_signed_by_their_officer, leaders_sign_results_from_their_queue, issued_slips_are_signed_and_kept, results_are_drafted_from_the_procedures_template, the_document_register_signs_delivers_and_counts);
 
 /// A development PKI, and the service set to trust its root.
 pub(crate) fn with_signatures(app: &TestApp) -> tempfile::TempDir {
@@ -631,5 +631,165 @@ async fn results_are_drafted_from_the_procedures_template(app: &TestApp) {
             .any(|i| i["file"]["id"] == id),
         "{}",
         q.text
+    );
+}
+
+/// Item 6: the official-document register — an incoming document entered with its
+/// verification; an outgoing one signed by the leader and sealed, then delivered to the
+/// recipient agency's incoming book and verified there; searchable without diacritics;
+/// counted per period.
+async fn the_document_register_signs_delivers_and_counts(app: &TestApp) {
+    let c = setup(app).await;
+    let renderer = Arc::new(motcua_pdf::TypstSlips::new());
+    app.svc.set_slip_renderer(renderer.clone());
+    let (_pki, _trust) = installation(
+        app,
+        (
+            "lanhdao.a",
+            "Trần Văn Hùng",
+            "Ủy ban nhân dân phường Minh Xuân",
+        ),
+        &[(A.to_owned(), "Ủy ban nhân dân phường Minh Xuân".to_owned())],
+        Some(renderer.clone()),
+    );
+    let pdf = motcua_pdf::stamp("Văn bản", "28/01/2025", "Báo cáo").unwrap();
+    let officer = c.tokens["tiepnhan.a"].clone();
+    let post = |path: String, token: String, body: Vec<u8>| {
+        app.post(&path)
+            .bearer(&token)
+            .body(body, "application/pdf")
+            .send()
+    };
+    // Incoming, from outside motcua: entered with the next number, verified (no signature).
+    let r = post(
+        "/api/v1/documents/incoming?subject=C%C3%B4ng%20v%C4%83n%20v%E1%BB%81%20l%E1%BB%8Bch%20ti%E1%BA%BFp%20d%C3%A2n&issuer=S%E1%BB%9F%20N%E1%BB%99i%20v%E1%BB%A5&symbol=125%2FSNV-VP&issued_on=2025-01-20".into(),
+        officer.clone(),
+        pdf.clone(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["direction"], "in");
+    assert_eq!(r.body["number"], 1);
+    assert_eq!(r.body["symbol"], "125/SNV-VP");
+    assert_eq!(r.body["verification"], "[]");
+    // Outgoing to ward B, signed by the leader: refused for a signer who is not a leader.
+    let out = |signer: &str| {
+        post(
+            format!(
+                "/api/v1/documents/outgoing?subject=B%C3%A1o%20c%C3%A1o%20t%C3%ACnh%20h%C3%ACnh%20ti%E1%BA%BFp%20nh%E1%BA%ADn&recipient=UBND%20ph%C6%B0%E1%BB%9Dng%20H%C3%A0%20Giang%201&recipient_agency={B}&symbol=UBND-VP&signer={signer}"
+            ),
+            officer.clone(),
+            pdf.clone(),
+        )
+    };
+    assert_eq!(
+        out("chuyenvien.a").await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let r = out("lanhdao.a").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["state"], "signing");
+    assert_eq!(r.body["symbol"], "1/UBND-VP");
+    let id = r.body["id"].as_i64().unwrap();
+    app.run_pending_jobs().await;
+    let r = app
+        .get(&format!("/api/v1/documents/{id}"))
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.body["state"], "sent", "{}", r.text);
+    // Delivered to B's incoming book, verified on arrival: the leader and the seal, valid.
+    let b = c.tokens["tiepnhan.b"].clone();
+    let r = app
+        .get("/api/v1/documents?direction=in")
+        .bearer(&b)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let got = &r.body[0];
+    assert_eq!(got["symbol"], "1/UBND-VP");
+    assert_eq!(got["source_id"], id);
+    assert_eq!(got["other_agency_code"], A);
+    let reports: serde_json::Value =
+        serde_json::from_str(got["verification"].as_str().unwrap()).unwrap();
+    assert_eq!(reports.as_array().unwrap().len(), 2, "{reports}");
+    assert!(
+        reports
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["valid"] == true),
+        "{reports}"
+    );
+    assert_eq!(reports[0]["signer"], "Trần Văn Hùng");
+    let delivered = got["id"].as_i64().unwrap();
+    let f = app
+        .get(&format!("/api/v1/documents/{delivered}/file"))
+        .bearer(&b)
+        .send()
+        .await;
+    assert_eq!(f.status, StatusCode::OK);
+    assert!(f.bytes.len() > pdf.len(), "the signed copy");
+    // Another agency's book is not readable.
+    assert_eq!(
+        app.get(&format!("/api/v1/documents/{id}"))
+            .bearer(&b)
+            .send()
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // Searched without diacritics; counted per period.
+    let r = app
+        .get("/api/v1/documents?q=bao+cao+tinh+hinh")
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.body.as_array().unwrap().len(), 1, "{}", r.text);
+    assert_eq!(r.body[0]["id"], id);
+    let r = app
+        .get("/api/v1/documents?q=lich+tiep+dan&direction=in")
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(r.body.as_array().unwrap().len(), 1, "{}", r.text);
+    let r = app
+        .get("/api/v1/documents/counts?from=2025-01-01&to=2025-01-31")
+        .bearer(&officer)
+        .send()
+        .await;
+    assert_eq!(
+        r.body,
+        serde_json::json!({"incoming": 1, "outgoing": 1, "outgoing_signed": 1}),
+        "{}",
+        r.text
+    );
+    let r = app
+        .get("/api/v1/documents/counts?from=2025-01-01&to=2025-01-31")
+        .bearer(&b)
+        .send()
+        .await;
+    assert_eq!(r.body["incoming"], 1);
+    assert_eq!(
+        app.get("/api/v1/documents")
+            .bearer(&c.tokens["congdan"])
+            .send()
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // The pages: the books with the month's counts, the verification in words.
+    let page = super::daily::page(app, "tiepnhan.a", "/van-ban?q=bao+cao").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains("1/UBND-VP") && !page.text.contains("125/SNV-VP"),
+        "searched"
+    );
+    let page = super::daily::page(app, "tiepnhan.b", "/van-ban?so=in").await;
+    assert!(
+        page.text
+            .contains("Chữ ký số hợp lệ (Trần Văn Hùng, Ủy ban nhân dân phường Minh Xuân)"),
+        "{}",
+        page.text
     );
 }
