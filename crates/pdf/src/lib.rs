@@ -28,6 +28,7 @@ static CONTROL: &str = include_str!("../templates/control.typ");
 static STAMP: &str = include_str!("../templates/stamp.typ");
 static COPY: &str = include_str!("../templates/copy.typ");
 static RESULT: &str = include_str!("../templates/result.typ");
+static REGISTER: &str = include_str!("../templates/register.typ");
 
 /// The typst renderer of slips.
 pub struct TypstSlips {
@@ -52,6 +53,7 @@ impl TypstSlips {
                 ("stamp.typ", STAMP),
                 ("copy.typ", COPY),
                 ("result.typ", RESULT),
+                ("register.typ", REGISTER),
             ])
             .build();
         TypstSlips { engine }
@@ -66,7 +68,7 @@ impl TypstSlips {
             | SlipKind::Apology
             | SlipKind::Stopping => Some("letter.typ"),
             SlipKind::Control => Some("control.typ"),
-            SlipKind::Register => None,
+            SlipKind::Register => Some("register.typ"),
         }
     }
 }

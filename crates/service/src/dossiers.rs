@@ -63,6 +63,9 @@ pub struct ListFilter {
     /// Overdue as of this instant (default now).
     pub as_of: Option<DateTime<Utc>>,
     pub due_before: Option<DateTime<Utc>>,
+    /// Received within `[received_from, received_to)`.
+    pub received_from: Option<DateTime<Utc>>,
+    pub received_to: Option<DateTime<Utc>>,
     /// Agency holding the dossier now (officers: their own, by default).
     pub agency: Option<String>,
     /// Officer the dossier is assigned to; `me` for the actor.
@@ -626,6 +629,8 @@ impl Service {
             overdue: f.overdue,
             as_of: Some(f.as_of.unwrap_or_else(|| self.now())),
             due_before: f.due_before,
+            received_from: f.received_from,
+            received_to: f.received_to,
             agency: f.agency,
             assignee: match f.assignee.as_deref() {
                 Some("me") => Some(actor.name.clone()),

@@ -68,6 +68,24 @@ pub struct SlipRow {
     pub status: String,
 }
 
+/// A line of the dossier register (form 06/07): one dossier received in the period.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RegisterRow {
+    pub no: usize,
+    pub code: String,
+    pub procedure: String,
+    pub applicant: String,
+    pub received_at: String,
+    pub due: String,
+    /// Where it went to be decided, when not here.
+    pub decided_by: String,
+    /// When it was resolved or stopped.
+    pub ended_at: String,
+    pub returned_at: String,
+    /// The state in words (early, on time, late, stopped…).
+    pub note: String,
+}
+
 /// Everything a slip shows (text in NFC), as the templates read it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SlipData {
@@ -106,6 +124,8 @@ pub struct SlipData {
     pub officer: String,
     /// Letters: to whom (Kính gửi).
     pub recipient: String,
+    /// The dossier register's lines.
+    pub register_rows: Vec<RegisterRow>,
     /// Letters: the body, paragraph by paragraph.
     pub paragraphs: Vec<String>,
     /// Letters: the list (missing items, reasons).

@@ -47,6 +47,10 @@ pub struct DossierQuery {
     pub involving: Option<String>,
     /// Filed at or after this instant.
     pub submitted_from: Option<DateTime<Utc>>,
+    /// Received at or after this instant…
+    pub received_from: Option<DateTime<Utc>>,
+    /// …and before this one.
+    pub received_to: Option<DateTime<Utc>>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
@@ -500,6 +504,12 @@ impl Store {
             }
             if let Some(t) = q.submitted_from {
                 b.push(" AND submitted_at >= ").push_bind(t);
+            }
+            if let Some(t) = q.received_from {
+                b.push(" AND received_at >= ").push_bind(t);
+            }
+            if let Some(t) = q.received_to {
+                b.push(" AND received_at < ").push_bind(t);
             }
             if let Some((t, code)) = &cursor {
                 b.push(" AND (queue_due > ").push_bind(*t);

@@ -498,3 +498,123 @@ pub async fn draft_result(
     svc.attach_file(by, code, None, &format!("ket-qua-{code}.pdf"), &pdf)
         .await
 }
+
+/// The dossier register (form 06 of Circular 01/2018, 07 of 03/2025, by the form set in force
+/// on the period's last day) of agency `agency`: every dossier it received from `from` to `to`
+/// (local days, both included), in the order received — at most 5,000 lines. For the agency's
+/// officers and administrators.
+pub async fn register(
+    svc: &Service,
+    actor: &Actor,
+    agency: &str,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<SlipData> {
+    use motcua_domain::auth::Role;
+    use motcua_domain::dossier::Status;
+    let own = actor.agency.as_ref().is_some_and(|a| a.as_str() == agency)
+        && actor
+            .role
+            .is_some_and(motcua_domain::policy::handles_dossiers);
+    if !own && actor.role != Some(Role::Admin) {
+        return Err(ServiceError::Forbidden(motcua_domain::Msg::new(
+            "Chỉ cán bộ của cơ quan mới in sổ theo dõi hồ sơ của cơ quan",
+            "only the agency's officers print its dossier register",
+        )));
+    }
+    if to < from || (to - from).num_days() > 366 {
+        return Err(ServiceError::invalid(
+            "to",
+            "Kỳ từ 1 ngày đến 1 năm, ngày cuối không trước ngày đầu",
+            "a period of one day to a year, its end not before its start",
+        ));
+    }
+    let a = svc.store().agency(agency).await?;
+    let cal = svc.calendar();
+    let start = |d: chrono::NaiveDate| cal.instant(d, chrono::NaiveTime::MIN);
+    let mut rows = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = svc
+            .store()
+            .dossiers(&motcua_service::store::DossierQuery {
+                receiving_agency: Some(a.code.to_string()),
+                received_from: Some(start(from)),
+                received_to: Some(start(to + chrono::Duration::days(1))),
+                cursor: cursor.clone(),
+                limit: Some(500),
+                ..Default::default()
+            })
+            .await?;
+        rows.extend(page.items.into_iter().map(|d| d.dossier));
+        cursor = page.next_cursor;
+        if cursor.is_none() || rows.len() >= 5000 {
+            break;
+        }
+    }
+    rows.sort_by_key(|d| (d.received_at, d.code.clone()));
+    let (set, form) = form_for(SlipKind::Register, to)
+        .or_else(|| {
+            let newest = form_sets().first()?;
+            newest.forms.get(&SlipKind::Register).map(|f| (newest, f))
+        })
+        .ok_or_else(|| {
+            ServiceError::Conflict(motcua_domain::Msg::new(
+                "Chưa có mẫu sổ theo dõi hồ sơ",
+                "no form of the dossier register is configured",
+            ))
+        })?;
+    let day = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| local(svc, t).format("%d/%m/%Y").to_string())
+            .unwrap_or_default()
+    };
+    let mut register_rows = Vec::with_capacity(rows.len());
+    for (i, d) in rows.iter().enumerate() {
+        let decided_by = if d.competent_agency != a.code {
+            svc.agency_name(&d.competent_agency).await
+        } else {
+            String::new()
+        };
+        let note = match (d.status, d.timeliness) {
+            (Status::Stopped, _) => "Dừng giải quyết",
+            (Status::Rejected, _) => "Từ chối",
+            (_, Some(motcua_domain::dossier::Timeliness::Early)) => "Trước hạn",
+            (_, Some(motcua_domain::dossier::Timeliness::OnTime)) => "Đúng hạn",
+            (_, Some(motcua_domain::dossier::Timeliness::Late)) => "Quá hạn",
+            _ => "Đang giải quyết",
+        };
+        register_rows.push(motcua_service::slips::RegisterRow {
+            no: i + 1,
+            code: d.code.clone(),
+            procedure: d.procedure_name.clone(),
+            applicant: d.applicant.name.clone(),
+            received_at: day(d.received_at),
+            due: day(d.due_at),
+            decided_by,
+            ended_at: day(d.ended_at),
+            returned_at: day(d.returned_at),
+            note: note.to_owned(),
+        });
+    }
+    let parent = match &a.parent_code {
+        Some(p) => svc.agency_name(p).await,
+        None => String::new(),
+    };
+    Ok(SlipData {
+        paper: form.paper.clone(),
+        form_number: form.number.clone(),
+        form_basis: set.basis.clone(),
+        title: form.title.clone(),
+        subtitle: format!(
+            "Từ ngày {} đến ngày {}",
+            from.format("%d/%m/%Y"),
+            to.format("%d/%m/%Y")
+        ),
+        agency_parent: parent,
+        agency: a.name.clone(),
+        place: place(svc, a.unit_code.as_deref()).await,
+        issued_on: date_words(local(svc, svc.now()).date()),
+        register_rows,
+        ..SlipData::default()
+    })
+}

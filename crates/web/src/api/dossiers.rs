@@ -287,6 +287,10 @@ pub struct ListQuery {
     as_of: Option<DateTime<Utc>>,
     /// Appointment before this instant.
     due_before: Option<DateTime<Utc>>,
+    /// Received at or after this instant (the receipt period, with `received_to`).
+    received_from: Option<DateTime<Utc>>,
+    /// Received before this instant.
+    received_to: Option<DateTime<Utc>>,
     /// Agency holding the dossier now. Officers see their own agency's by default.
     agency: Option<String>,
     /// Officer the dossier is assigned to (`me` for yourself).
@@ -334,6 +338,8 @@ async fn list(
         overdue: q.overdue,
         as_of: q.as_of,
         due_before: q.due_before,
+        received_from: q.received_from,
+        received_to: q.received_to,
         agency: q.agency,
         assignee: q.assignee,
         applicant_id: q.applicant_id,

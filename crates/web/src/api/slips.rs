@@ -16,6 +16,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(slip))
         .routes(routes!(kept))
         .routes(routes!(kept_pdf))
+        .routes(routes!(register))
 }
 
 /// A PDF, shown in the browser (`inline`) under a name for saving.
@@ -118,5 +119,41 @@ async fn kept_pdf(
     Ok(pdf_response(
         &format!("{}-{code}-ky-so.pdf", slip.kind),
         bytes,
+    ))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RegisterPeriod {
+    /// First day of receipt (local).
+    #[param(value_type = String, format = Date)]
+    pub from: chrono::NaiveDate,
+    /// Last day of receipt (local, included); at most a year after `from`.
+    #[param(value_type = String, format = Date)]
+    pub to: chrono::NaiveDate,
+}
+
+/// The agency's dossier register as PDF (form 06 of Circular 01/2018, 07 of 03/2025, by the
+/// set in force on the last day): every dossier it received in the period, in the order
+/// received — code, procedure, applicant, received, appointment, the agency deciding it, when
+/// it ended and was returned, and how (at most 5,000 lines). For its officers and
+/// administrators.
+#[utoipa::path(get, path = "/agencies/{code}/register", tag = "units",
+    params(("code" = String, Path, description = "Agency code"), RegisterPeriod),
+    responses((status = 200, description = "The register", content_type = "application/pdf"),
+        (status = 403, body = crate::Problem), (status = 404, body = crate::Problem),
+        (status = 422, body = crate::Problem)),
+    security(("bearer" = [])))]
+async fn register(
+    State(s): State<AppState>,
+    user: AuthUser,
+    ApiPath(code): ApiPath<String>,
+    crate::error::ApiQuery(p): crate::error::ApiQuery<RegisterPeriod>,
+) -> ApiResult<Response> {
+    let data = crate::slips::register(&s, &actor_of(&user.0), &code, p.from, p.to).await?;
+    let pdf = s.render_slip(SlipKind::Register, data).await?;
+    Ok(pdf_response(
+        &format!("so-theo-doi-{code}-{}-{}.pdf", p.from, p.to),
+        pdf,
     ))
 }

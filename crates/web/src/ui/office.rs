@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/ho-so/{code}/phieu-pdf/{kind}", get(slip_pdf))
         .route("/ho-so/{code}/phieu-da-ky/{id}", get(kept_slip_pdf))
         .route("/ho-so/{code}/ket-qua-mau", post(draft_result))
+        .route("/so-theo-doi", get(register_pdf))
         .route("/tim-kiem", get(find))
 }
 
@@ -1902,6 +1903,57 @@ async fn draft_result(
     let base = super::public_base(&s, &headers);
     match crate::slips::draft_result(&s, &by, &code, &base).await {
         Ok(_) => see_other(&format!("/ho-so/{code}?tep=1#components")),
+        Err(e) => error_page(page.tr, e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct RegisterQuery {
+    tu: Option<String>,
+    den: Option<String>,
+}
+
+/// The officer's agency's dossier register as PDF (`tu`, `den`: the receipt period; this
+/// month by default).
+async fn register_pdf(
+    State(s): State<AppState>,
+    page: Page,
+    Query(q): Query<RegisterQuery>,
+) -> Response {
+    let user = match page.require(&Role::ALL) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let Some(agency) = user.agency_code.clone() else {
+        return error_page(
+            page.tr,
+            ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "Chỉ cán bộ của cơ quan mới in sổ theo dõi hồ sơ",
+                "only an agency's officers print its dossier register",
+            ),
+        );
+    };
+    use chrono::Datelike;
+    let today = s.calendar().local(s.now()).date();
+    // An empty date field means the default (this month so far).
+    let day = |v: Option<String>| {
+        v.and_then(|d| chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok())
+    };
+    let from = day(q.tu).unwrap_or_else(|| today.with_day(1).unwrap_or(today));
+    let to = day(q.den).unwrap_or(today);
+    let pdf = match crate::slips::register(&s, &actor_of(&user), agency.as_str(), from, to).await {
+        Ok(data) => {
+            s.render_slip(motcua_domain::slips::SlipKind::Register, data)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match pdf {
+        Ok(bytes) => {
+            crate::api::slips::pdf_response(&format!("so-theo-doi-{from}-{to}.pdf"), bytes)
+        }
         Err(e) => error_page(page.tr, e.into()),
     }
 }

@@ -8,7 +8,7 @@ use chrono::TimeZone;
 use motcua_web::testing::TestApp;
 use std::process::Command;
 
-motcua_store::on_both!(crate::start => receipt_pdf_reads_and_scans);
+motcua_store::on_both!(crate::start => receipt_pdf_reads_and_scans, the_dossier_register_lists_a_period);
 
 fn tool(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
@@ -20,10 +20,10 @@ fn tool(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// The text of a PDF (layout kept), its page size, and what its QR codes say.
-fn read_pdf(pdf: &[u8]) -> (String, String, String) {
+/// The text of a PDF (layout kept) and its page size.
+fn pdf_text(pdf: &[u8]) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("slip.pdf");
+    let path = dir.path().join("doc.pdf");
     std::fs::write(&path, pdf).unwrap();
     let text = tool(
         Command::new("pdftotext")
@@ -38,6 +38,15 @@ fn read_pdf(pdf: &[u8]) -> (String, String, String) {
         .unwrap_or_default()
         .trim()
         .to_owned();
+    (text, size)
+}
+
+/// The text of a PDF (layout kept), its page size, and what its QR codes say.
+fn read_pdf(pdf: &[u8]) -> (String, String, String) {
+    let (text, size) = pdf_text(pdf);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slip.pdf");
+    std::fs::write(&path, pdf).unwrap();
     tool(
         Command::new("pdftoppm")
             .args(["-r", "300", "-png", "-f", "1", "-l", "1", "-singlefile"])
@@ -271,4 +280,84 @@ async fn receipt_pdf_reads_and_scans(app: &TestApp) {
         "{text}"
     );
     insta::assert_snapshot!("receipt_2025_a4", flat);
+}
+
+/// The dossier register (form 06 before 15 September 2025): the dossiers the agency received
+/// in a period, and the list API's receipt period that opens the same dossiers.
+async fn the_dossier_register_lists_a_period(app: &TestApp) {
+    app.svc
+        .set_slip_renderer(std::sync::Arc::new(motcua_pdf::TypstSlips::new()));
+    let c = setup(app).await;
+    let first = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+    let second = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+    let token = c.tokens["tiepnhan.a"].clone();
+    let a = super::dossiers::A;
+    let r = app
+        .get(&format!(
+            "/api/v1/agencies/{a}/register?from=2025-01-01&to=2025-01-31"
+        ))
+        .bearer(&token)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let (text, size) = pdf_text(&r.bytes);
+    assert!(
+        size.contains("841.") && size.starts_with("841."),
+        "landscape A4: {size}"
+    );
+    for want in [
+        "SỔ THEO DÕI HỒ SƠ",
+        "Từ ngày 01/01/2025 đến ngày 31/01/2025",
+        first.as_str(),
+        second.as_str(),
+        "Mẫu số 06",
+        "Tổng số: 2 hồ sơ",
+    ] {
+        assert!(text.contains(want), "{want} not in the register:\n{text}");
+    }
+    // Another period: none of them.
+    let r = app
+        .get(&format!(
+            "/api/v1/agencies/{a}/register?from=2025-02-01&to=2025-02-28"
+        ))
+        .bearer(&token)
+        .send()
+        .await;
+    let (text, _) = pdf_text(&r.bytes);
+    assert!(!text.contains(&first) && text.contains("Tổng số: 0 hồ sơ"));
+    // Another agency's officer may not print it; a reversed period is refused.
+    let other = app
+        .get(&format!(
+            "/api/v1/agencies/{a}/register?from=2025-01-01&to=2025-01-31"
+        ))
+        .bearer(&c.tokens["tiepnhan.b"])
+        .send()
+        .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    let reversed = app
+        .get(&format!(
+            "/api/v1/agencies/{a}/register?from=2025-01-31&to=2025-01-01"
+        ))
+        .bearer(&token)
+        .send()
+        .await;
+    assert_eq!(reversed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The list opens the same dossiers by receipt period.
+    let r = app
+        .get("/api/v1/dossiers?received_from=2025-01-01T00:00:00%2B07:00&received_to=2025-02-01T00:00:00%2B07:00")
+        .bearer(&token)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 2, "{}", r.text);
+    let r = app
+        .get("/api/v1/dossiers?received_from=2025-02-01T00:00:00%2B07:00")
+        .bearer(&token)
+        .send()
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 0, "{}", r.text);
+    // The page's form (empty dates: this month so far).
+    let page = super::daily::page(app, "tiepnhan.a", "/so-theo-doi?tu=&den=").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.bytes.starts_with(b"%PDF-"));
 }
