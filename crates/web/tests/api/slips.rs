@@ -160,6 +160,7 @@ async fn receipt_pdf_reads_and_scans(app: &TestApp) {
             "«{want}» not in the supplement request:\n{text}"
         );
     }
+    insta::assert_snapshot!("supplement_request_2018", flat);
     // The control slip lists every hand-off in order.
     let r = get(code.clone(), "control").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -215,6 +216,7 @@ async fn receipt_pdf_reads_and_scans(app: &TestApp) {
     ] {
         assert!(flat.contains(want), "«{want}» not in the refusal: {flat}");
     }
+    insta::assert_snapshot!("refusal_2018", flat);
     assert_eq!(get(online, "stopping").await.status, StatusCode::CONFLICT);
     // An extension's apology and new appointment (form 04).
     let late = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
@@ -230,7 +232,7 @@ async fn receipt_pdf_reads_and_scans(app: &TestApp) {
         serde_json::json!({"action": "extend", "reason": "Cần xác minh tại nơi cư trú", "new_due_date": "2025-02-14"}),
     )
     .await;
-    let r = get(late, "apology").await;
+    let r = get(late.clone(), "apology").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let flat = read_pdf(&r.bytes)
         .0
@@ -245,6 +247,26 @@ async fn receipt_pdf_reads_and_scans(app: &TestApp) {
     ] {
         assert!(flat.contains(want), "«{want}» not in the apology: {flat}");
     }
+    insta::assert_snapshot!("apology_2018", flat);
+    // The notice of stopping (form 05) when the leader refuses a dossier being processed.
+    c.ok(
+        "lanhdao.a",
+        &late,
+        serde_json::json!({"action": "refuse", "reasons": ["Người yêu cầu không đủ điều kiện đăng ký lại"]}),
+    )
+    .await;
+    let r = get(late, "stopping").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let flat = read_pdf(&r.bytes)
+        .0
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains("Người yêu cầu không đủ điều kiện đăng ký lại"),
+        "{flat}"
+    );
+    insta::assert_snapshot!("stopping_2018", flat);
 
     // After 15 September 2025: Circular 03/2025 (form 01, A4).
     app.clock
@@ -315,6 +337,8 @@ async fn the_dossier_register_lists_a_period(app: &TestApp) {
     ] {
         assert!(text.contains(want), "{want} not in the register:\n{text}");
     }
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    insta::assert_snapshot!("register_2018", flat);
     // Another period: none of them.
     let r = app
         .get(&format!(
