@@ -239,13 +239,7 @@ async fn incoming(State(s): State<AppState>, page: Page, mut parts: Multipart) -
             }
         }
     };
-    match result {
-        Ok(_) => see_other("/van-ban?so=in&ok=1"),
-        Err(e) => {
-            let m = messages(page.tr, &e);
-            show(&s, page, Q::default(), String::new(), m).await
-        }
-    }
+    answer(&s, page, result, "/van-ban?so=in&ok=1").await
 }
 
 async fn outgoing(State(s): State<AppState>, page: Page, mut parts: Multipart) -> Response {
@@ -269,11 +263,16 @@ async fn outgoing(State(s): State<AppState>, page: Page, mut parts: Multipart) -
                 .map_err(ApiError::from)
         }
     };
+    answer(&s, page, result, "/van-ban?so=out&ok=1").await
+}
+
+/// After a form: on to the book, or the book again with the errors.
+async fn answer<T>(s: &AppState, page: Page, result: Result<T, ApiError>, then: &str) -> Response {
     match result {
-        Ok(_) => see_other("/van-ban?so=out&ok=1"),
+        Ok(_) => see_other(then),
         Err(e) => {
             let m = messages(page.tr, &e);
-            show(&s, page, Q::default(), String::new(), m).await
+            show(s, page, Q::default(), String::new(), m).await
         }
     }
 }

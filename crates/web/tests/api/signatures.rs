@@ -785,6 +785,41 @@ async fn the_document_register_signs_delivers_and_counts(app: &TestApp) {
         page.text.contains("1/UBND-VP") && !page.text.contains("125/SNV-VP"),
         "searched"
     );
+    // Entering an incoming document with the page's form (a multipart upload).
+    let (cookie, csrf) = super::daily::web(app, "tiepnhan.b").await;
+    let boundary = "----motcuadocs";
+    let mut body = Vec::new();
+    for (name, value) in [
+        ("_csrf", csrf.as_str()),
+        ("symbol", "7/STP-HCTP"),
+        ("issued_on", "2025-01-22"),
+        ("issuer", "Sở Tư pháp"),
+        ("subject", "Hướng dẫn đăng ký hộ tịch"),
+    ] {
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"hd.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes());
+    body.extend(&pdf);
+    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let r = app
+        .post("/van-ban/den")
+        .header("cookie", &cookie)
+        .body(body, &format!("multipart/form-data; boundary={boundary}"))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = app
+        .get("/api/v1/documents?q=huong+dan+ho+tich")
+        .bearer(&b)
+        .send()
+        .await;
+    assert_eq!(r.body.as_array().unwrap().len(), 1, "{}", r.text);
+    assert_eq!(r.body[0]["number"], 2, "the second in B's incoming book");
     let page = super::daily::page(app, "tiepnhan.b", "/van-ban?so=in").await;
     assert!(
         page.text
