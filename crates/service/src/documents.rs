@@ -125,7 +125,7 @@ impl Service {
         let issuer = text("issuer", &m.issuer, 300)?;
         let symbol = text("symbol", &m.symbol, 100)?;
         self.check_pdf(pdf)?;
-        let verification = if self.signs_pdfs() {
+        let verification = if self.verifies_pdfs() {
             let reports = self.verify_pdf(pdf.to_vec()).await?;
             Some(serde_json::to_string(&reports).unwrap_or_default())
         } else {

@@ -63,6 +63,9 @@ pub trait PdfSignatures: Send + Sync {
     fn verify(&self, pdf: &[u8], now: DateTime<Utc>) -> Result<Vec<SignatureReport>, String>;
     /// Adds one signature.
     fn sign(&self, request: SignRequest, now: DateTime<Utc>) -> SignFuture<'_>;
+    /// Whether a key of `who` is configured (a key file, or the remote signing service for
+    /// people), so that nothing is laid out for a signature that cannot be made.
+    fn can_sign(&self, who: &SignAs) -> bool;
 }
 
 fn no_signatures() -> ServiceError {
@@ -80,9 +83,14 @@ impl Service {
         }
     }
 
-    /// Whether this server signs PDFs (signatures are configured).
-    pub fn signs_pdfs(&self) -> bool {
+    /// Whether this server verifies signatures (signing and verification are configured).
+    pub fn verifies_pdfs(&self) -> bool {
         self.signatures().is_ok()
+    }
+
+    /// Whether `who` can sign here (a key of theirs is configured).
+    pub fn can_sign(&self, who: &SignAs) -> bool {
+        self.signatures().is_ok_and(|s| s.can_sign(who))
     }
 
     fn signatures(&self) -> Result<Arc<dyn PdfSignatures>> {
@@ -522,7 +530,7 @@ impl Service {
         issued_at: DateTime<Utc>,
         data: crate::slips::SlipData,
     ) -> std::result::Result<bool, String> {
-        if self.signatures().is_err() {
+        if !self.can_sign(&SignAs::User(issuer.to_owned())) {
             return Ok(false);
         }
         let title = data.title.clone();

@@ -50,15 +50,21 @@ fn vietnam(t: DateTime<Utc>) -> DateTime<FixedOffset> {
 }
 
 impl Signatures {
+    /// The key file of a person (`users/`) or an agency (`agencies/`), if there is one.
+    fn key_file(&self, sub: &str, name: &str) -> Option<PathBuf> {
+        let path = self
+            .keys_dir
+            .as_ref()?
+            .join(sub)
+            .join(format!("{name}.p12"));
+        path.exists().then_some(path)
+    }
+
     async fn signer(&self, who: &SignAs) -> Result<Box<dyn Signer>, SignFailure> {
         let local = |sub: &str, name: &str| -> Result<Box<dyn Signer>, SignFailure> {
-            let Some(dir) = &self.keys_dir else {
-                return Err(SignFailure::NoKey(name.to_owned()));
-            };
-            let path = dir.join(sub).join(format!("{name}.p12"));
-            if !path.exists() {
-                return Err(SignFailure::NoKey(name.to_owned()));
-            }
+            let path = self
+                .key_file(sub, name)
+                .ok_or_else(|| SignFailure::NoKey(name.to_owned()))?;
             LocalKey::from_file(&path, &self.password)
                 .map(|k| Box::new(k) as Box<dyn Signer>)
                 .map_err(|e| SignFailure::Other(e.to_string()))
@@ -79,6 +85,15 @@ impl Signatures {
 impl PdfSignatures for Signatures {
     fn verify(&self, pdf: &[u8], now: DateTime<Utc>) -> Result<Vec<SignatureReport>, String> {
         crate::verify_pdf(pdf, &self.trust, now).map_err(|e| e.to_string())
+    }
+
+    fn can_sign(&self, who: &SignAs) -> bool {
+        match who {
+            SignAs::Agency(code) => self.key_file("agencies", code).is_some(),
+            SignAs::User(user) => {
+                self.remote_url.is_some() || self.key_file("users", user).is_some()
+            }
+        }
     }
 
     fn sign(&self, request: SignRequest, now: DateTime<Utc>) -> SignFuture<'_> {

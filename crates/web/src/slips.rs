@@ -420,9 +420,6 @@ async fn keep_signed_slip(
     payload: &str,
     base: &str,
 ) -> std::result::Result<(), String> {
-    if !svc.signs_pdfs() {
-        return Ok(());
-    }
     let v: serde_json::Value = serde_json::from_str(payload).map_err(|e| e.to_string())?;
     let code = v["code"].as_str().ok_or("no code in the payload")?;
     let kind = v["kind"]
@@ -436,6 +433,10 @@ async fn keep_signed_slip(
     else {
         return Ok(());
     };
+    // Nothing is laid out for an officer who cannot sign (no key configured).
+    if !svc.can_sign(&motcua_service::signing::SignAs::User(issuer.clone())) {
+        return Ok(());
+    }
     let Some(user) = svc
         .store()
         .user_by_name(&issuer)
