@@ -4,7 +4,7 @@
 //! recipient agency's incoming book when that agency uses motcua — verified on arrival there
 //! too. Both books are searchable without diacritics and counted per period.
 
-use crate::signing::{SignAs, SignFailure, SignRequest};
+use crate::signing::SignFailure;
 use crate::{Acting, Result, Service, ServiceError};
 use chrono::NaiveDate;
 use motcua_domain::Msg;
@@ -104,14 +104,6 @@ impl Service {
         Ok(())
     }
 
-    /// Stores a document's content; gives its SHA-256.
-    async fn put_document(&self, pdf: &[u8]) -> Result<String> {
-        use sha2::Digest;
-        let sha = hex::encode(sha2::Sha256::digest(pdf));
-        self.blobs()?.put(&sha, pdf).await?;
-        Ok(sha)
-    }
-
     /// Enters an incoming document in the officer's agency's book, with the verification of
     /// its signatures (when this server verifies signatures).
     pub async fn register_incoming(
@@ -131,7 +123,7 @@ impl Service {
         } else {
             None
         };
-        let sha = self.put_document(pdf).await?;
+        let sha = self.put_pdf(pdf).await?;
         let d = NewOfficialDocument {
             agency_code: agency.to_string(),
             direction: "in",
@@ -194,7 +186,7 @@ impl Service {
             .symbol
             .map(|s| motcua_domain::text::clean(&s))
             .unwrap_or_default();
-        let sha = self.put_document(pdf).await?;
+        let sha = self.put_pdf(pdf).await?;
         let today = self.calendar().local(by.at).date();
         let d = NewOfficialDocument {
             agency_code: agency.to_string(),
@@ -228,55 +220,30 @@ impl Service {
         if doc.state != "signing" {
             return Ok(());
         }
-        let pdf = self
-            .blobs()
-            .map_err(|e| e.to_string())?
-            .get(&doc.sha256)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("document {id}: content missing"))?;
+        let pdf = self.content(&doc.sha256, &format!("document {id}")).await?;
         let agency = AgencyCode::parse(&doc.agency_code).map_err(|e| e.to_string())?;
         let agency_name = self.agency_name(&agency).await;
-        let steps = [
-            (
-                SignAs::User(doc.signer.clone()),
+        let signed = match self
+            .sign_and_seal(
+                pdf,
+                &doc.signer,
                 format!("Ký ban hành văn bản {}", doc.symbol),
-                true,
-            ),
-            (
-                SignAs::Agency(doc.agency_code.clone()),
-                format!("Đóng dấu {agency_name}"),
-                false,
-            ),
-        ];
-        let mut signed = pdf;
-        for (signer, reason, visible) in steps {
-            let req = SignRequest {
-                pdf: signed,
-                signer,
-                reason: reason.clone(),
-                location: agency_name.clone(),
-                visible,
-                what: format!("{reason}: {}", doc.subject),
-            };
-            signed = match self.sign_pdf(req).await {
-                Ok(p) => p,
-                Err(
-                    e @ (SignFailure::Refused(_) | SignFailure::NoKey(_) | SignFailure::Other(_)),
-                ) => {
-                    return self
-                        .store()
-                        .set_document_state(id, "failed", Some(&e.to_string()))
-                        .await
-                        .map_err(|e| e.to_string());
-                }
-                Err(e) => return Err(e.to_string()),
-            };
-        }
-        let sha = self
-            .put_document(&signed)
+                &agency,
+                |reason| format!("{reason}: {}", doc.subject),
+            )
             .await
-            .map_err(|e| e.to_string())?;
+        {
+            Ok(p) => p,
+            Err(e @ (SignFailure::Refused(_) | SignFailure::NoKey(_) | SignFailure::Other(_))) => {
+                return self
+                    .store()
+                    .set_document_state(id, "failed", Some(&e.to_string()))
+                    .await
+                    .map_err(|e| e.to_string());
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let sha = self.put_pdf(&signed).await.map_err(|e| e.to_string())?;
         let delivered = match &doc.other_agency_code {
             Some(to) => {
                 let reports = self

@@ -101,17 +101,81 @@ impl Service {
             .ok_or_else(no_signatures)
     }
 
-    /// Stores a signed PDF's content (addressed by its SHA-256, which it gives) before the row
-    /// that names it commits.
-    async fn put_signed(&self, pdf: &[u8]) -> std::result::Result<String, String> {
+    /// Stores a PDF's content (addressed by its SHA-256, which it gives) before the row that
+    /// names it commits.
+    pub(crate) async fn put_pdf(&self, pdf: &[u8]) -> Result<String> {
         use sha2::Digest;
         let sha = hex::encode(sha2::Sha256::digest(pdf));
+        self.blobs()?.put(&sha, pdf).await?;
+        Ok(sha)
+    }
+
+    /// A stored content a job needs (`what` names it in the error).
+    pub(crate) async fn content(
+        &self,
+        sha256: &str,
+        what: &str,
+    ) -> std::result::Result<Vec<u8>, String> {
         self.blobs()
             .map_err(|e| e.to_string())?
-            .put(&sha, pdf)
+            .get(sha256)
             .await
-            .map_err(|e| e.to_string())?;
-        Ok(sha)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{what}: content missing"))
+    }
+
+    /// A scan or document as a PDF to sign: a PDF as it is, a JPEG or PNG laid on a page;
+    /// `None` for a TIFF (no PDF is made of one yet).
+    async fn as_pdf(
+        &self,
+        kind: motcua_domain::files::FileKind,
+        bytes: Vec<u8>,
+    ) -> std::result::Result<Option<Vec<u8>>, String> {
+        use motcua_domain::files::FileKind;
+        match kind {
+            FileKind::Pdf => Ok(Some(bytes)),
+            FileKind::Jpeg | FileKind::Png => self
+                .image_pdf(bytes)
+                .await
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            FileKind::Tiff => Ok(None),
+        }
+    }
+
+    /// Signs as `leader` (with a visible stamp), then seals with `agency`'s certificate: each
+    /// an incremental update. `what` tells each signer what they sign, from the purpose.
+    pub(crate) async fn sign_and_seal(
+        &self,
+        pdf: Vec<u8>,
+        leader: &str,
+        leader_reason: String,
+        agency: &motcua_domain::codes::AgencyCode,
+        what: impl Fn(&str) -> String,
+    ) -> std::result::Result<Vec<u8>, SignFailure> {
+        let agency_name = self.agency_name(agency).await;
+        let steps = [
+            (SignAs::User(leader.to_owned()), leader_reason, true),
+            (
+                SignAs::Agency(agency.to_string()),
+                format!("Đóng dấu {agency_name}"),
+                false,
+            ),
+        ];
+        let mut pdf = pdf;
+        for (signer, reason, visible) in steps {
+            pdf = self
+                .sign_pdf(SignRequest {
+                    pdf,
+                    signer,
+                    what: what(&reason),
+                    reason,
+                    location: agency_name.clone(),
+                    visible,
+                })
+                .await?;
+        }
+        Ok(pdf)
     }
 
     /// Verifies the signatures of any PDF (a citizen's upload, another agency's document, one
@@ -163,7 +227,6 @@ impl Service {
     /// signed PDF beside the scan, and clears *scan only*. Idempotent: a signed copy is left
     /// alone. A TIFF scan stays *scan only* (no PDF is made of it yet).
     pub async fn sign_copy(&self, code: &str) -> std::result::Result<(), String> {
-        use motcua_domain::files::FileKind;
         let doc = self
             .store()
             .document(code)
@@ -186,21 +249,10 @@ impl Service {
             .file(doc.file_id)
             .await
             .map_err(|e| e.to_string())?;
-        let blobs = self.blobs().map_err(|e| e.to_string())?;
-        let bytes = blobs
-            .get(&f.sha256)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("{code}: the scan's content is missing"))?;
-        let pdf = match f.kind {
-            FileKind::Pdf => bytes,
-            FileKind::Jpeg | FileKind::Png => {
-                self.image_pdf(bytes).await.map_err(|e| e.to_string())?
-            }
-            FileKind::Tiff => {
-                tracing::warn!(document = %code, "a TIFF scan stays scan only: no PDF is made of it");
-                return Ok(());
-            }
+        let bytes = self.content(&f.sha256, code).await?;
+        let Some(pdf) = self.as_pdf(f.kind, bytes).await? else {
+            tracing::warn!(document = %code, "a TIFF scan stays scan only: no PDF is made of it");
+            return Ok(());
         };
         let signed = self
             .sign_pdf(SignRequest {
@@ -213,7 +265,7 @@ impl Service {
             })
             .await
             .map_err(|e| format!("{code}: {e}"))?;
-        let sha = self.put_signed(&signed).await?;
+        let sha = self.put_pdf(&signed).await.map_err(|e| e.to_string())?;
         let by = motcua_store::ChangeBy::new(officer.username.clone(), self.now());
         self.store()
             .mark_document_signed(code, &sha, signed.len() as i64, &agency, &by)
@@ -399,7 +451,6 @@ impl Service {
     /// seal, each an incremental update; the signed result joins the applicant's warehouse.
     /// A refusal on the device or a missing key ends it; an unreachable service is retried.
     pub async fn sign_result(&self, file_id: i64) -> std::result::Result<(), String> {
-        use motcua_domain::files::FileKind;
         let Some(st) = self
             .store()
             .result_signature(file_id)
@@ -444,58 +495,34 @@ impl Service {
             .await
             .map_err(|e| e.to_string())?
             .dossier;
-        let blobs = self.blobs().map_err(|e| e.to_string())?;
-        let bytes = blobs
-            .get(&f.sha256)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("result {file_id}: content missing"))?;
-        let pdf = match f.kind {
-            FileKind::Pdf => bytes,
-            FileKind::Jpeg | FileKind::Png => {
-                self.image_pdf(bytes).await.map_err(|e| e.to_string())?
+        let bytes = self
+            .content(&f.sha256, &format!("result {file_id}"))
+            .await?;
+        let Some(pdf) = self.as_pdf(f.kind, bytes).await? else {
+            set("failed", Some("Kết quả dạng TIFF chưa ký được; hãy tải lên bản PDF (a TIFF result cannot be signed; upload a PDF)".into())).await?;
+            return Ok(());
+        };
+        let signed = self
+            .sign_and_seal(
+                pdf,
+                &st.leader,
+                format!("Phê duyệt kết quả giải quyết hồ sơ {}", d.code),
+                &agency,
+                |reason| format!("{reason} — {} ({})", d.procedure_name, f.name),
+            )
+            .await;
+        let pdf = match signed {
+            Ok(p) => p,
+            Err(SignFailure::Refused(why)) => return set("refused", Some(why)).await,
+            Err(e @ (SignFailure::NoKey(_) | SignFailure::Other(_))) => {
+                return set("failed", Some(e.to_string())).await;
             }
-            FileKind::Tiff => {
-                set("failed", Some("Kết quả dạng TIFF chưa ký được; hãy tải lên bản PDF (a TIFF result cannot be signed; upload a PDF)".into())).await?;
-                return Ok(());
+            Err(e) => {
+                set("queued", Some(format!("thử lại / retrying: {e}"))).await?;
+                return Err(e.to_string());
             }
         };
-        let agency_name = self.agency_name(&agency).await;
-        let steps = [
-            (
-                SignAs::User(st.leader.clone()),
-                format!("Phê duyệt kết quả giải quyết hồ sơ {}", d.code),
-                true,
-            ),
-            (
-                SignAs::Agency(agency.to_string()),
-                format!("Đóng dấu {agency_name}"),
-                false,
-            ),
-        ];
-        let mut pdf = pdf;
-        for (signer, reason, visible) in steps {
-            let req = SignRequest {
-                pdf,
-                signer,
-                reason: reason.clone(),
-                location: agency_name.clone(),
-                visible,
-                what: format!("{reason} — {} ({})", d.procedure_name, f.name),
-            };
-            pdf = match self.sign_pdf(req).await {
-                Ok(p) => p,
-                Err(SignFailure::Refused(why)) => return set("refused", Some(why)).await,
-                Err(e @ (SignFailure::NoKey(_) | SignFailure::Other(_))) => {
-                    return set("failed", Some(e.to_string())).await;
-                }
-                Err(e) => {
-                    set("queued", Some(format!("thử lại / retrying: {e}"))).await?;
-                    return Err(e.to_string());
-                }
-            };
-        }
-        let sha = self.put_signed(&pdf).await?;
+        let sha = self.put_pdf(&pdf).await.map_err(|e| e.to_string())?;
         let day = self.calendar().local(self.now()).date();
         let code = self
             .store()
@@ -569,7 +596,7 @@ impl Service {
             }
             Err(e) => return Err(format!("{code}: {e}")),
         };
-        let sha = self.put_signed(&signed).await?;
+        let sha = self.put_pdf(&signed).await.map_err(|e| e.to_string())?;
         let by = motcua_store::ChangeBy::new(issuer.to_owned(), self.now());
         self.store()
             .keep_slip(
