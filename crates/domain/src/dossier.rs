@@ -377,9 +377,13 @@ pub enum Action {
     },
     /// Wait for the applicant's fees or financial obligations.
     Pause { reason: String },
+    /// The fees were paid: the clock restarts. `paid_online` records a payment made through
+    /// the online payment platform (counted in the online payment rate).
     Resume {
         #[serde(default)]
         note: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        paid_online: bool,
     },
     /// A new appointment with an apology slip (once, before the appointment).
     Extend {
@@ -554,7 +558,7 @@ impl Action {
             }
             Action::Forward { note: n }
             | Action::Transfer { note: n, .. }
-            | Action::Resume { note: n }
+            | Action::Resume { note: n, .. }
             | Action::ConfirmWithdrawal { note: n }
             | Action::Approve { note: n }
             | Action::ReturnResult { note: n, .. }
@@ -618,7 +622,7 @@ impl Action {
             | Action::Transfer { note, .. }
             | Action::RequestSupplement { note, .. }
             | Action::SupplementReceived { note, .. }
-            | Action::Resume { note }
+            | Action::Resume { note, .. }
             | Action::ConfirmWithdrawal { note }
             | Action::Approve { note }
             | Action::ReturnResult { note, .. }
@@ -661,7 +665,10 @@ impl Action {
             Action::Pause {
                 reason: "Chờ nộp lệ phí".into(),
             },
-            Action::Resume { note: None },
+            Action::Resume {
+                note: None,
+                paid_online: false,
+            },
             Action::Extend {
                 reason: "Cần xác minh thêm".into(),
                 new_due_date: today + chrono::Days::new(30),
@@ -1582,11 +1589,12 @@ impl Dossier {
                 }
             }
             Action::Pause { reason } => self.pause(reason, at)?,
-            Action::Resume { .. } => {
+            Action::Resume { paid_online, .. } => {
                 let minutes = self.restart_clock(at, cal);
                 DossierEvent::Resumed {
                     waited_office_minutes: minutes,
                     due_at: self.due_at,
+                    paid_online: *paid_online,
                 }
             }
             Action::Extend {

@@ -19,6 +19,7 @@ pub mod process;
 pub mod results;
 pub mod signatures;
 pub mod slips;
+pub mod stats;
 pub mod text;
 pub mod units;
 

@@ -23,6 +23,7 @@ mod demo;
 mod digitize;
 mod import;
 mod sign;
+mod stats;
 
 use clock::SystemClock;
 use config::{Config, Overrides};
@@ -101,6 +102,8 @@ enum Command {
     /// The audit chain.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// The figures of a period (docs/domain.md §Statistics), or `stats rebuild`.
+    Stats(stats::StatsCmd),
     /// Prints the OpenAPI document.
     Openapi,
     /// Reads the text of a file (PDF, JPEG, PNG, TIFF) as the server does: a PDF's text layer,
@@ -684,6 +687,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", cal.to_local_fixed(due).to_rfc3339());
             Ok(())
         }
+        Command::Stats(cmd) => stats::run(cfg_path, cmd).await,
         Command::Bench(BenchCmd::Due { count }) => bench::due(count),
         Command::Bench(BenchCmd::Slips { count }) => bench::slips(count),
         Command::Bench(BenchCmd::Sign { count }) => bench::sign(count).await,

@@ -7,6 +7,7 @@
 use motcua_domain::catalogue::Procedure;
 use motcua_domain::process::Process;
 use motcua_domain::units::Agency;
+use motcua_store::units::UnitBrief;
 use motcua_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -48,6 +49,7 @@ pub struct RefCache {
     procedures: Map<(Procedure, Process)>,
     agencies: Map<(Agency, Option<String>)>,
     provinces: Map<Option<String>>,
+    lineages: Map<Option<(UnitBrief, UnitBrief)>>,
 }
 
 impl Default for RefCache {
@@ -56,6 +58,7 @@ impl Default for RefCache {
             procedures: Map::new(),
             agencies: Map::new(),
             provinces: Map::new(),
+            lineages: Map::new(),
         }
     }
 }
@@ -113,5 +116,20 @@ impl RefCache {
         self.procedures.clear();
         self.agencies.clear();
         self.provinces.clear();
+        self.lineages.clear();
+    }
+
+    /// A unit code as it was and its successor today (see [`Store::unit_lineage`]).
+    pub async fn lineage(
+        &self,
+        store: &Store,
+        unit: &str,
+    ) -> Result<Option<(UnitBrief, UnitBrief)>, StoreError> {
+        if let Some(v) = self.lineages.get(unit) {
+            return Ok(v);
+        }
+        let v = store.unit_lineage(unit).await?;
+        self.lineages.put(unit, v.clone());
+        Ok(v)
     }
 }

@@ -31,6 +31,7 @@ pub mod search;
 pub mod sessions;
 pub mod signing;
 pub mod slips;
+pub mod stats;
 pub mod tracking;
 pub mod uploads;
 pub mod warehouse;

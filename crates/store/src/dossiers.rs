@@ -221,6 +221,7 @@ macro_rules! insert_new {
                 )?;
             }
         }
+        $crate::stats::refresh_stats!($tx, d, [(&$change.event, $at)]);
         for job in ($outbox)(d, $change, $at) {
             enqueue!($tx, &job, $at)?;
         }
@@ -401,6 +402,7 @@ impl Store {
                 records.push(audit_of(&d.code, &actor.name, at, &opened)?);
             }
             put_dossier!(tx, &d, version + 1, at, false);
+            crate::stats::refresh_stats!(tx, &d, [(&change.event, at)]);
             if let Some(parent_code) = d.parent_code.clone()
                 && d.ended()
             {
@@ -616,6 +618,7 @@ impl Store {
             for r in &records {
                 append_audit!(self, tx, r)?;
             }
+            crate::stats::refresh_stats!(tx, d, events.iter().map(|e| (&e.change.event, e.at)));
             tx.commit().await?;
         });
         Ok(())

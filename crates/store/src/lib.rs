@@ -28,6 +28,7 @@ pub mod login;
 pub mod results;
 pub mod secret;
 pub mod signing;
+pub mod stats;
 pub mod testing;
 pub mod units;
 pub mod uploads;

@@ -182,6 +182,7 @@ impl Store {
             let record = by.record("result_signature", &file_id.to_string(), "sign", None, None,
                 serde_json::json!({ "dossier_code": dossier, "document_code": code, "signed_sha256": sha256 }));
             crate::audit::append_audit!(self, tx, record)?;
+            crate::stats::touch_stats!(tx, &dossier);
             tx.commit().await?;
             Ok(code)
         })

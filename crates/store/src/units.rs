@@ -345,3 +345,67 @@ impl Store {
         Ok(row.map(|r| r.0))
     }
 }
+
+/// A unit as a report names it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UnitBrief {
+    pub level: UnitLevel,
+    pub code: String,
+    pub name: String,
+}
+
+impl Store {
+    /// The unit of a code as it was (the current unit of that code if there is one, else the
+    /// last abolished one) and its successor today: followed along the old → new links (a
+    /// whole merge before a partial one), or up to the parent where a unit has no link (a
+    /// district's successor is its province's).
+    pub async fn unit_lineage(&self, code: &str) -> Result<Option<(UnitBrief, UnitBrief)>> {
+        type Row = (i64, String, String, String, Option<i64>, Option<NaiveDate>);
+        let brief = |r: &Row| UnitBrief {
+            level: UnitLevel::parse(&r.1).unwrap_or(UnitLevel::Commune),
+            code: r.2.clone(),
+            name: r.3.clone(),
+        };
+        on_db!(self, p => {
+            let first: Option<Row> = sqlx::query_as(
+                "SELECT id, level, code, name, parent_id, valid_to FROM admin_units WHERE code = $1 \
+                 ORDER BY (valid_to IS NULL) DESC, valid_to DESC, id DESC LIMIT 1",
+            )
+            .bind(code)
+            .fetch_optional(p)
+            .await?;
+            let Some(first) = first else { return Ok(None) };
+            let mut cur = first.clone();
+            for _ in 0..8 {
+                if cur.5.is_none() {
+                    break;
+                }
+                let next: Option<Row> = sqlx::query_as(
+                    "SELECT u.id, u.level, u.code, u.name, u.parent_id, u.valid_to FROM admin_unit_links l \
+                     JOIN admin_units u ON u.id = l.to_id WHERE l.from_id = $1 \
+                     ORDER BY (l.note = 'Nhập toàn bộ') DESC, (u.valid_to IS NULL) DESC, u.code LIMIT 1",
+                )
+                .bind(cur.0)
+                .fetch_optional(p)
+                .await?;
+                let next = match (next, cur.4) {
+                    (Some(n), _) => Some(n),
+                    (None, Some(parent)) => {
+                        sqlx::query_as(
+                            "SELECT id, level, code, name, parent_id, valid_to FROM admin_units WHERE id = $1",
+                        )
+                        .bind(parent)
+                        .fetch_optional(p)
+                        .await?
+                    }
+                    (None, None) => None,
+                };
+                match next {
+                    Some(n) => cur = n,
+                    None => break,
+                }
+            }
+            Ok(Some((brief(&first), brief(&cur))))
+        })
+    }
+}

@@ -138,18 +138,24 @@ const DOC_COLUMNS: &str = "code, applicant_id, file_id, dossier_code, component_
 /// Records a digitisation event inside a transaction.
 macro_rules! digitisation_event {
     ($tx:expr, $kind:expr, $at:expr, $agency:expr, $dossier:expr, $component:expr, $doc:expr, $actor:expr) => {
-        sqlx::query(
-            "INSERT INTO digitisation_events (kind, at, agency_code, dossier_code, component_index, \
-             document_code, actor) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind($kind)
-        .bind($at)
-        .bind($agency)
-        .bind($dossier)
-        .bind($component)
-        .bind($doc)
-        .bind($actor)
-        .execute(&mut *$tx)
+        async {
+            let done = sqlx::query(
+                "INSERT INTO digitisation_events (kind, at, agency_code, dossier_code, component_index, \
+                 document_code, actor) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind($kind)
+            .bind($at)
+            .bind($agency)
+            .bind($dossier)
+            .bind($component)
+            .bind($doc)
+            .bind($actor)
+            .execute(&mut *$tx)
+            .await?;
+            // The dossier's digitisation and reuse figures follow.
+            $crate::stats::touch_stats!($tx, $dossier);
+            Ok::<_, $crate::StoreError>(done)
+        }
         .await
     };
 }

@@ -25,6 +25,7 @@ pub mod api;
 pub mod auth;
 pub mod contract;
 pub mod error;
+pub mod export;
 pub mod security;
 pub mod serve;
 pub mod slips;
@@ -112,6 +113,7 @@ fn motcua_store_key() -> [u8; 32] {
         (name = "dossiers", description = "Dossiers: intake, workflow actions, work queues, tracking"),
         (name = "files", description = "Files of dossiers: components and results"),
         (name = "warehouse", description = "Digitisation results and the applicants' electronic data warehouse"),
+        (name = "statistics", description = "The figures of a period (docs/domain.md §Statistics)"),
         (name = "jobs", description = "The background job queue (administrators)"),
         (name = "signatures", description = "Digital signatures on PDFs: verification of any document, the leader's signing queue"),
         (name = "documents", description = "The official-document register: incoming and outgoing documents of an agency"),
@@ -149,6 +151,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(api::results::router())
                 .merge(api::documents::router())
                 .merge(api::warehouse::router())
+                .merge(api::stats::router())
                 .merge(api::jobs::router()),
         )
         .split_for_parts();

@@ -108,6 +108,9 @@ pub enum DossierEvent {
         waited_office_minutes: i64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         due_at: Option<DateTime<Utc>>,
+        /// Paid through the online payment platform.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        paid_online: bool,
     },
     /// A new appointment with the apology slip.
     #[serde(rename = "extend")]

@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod results;
 pub mod signatures;
 pub mod slips;
+pub mod stats;
 pub mod units;
 pub mod uploads;
 pub mod warehouse;

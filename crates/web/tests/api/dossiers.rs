@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 pub(super) const A: &str = "000.01.31.H58"; // UBND phường Minh Xuân (02215)
 pub(super) const B: &str = "000.02.31.H58"; // UBND phường Hà Giang 1 (00694)
 const P: &str = "000.00.20.H58"; // provincial public-service centre (08)
-const S: &str = "000.00.11.H58"; // Sở Tư pháp (08), not a one-stop point
+pub(super) const S: &str = "000.00.11.H58"; // Sở Tư pháp (08), not a one-stop point
 const H: &str = "000.01.31.H26"; // a Hà Nội ward (00004)
 
 /// A procedure of 5 working days at commune level, not non-territorial (đăng ký lại khai sinh).
@@ -26,12 +26,12 @@ const BIRTH: &str = "1.001193";
 /// Identity card for under-14s: province level only.
 const ID_CARD: &str = "1.012549";
 
-fn reference_data(name: &str) -> String {
+pub(super) fn reference_data(name: &str) -> String {
     let p = format!("{}/../motcua/data/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
 }
 
-fn vn(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+pub(super) fn vn(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap() - chrono::Duration::hours(7)
 }
 

@@ -16,6 +16,7 @@ mod hardening;
 mod openapi;
 mod signatures;
 mod slips;
+mod stats;
 mod ui;
 
 /// The test application with this suite's own set-up: the agency 000.00.11.H58 (Sở Tư pháp),

@@ -1,0 +1,194 @@
+//! The statistics' incremental sums equal a full recomputation from the events after any
+//! random sequence of actions, on SQLite and PostgreSQL (seeded: a failure names its seed).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use motcua_domain::calendar::WorkCalendar;
+use motcua_domain::catalogue::{Channel, Procedure};
+use motcua_domain::clock::FixedClock;
+use motcua_domain::codes::AgencyCode;
+use motcua_domain::dossier::{
+    Action, Actor, Applicant, ApplicantKind, Dossier, Intake, SubmittedComponent,
+};
+use motcua_domain::process::Process;
+use motcua_service::stats::{GroupBy, StatsQuery};
+use motcua_store::testing::TestDb;
+use motcua_store::{Store, no_jobs};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+mod common;
+use common::service;
+
+motcua_store::on_both!(motcua_store::testing::TestDb::start =>
+    incremental_sums_equal_a_rebuild_after_random_actions,
+);
+
+fn procedure(full: bool, days: u32) -> Procedure {
+    serde_json::from_value(serde_json::json!({
+        "code": if full { "1.004194" } else { "1.004884" },
+        "name": "Thủ tục thử", "field": "Hộ tịch", "levels": ["commune"],
+        "online_level": if full { "full" } else { "partial" },
+        "time_limit": {"value": days, "unit": "working_days"},
+        "components": [{"name": "Tờ khai", "originals": 1, "copies": 0}]
+    }))
+    .unwrap()
+}
+
+fn intake(rng: &mut StdRng, agency: &AgencyCode) -> Intake {
+    let channel = [Channel::Online, Channel::Counter, Channel::Postal][rng.random_range(0..3)];
+    Intake {
+        procedure: procedure(rng.random_bool(0.5), rng.random_range(1..8)),
+        process: Process::default(),
+        channel,
+        receiving_agency: agency.clone(),
+        competent_agency: agency.clone(),
+        applicant: Applicant {
+            kind: ApplicantKind::Person,
+            id_number: "008190001234".into(),
+            name: "Nguyễn Văn An".into(),
+            phone: None,
+            email: None,
+            address: None,
+            unit_code: None,
+        },
+        components: vec![SubmittedComponent {
+            index: 0,
+            originals: 1,
+            copies: 0,
+            from_warehouse: false,
+            warehouse_code: None,
+        }],
+        postal_tracking: (channel == Channel::Postal).then(|| "EV123456789VN".into()),
+        owner_id: None,
+        delivery: None,
+    }
+}
+
+async fn run(store: &Store, seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let cal = WorkCalendar::official().unwrap();
+    let agencies = [
+        AgencyCode::parse("000.01.31.H58").unwrap(),
+        AgencyCode::parse("000.02.31.H58").unwrap(),
+    ];
+    let other = AgencyCode::parse("000.00.11.H58").unwrap();
+    let mut at: DateTime<Utc> = Utc.with_ymd_and_hms(2025, 1, 20, 2, 0, 0).unwrap()
+        + Duration::minutes(rng.random_range(0..60 * 24 * 30));
+    let system = Actor::system("test");
+    let mut codes: Vec<String> = Vec::new();
+    for _ in 0..100 {
+        at += Duration::minutes(rng.random_range(0..60 * 24 * 4));
+        if codes.is_empty() || rng.random_bool(0.25) {
+            let agency = &agencies[rng.random_range(0..2)];
+            let (d, change) =
+                Dossier::new(intake(&mut rng, agency), String::new(), at, &cal).unwrap();
+            let (stored, _) = store
+                .create_dossier(d, change, "test", at, &cal, None, &no_jobs)
+                .await
+                .unwrap();
+            codes.push(stored.dossier.code);
+            continue;
+        }
+        let code = codes[rng.random_range(0..codes.len())].clone();
+        let d = store.dossier(&code).await.unwrap().dossier;
+        // Also act on the inter-agency child cases, so that they end and tell their parent.
+        let code = if !d.open_children.is_empty() && rng.random_bool(0.7) {
+            d.open_children[0].clone()
+        } else {
+            code
+        };
+        let today = motcua_domain::stats::local_day(at);
+        let mut actions = Action::examples(&other, "test", today);
+        if let Some(Action::Resume { paid_online, .. }) = actions
+            .iter_mut()
+            .find(|a| matches!(a, Action::Resume { .. }))
+        {
+            *paid_online = rng.random_bool(0.5);
+        }
+        // Half the time a step along the main path, so that many dossiers end.
+        let action = if rng.random_bool(0.5) {
+            let main = ["accept", "forward", "approve"][rng.random_range(0..3)];
+            actions.into_iter().find(|a| a.name() == main).unwrap()
+        } else {
+            actions.swap_remove(rng.random_range(0..actions.len()))
+        };
+        // Refused by the state machine: nothing changes, as for a user.
+        let _ = store
+            .act(
+                &code,
+                &action,
+                &system,
+                None,
+                at,
+                &cal,
+                &|_| Ok(()),
+                &no_jobs,
+            )
+            .await;
+    }
+}
+
+async fn incremental_sums_equal_a_rebuild_after_random_actions(db: &TestDb) {
+    let store: &Store = db;
+    let clock = std::sync::Arc::new(FixedClock::new(
+        Utc.with_ymd_and_hms(2025, 12, 31, 10, 0, 0).unwrap(),
+    ));
+    let svc = service(store, clock).await;
+    let seeds: u64 = std::env::var("MOTCUA_TEST_STATS_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12);
+    let query = |group_by: Vec<GroupBy>| StatsQuery {
+        from: chrono::NaiveDate::from_ymd_opt(2025, 1, 1),
+        to: chrono::NaiveDate::from_ymd_opt(2026, 1, 1),
+        as_of: Some(Utc.with_ymd_and_hms(2025, 6, 17, 3, 30, 0).unwrap()),
+        group_by,
+        ..StatsQuery::default()
+    };
+    let mut ended = 0;
+    for seed in 0..seeds {
+        run(store, seed).await;
+        let incremental = store.stat_monthly_rows().await.unwrap();
+        let monthly = svc
+            .report(&query(vec![GroupBy::Month, GroupBy::Channel]))
+            .await
+            .unwrap();
+        let whole = svc.report(&query(vec![])).await.unwrap();
+        svc.rebuild_stats().await.unwrap();
+        assert_eq!(
+            store.stat_monthly_rows().await.unwrap(),
+            incremental,
+            "seed {seed}: the sums kept as dossiers changed differ from a rebuild"
+        );
+        assert_eq!(
+            svc.report(&query(vec![GroupBy::Month, GroupBy::Channel]))
+                .await
+                .unwrap(),
+            monthly,
+            "seed {seed}"
+        );
+        assert_eq!(
+            svc.report(&query(vec![])).await.unwrap(),
+            whole,
+            "seed {seed}"
+        );
+        // The balance of §Statistics holds.
+        let t = whole.total;
+        assert_eq!(
+            t.received,
+            t.resolved.total + t.refused + t.withdrawn + t.in_progress.total,
+            "seed {seed}: {t:?}"
+        );
+        assert!(
+            t.in_progress.overdue >= 0 && t.in_progress.not_due >= 0,
+            "seed {seed}: {t:?}"
+        );
+        assert!(
+            !incremental.is_empty(),
+            "seed {seed}: something was counted"
+        );
+        ended += t.resolved.total + t.refused + t.withdrawn;
+    }
+    assert!(ended > 0, "the random histories end some dossiers");
+}

@@ -1,0 +1,706 @@
+//! Statistics kept as dossiers change (docs/domain.md §Statistics): one row of facts per
+//! counted dossier and monthly sums per (month, agency, procedure, channel), both written in the
+//! transaction of the change that moves them. A report adds up whole months from the sums and
+//! reads the facts for the parts of months at its edges; [`Store::stat_rebuild`] recomputes
+//! everything from the dossiers' events and must give the same numbers.
+
+use crate::{Result, Store, on_db};
+use chrono::{DateTime, Utc};
+use motcua_domain::dossier::{Dossier, DossierEvent, EventRecord};
+use motcua_domain::stats::{
+    Attributes, Counts, Facts, Measure, Outcome, contributions, delta, month_of, month_start,
+    next_month,
+};
+use sqlx::Row;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// What the sums are kept by (besides the month).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StatKey {
+    /// The competent agency (the one that decides).
+    pub agency: String,
+    pub procedure: String,
+    /// `online`, `counter` or `postal`.
+    pub channel: String,
+}
+
+/// The stored facts of one counted dossier.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FactsRow {
+    pub key: StatKey,
+    pub components: i64,
+    pub facts: Facts,
+    pub attrs: Attributes,
+}
+
+type FactsTuple = (
+    String,
+    String,
+    String,
+    i32,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    bool,
+    bool,
+    bool,
+    bool,
+    bool,
+);
+
+impl FactsRow {
+    pub(crate) fn from_tuple(t: FactsTuple) -> FactsRow {
+        FactsRow {
+            key: StatKey {
+                agency: t.0,
+                procedure: t.1,
+                channel: t.2,
+            },
+            components: i64::from(t.3),
+            facts: Facts {
+                received_at: t.4,
+                due_at: t.5,
+                waiting_since: t.6,
+                overdue_since: t.7,
+                ended_at: t.8,
+                outcome: t.9.as_deref().and_then(Outcome::parse),
+                first_supplement_at: t.10,
+                paid_online: t.11,
+            },
+            attrs: Attributes {
+                digitised: t.12,
+                reused: t.13,
+                result_digitised: t.14,
+                result_electronic: t.15,
+            },
+        }
+    }
+
+    /// The key and component count of a dossier (its facts start empty).
+    pub(crate) fn of(d: &Dossier) -> FactsRow {
+        FactsRow {
+            key: StatKey {
+                agency: d.competent_agency.as_str().to_owned(),
+                procedure: d.procedure_code.as_str().to_owned(),
+                channel: crate::catalogue::enum_text(&d.channel),
+            },
+            components: i64::try_from(d.components.iter().filter(|c| c.submitted).count())
+                .unwrap_or(i64::MAX),
+            facts: Facts::default(),
+            attrs: Attributes::default(),
+        }
+    }
+}
+
+pub(crate) const FACTS_COLUMNS: &str = "agency_code, procedure_code, channel, components, received_at, due_at, \
+     waiting_since, overdue_since, ended_at, outcome, first_supplement_at, paid_online, digitised, \
+     reused, result_digitised, result_electronic";
+
+/// The upsert of one month's difference into the sums.
+static ADD_MONTH: LazyLock<String> = LazyLock::new(|| {
+    let cols: Vec<&str> = Measure::ALL.iter().map(|m| m.column()).collect();
+    let params: Vec<String> = (5..5 + cols.len()).map(|i| format!("${i}")).collect();
+    let sets: Vec<String> = cols
+        .iter()
+        .map(|c| format!("{c} = stat_monthly.{c} + excluded.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO stat_monthly (month, agency_code, procedure_code, channel, {}) VALUES ($1, $2, $3, $4, {}) \
+         ON CONFLICT (month, agency_code, procedure_code, channel) DO UPDATE SET {}",
+        cols.join(", "),
+        params.join(", "),
+        sets.join(", ")
+    )
+});
+
+/// The differences a change makes to the monthly sums: `old`'s contributions taken away,
+/// `new`'s added (under their own keys).
+pub(crate) fn changes(
+    old: Option<&FactsRow>,
+    new: Option<&FactsRow>,
+) -> Vec<(StatKey, i32, Counts)> {
+    let contrib = |r: Option<&FactsRow>| {
+        r.map(|r| contributions(&r.facts, &r.attrs))
+            .unwrap_or_default()
+    };
+    match (old, new) {
+        (Some(o), Some(n)) if o.key == n.key => delta(&contrib(old), &contrib(new))
+            .into_iter()
+            .map(|(m, c)| (n.key.clone(), m, c))
+            .collect(),
+        _ => {
+            let mut out: Vec<(StatKey, i32, Counts)> = Vec::new();
+            if let Some(o) = old {
+                out.extend(
+                    delta(&contrib(old), &[])
+                        .into_iter()
+                        .map(|(m, c)| (o.key.clone(), m, c)),
+                );
+            }
+            if let Some(n) = new {
+                out.extend(
+                    delta(&[], &contrib(new))
+                        .into_iter()
+                        .map(|(m, c)| (n.key.clone(), m, c)),
+                );
+            }
+            out
+        }
+    }
+}
+
+/// Adds `(key, month, counts)` differences to the monthly sums inside a transaction.
+macro_rules! add_to_months {
+    ($tx:expr, $changes:expr) => {{
+        for (key, month, counts) in $changes {
+            let mut q = sqlx::query($crate::stats::add_month_sql())
+                .bind(month)
+                .bind(&key.agency)
+                .bind(&key.procedure)
+                .bind(&key.channel);
+            for n in counts.0 {
+                q = q.bind(n);
+            }
+            q.execute(&mut *$tx).await?;
+        }
+    }};
+}
+pub(crate) use add_to_months;
+
+pub(crate) fn add_month_sql() -> &'static str {
+    ADD_MONTH.as_str()
+}
+
+/// Reads a dossier's stored facts inside a transaction.
+macro_rules! load_facts {
+    ($tx:expr, $code:expr) => {{
+        let row: Option<$crate::stats::FactsTupleAlias> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM stat_facts WHERE dossier_code = $1",
+                $crate::stats::FACTS_COLUMNS
+            )))
+            .bind($code)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        row.map($crate::stats::FactsRow::from_tuple)
+    }};
+}
+pub(crate) use load_facts;
+
+pub(crate) type FactsTupleAlias = FactsTuple;
+
+/// Writes a dossier's facts inside a transaction.
+macro_rules! write_facts {
+    ($tx:expr, $code:expr, $r:expr) => {{
+        let r: &$crate::stats::FactsRow = $r;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO stat_facts (dossier_code, {}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+             $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (dossier_code) DO UPDATE SET \
+             agency_code = excluded.agency_code, procedure_code = excluded.procedure_code, \
+             channel = excluded.channel, components = excluded.components, received_at = excluded.received_at, \
+             due_at = excluded.due_at, waiting_since = excluded.waiting_since, \
+             overdue_since = excluded.overdue_since, ended_at = excluded.ended_at, outcome = excluded.outcome, \
+             first_supplement_at = excluded.first_supplement_at, paid_online = excluded.paid_online, \
+             digitised = excluded.digitised, reused = excluded.reused, \
+             result_digitised = excluded.result_digitised, result_electronic = excluded.result_electronic",
+            $crate::stats::FACTS_COLUMNS
+        )))
+        .bind($code)
+        .bind(&r.key.agency)
+        .bind(&r.key.procedure)
+        .bind(&r.key.channel)
+        .bind(i32::try_from(r.components).unwrap_or(i32::MAX))
+        .bind(r.facts.received_at)
+        .bind(r.facts.due_at)
+        .bind(r.facts.waiting_since)
+        .bind(r.facts.overdue_since)
+        .bind(r.facts.ended_at)
+        .bind(r.facts.outcome.map(|o| o.as_str()))
+        .bind(r.facts.first_supplement_at)
+        .bind(r.facts.paid_online)
+        .bind(r.attrs.digitised)
+        .bind(r.attrs.reused)
+        .bind(r.attrs.result_digitised)
+        .bind(r.attrs.result_electronic)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+pub(crate) use write_facts;
+
+/// What the digitisation and signing records say of a dossier, read inside a transaction.
+macro_rules! attributes_of {
+    ($tx:expr, $code:expr, $online:expr, $components:expr) => {{
+        let (components, reused, results): (i64, i64, i64) = sqlx::query_as(
+            "SELECT COUNT(DISTINCT CASE WHEN kind IN ('component_digitised', 'reused') THEN component_index END), \
+             COALESCE(SUM(CASE WHEN kind = 'reused' THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN kind = 'result_digitised' THEN 1 ELSE 0 END), 0) \
+             FROM digitisation_events WHERE dossier_code = $1",
+        )
+        .bind($code)
+        .fetch_one(&mut *$tx)
+        .await?;
+        let signed: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM result_signatures WHERE dossier_code = $1 AND state = 'signed'",
+        )
+        .bind($code)
+        .fetch_one(&mut *$tx)
+        .await?;
+        motcua_domain::stats::Attributes {
+            digitised: $online || components >= $components,
+            reused: reused > 0,
+            result_digitised: results > 0,
+            result_electronic: signed > 0,
+        }
+    }};
+}
+pub(crate) use attributes_of;
+
+/// Folds the events of a change into a counted dossier's facts and moves the sums, inside the
+/// change's transaction. Child cases are not counted (their parent is).
+macro_rules! refresh_stats {
+    ($tx:expr, $d:expr, $events:expr) => {{
+        let d: &motcua_domain::dossier::Dossier = $d;
+        if d.parent_code.is_none() {
+            let old = $crate::stats::load_facts!($tx, &d.code);
+            let mut new = $crate::stats::FactsRow::of(d);
+            if let Some(o) = &old {
+                new.facts = o.facts.clone();
+            }
+            for (event, at) in $events {
+                new.facts.apply(event, at);
+            }
+            new.attrs = $crate::stats::attributes_of!(
+                $tx,
+                &d.code,
+                new.key.channel == "online",
+                new.components
+            );
+            if old.as_ref() != Some(&new) {
+                $crate::stats::write_facts!($tx, &d.code, &new);
+                $crate::stats::add_to_months!(
+                    $tx,
+                    $crate::stats::changes(old.as_ref(), Some(&new))
+                );
+            }
+        }
+    }};
+}
+pub(crate) use refresh_stats;
+
+/// Re-reads a counted dossier's digitisation and signing records (after one of them changed)
+/// and moves the sums, inside that change's transaction.
+macro_rules! touch_stats {
+    ($tx:expr, $code:expr) => {{
+        let code: &str = $code;
+        if let Some(old) = $crate::stats::load_facts!($tx, code) {
+            let mut new = old.clone();
+            new.attrs = $crate::stats::attributes_of!(
+                $tx,
+                code,
+                new.key.channel == "online",
+                new.components
+            );
+            if new != old {
+                $crate::stats::write_facts!($tx, code, &new);
+                $crate::stats::add_to_months!($tx, $crate::stats::changes(Some(&old), Some(&new)));
+            }
+        }
+    }};
+}
+pub(crate) use touch_stats;
+
+/// Which dossiers a report counts: by competent agency, procedure and channel (`None`: all).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatFilter {
+    pub agencies: Option<Vec<String>>,
+    pub procedures: Option<Vec<String>>,
+    pub channel: Option<String>,
+}
+
+impl StatFilter {
+    /// `AND …` conditions, with their parameters numbered from `first`.
+    fn sql(&self, first: usize) -> (String, Vec<String>) {
+        let mut sql = String::new();
+        let mut binds = Vec::new();
+        let mut n = first;
+        let mut list = |col: &str, values: &[String], sql: &mut String, binds: &mut Vec<String>| {
+            if values.is_empty() {
+                sql.push_str(" AND 1 = 0");
+                return;
+            }
+            let ps: Vec<String> = values
+                .iter()
+                .map(|v| {
+                    binds.push(v.clone());
+                    n += 1;
+                    format!("${}", n - 1)
+                })
+                .collect();
+            sql.push_str(&format!(" AND {col} IN ({})", ps.join(", ")));
+        };
+        if let Some(a) = &self.agencies {
+            list("agency_code", a, &mut sql, &mut binds);
+        }
+        if let Some(p) = &self.procedures {
+            list("procedure_code", p, &mut sql, &mut binds);
+        }
+        if let Some(c) = &self.channel {
+            list("channel", std::slice::from_ref(c), &mut sql, &mut binds);
+        }
+        (sql, binds)
+    }
+}
+
+/// The figures of one key for a period, before the rates: open at its start, what happened in
+/// it, and what was overdue at its end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyFigures {
+    pub carried_over: i64,
+    /// The flows of the period (received, outcomes, supplements, attributes).
+    pub flows: Counts,
+    /// Open and overdue at the end.
+    pub overdue: i64,
+}
+
+/// What a rebuild recomputed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RebuildReport {
+    pub dossiers: u64,
+    pub counted: u64,
+    pub months: u64,
+}
+
+type Sums = HashMap<StatKey, Counts>;
+
+/// `measures` read from columns 3.. of each row into `sums`.
+macro_rules! read_sums {
+    ($rows:expr, $sums:expr, $measures:expr, $sign:expr) => {{
+        for r in $rows {
+            let key = StatKey {
+                agency: r.try_get(0usize)?,
+                procedure: r.try_get(1usize)?,
+                channel: r.try_get(2usize)?,
+            };
+            let c = $sums.entry(key).or_default();
+            for (i, m) in $measures.iter().enumerate() {
+                let n: Option<i64> = r.try_get(3 + i)?;
+                c.add(*m, $sign * n.unwrap_or(0));
+            }
+        }
+    }};
+}
+
+const GROUP: &str = "GROUP BY agency_code, procedure_code, channel";
+
+impl Store {
+    /// The figures of each key for the period `[from, end)`.
+    pub async fn stat_figures(
+        &self,
+        from: DateTime<Utc>,
+        end: DateTime<Utc>,
+        filter: &StatFilter,
+    ) -> Result<Vec<(StatKey, KeyFigures)>> {
+        let mut out: HashMap<StatKey, KeyFigures> = HashMap::new();
+        let end = end.max(from);
+        // Carried over: open at the start of `from`'s month, plus received, minus ended, since.
+        let m_from = month_of(from);
+        for (key, (open, _)) in self.stat_open_at(m_from, filter).await? {
+            out.entry(key).or_default().carried_over += open;
+        }
+        if let Some(ms) = month_start(m_from) {
+            for (key, c) in self.stat_sums(ms, from, filter).await? {
+                out.entry(key).or_default().carried_over += c.get(Measure::Received) - ended(&c);
+            }
+        }
+        for (key, c) in self.stat_sums(from, end, filter).await? {
+            out.entry(key).or_default().flows = c;
+        }
+        // Overdue at the end: at the start of `end`'s month, plus began, minus ended, since.
+        let m_end = month_of(end);
+        for (key, (_, overdue)) in self.stat_open_at(m_end, filter).await? {
+            out.entry(key).or_default().overdue += overdue;
+        }
+        if let Some(ms) = month_start(m_end) {
+            for (key, c) in self.stat_sums(ms, end, filter).await? {
+                out.entry(key).or_default().overdue +=
+                    c.get(Measure::OverdueBegan) - c.get(Measure::OverdueEnded);
+            }
+        }
+        let mut v: Vec<(StatKey, KeyFigures)> = out
+            .into_iter()
+            .filter(|(_, f)| *f != KeyFigures::default())
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(v)
+    }
+
+    /// Open and overdue dossiers of each key at the first instant of `month`.
+    async fn stat_open_at(&self, month: i32, f: &StatFilter) -> Result<Vec<(StatKey, (i64, i64))>> {
+        let Some(start) = month_start(month) else {
+            return Ok(Vec::new());
+        };
+        let mut sums = Sums::new();
+        let measures = [Measure::OpenAtStart, Measure::OverdueAtStart];
+        let (cond, binds) = f.sql(2);
+        let monthly = format!(
+            "SELECT agency_code, procedure_code, channel, SUM(open_at_start), SUM(overdue_at_start) \
+             FROM stat_monthly WHERE month = $1{cond} {GROUP}"
+        );
+        let live = format!(
+            "SELECT agency_code, procedure_code, channel, COUNT(*), \
+             SUM(CASE WHEN overdue_since < $1 THEN 1 ELSE 0 END) \
+             FROM stat_facts WHERE ended_at IS NULL AND received_at < $1{cond} {GROUP}"
+        );
+        on_db!(self, p => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(monthly.as_str())).bind(month);
+            for b in &binds {
+                q = q.bind(b);
+            }
+            let rows = q.fetch_all(p).await?;
+            read_sums!(rows, sums, measures, 1);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(live.as_str())).bind(start);
+            for b in &binds {
+                q = q.bind(b);
+            }
+            let rows = q.fetch_all(p).await?;
+            read_sums!(rows, sums, measures, 1);
+        });
+        Ok(sums
+            .into_iter()
+            .map(|(k, c)| {
+                (
+                    k,
+                    (c.get(Measure::OpenAtStart), c.get(Measure::OverdueAtStart)),
+                )
+            })
+            .collect())
+    }
+
+    /// The flows of each key in `[a, b)`: whole months from the sums, the rest from the facts.
+    async fn stat_sums(&self, a: DateTime<Utc>, b: DateTime<Utc>, f: &StatFilter) -> Result<Sums> {
+        let mut sums = Sums::new();
+        let mut whole: Option<(i32, i32)> = None;
+        let mut cur = a;
+        while cur < b {
+            let m = month_of(cur);
+            let (Some(ms), Some(me)) = (month_start(m), month_start(next_month(m))) else {
+                break;
+            };
+            let seg_end = me.min(b);
+            if cur == ms && seg_end == me {
+                whole = Some(whole.map_or((m, m), |(first, _)| (first, m)));
+            } else {
+                self.stat_facts_sums(cur, seg_end, f, &mut sums).await?;
+            }
+            cur = seg_end;
+        }
+        if let Some((first, last)) = whole {
+            let cols: Vec<String> = Measure::ALL
+                .iter()
+                .map(|m| format!("SUM({})", m.column()))
+                .collect();
+            let (cond, binds) = f.sql(3);
+            let sql = format!(
+                "SELECT agency_code, procedure_code, channel, {} FROM stat_monthly \
+                 WHERE month >= $1 AND month <= $2{cond} {GROUP}",
+                cols.join(", ")
+            );
+            on_db!(self, p => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(first).bind(last);
+                for b in &binds {
+                    q = q.bind(b);
+                }
+                let rows = q.fetch_all(p).await?;
+                read_sums!(rows, sums, Measure::ALL, 1);
+            });
+        }
+        Ok(sums)
+    }
+
+    /// The flows of each key in `[a, b)` (within one month) read from the facts.
+    async fn stat_facts_sums(
+        &self,
+        a: DateTime<Utc>,
+        b: DateTime<Utc>,
+        f: &StatFilter,
+        sums: &mut Sums,
+    ) -> Result<()> {
+        let (cond, binds) = f.sql(3);
+        let received = [
+            Measure::Received,
+            Measure::Digitised,
+            Measure::Reused,
+            Measure::PaidOnline,
+        ];
+        let received_sql = format!(
+            "SELECT agency_code, procedure_code, channel, COUNT(*), \
+             SUM(CASE WHEN digitised THEN 1 ELSE 0 END), SUM(CASE WHEN reused THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN paid_online THEN 1 ELSE 0 END) \
+             FROM stat_facts WHERE received_at >= $1 AND received_at < $2{cond} {GROUP}"
+        );
+        let ended = [
+            Measure::Early,
+            Measure::OnTime,
+            Measure::Late,
+            Measure::Refused,
+            Measure::Withdrawn,
+            Measure::OverdueEnded,
+            Measure::ResultDigitised,
+            Measure::ResultElectronic,
+        ];
+        let resolved = "outcome IN ('early', 'on_time', 'late')";
+        let ended_sql = format!(
+            "SELECT agency_code, procedure_code, channel, \
+             SUM(CASE WHEN outcome = 'early' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN outcome = 'on_time' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN outcome = 'late' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN outcome = 'refused' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN outcome = 'withdrawn' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN overdue_since IS NOT NULL THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN result_digitised AND {resolved} THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN result_electronic AND {resolved} THEN 1 ELSE 0 END) \
+             FROM stat_facts WHERE ended_at >= $1 AND ended_at < $2{cond} {GROUP}"
+        );
+        let began_sql = format!(
+            "SELECT agency_code, procedure_code, channel, COUNT(*) FROM stat_facts \
+             WHERE overdue_since >= $1 AND overdue_since < $2 AND received_at IS NOT NULL{cond} {GROUP}"
+        );
+        let supplement_sql = format!(
+            "SELECT agency_code, procedure_code, channel, COUNT(*) FROM stat_facts \
+             WHERE first_supplement_at >= $1 AND first_supplement_at < $2 AND received_at IS NOT NULL{cond} {GROUP}"
+        );
+        let queries: [(&str, &[Measure]); 4] = [
+            (&received_sql, &received),
+            (&ended_sql, &ended),
+            (&began_sql, &[Measure::OverdueBegan]),
+            (&supplement_sql, &[Measure::Supplements]),
+        ];
+        for (sql, measures) in queries {
+            on_db!(self, p => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(a).bind(b);
+                for v in &binds {
+                    q = q.bind(v);
+                }
+                let rows = q.fetch_all(p).await?;
+                read_sums!(rows, *sums, measures, 1);
+            });
+        }
+        Ok(())
+    }
+
+    /// The monthly sums as stored, every key and month (for comparing with a rebuild).
+    pub async fn stat_monthly_rows(&self) -> Result<Vec<(i32, StatKey, Counts)>> {
+        let cols: Vec<&str> = Measure::ALL.iter().map(|m| m.column()).collect();
+        let sql = format!(
+            "SELECT agency_code, procedure_code, channel, month, {} FROM stat_monthly \
+             ORDER BY month, agency_code, procedure_code, channel",
+            cols.join(", ")
+        );
+        let mut out = Vec::new();
+        on_db!(self, p => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(p).await?;
+            for r in rows {
+                let key = StatKey {
+                    agency: r.try_get(0usize)?,
+                    procedure: r.try_get(1usize)?,
+                    channel: r.try_get(2usize)?,
+                };
+                let month: i32 = r.try_get(3usize)?;
+                let mut c = Counts::default();
+                for (i, m) in Measure::ALL.iter().enumerate() {
+                    let n: i64 = r.try_get::<i32, _>(4 + i).map(i64::from)?;
+                    c.add(*m, n);
+                }
+                if !c.is_zero() {
+                    out.push((month, key, c));
+                }
+            }
+        });
+        Ok(out)
+    }
+
+    /// Recomputes the facts and the monthly sums from every dossier's events (and its
+    /// digitisation and signing records), in one transaction that holds the statistics tables
+    /// (changes wait for it; reports too, on PostgreSQL).
+    pub async fn stat_rebuild(&self) -> Result<RebuildReport> {
+        const BATCH: usize = 500;
+        let _turn = self.write_turn().await;
+        let mut report = RebuildReport::default();
+        let mut months: HashMap<(StatKey, i32), Counts> = HashMap::new();
+        on_db!(self, p => {
+            let mut tx = p.begin_with(self.begin_write()).await?;
+            if matches!(self.db, crate::Db::Postgres(_)) {
+                sqlx::query("LOCK TABLE stat_facts, stat_monthly IN ACCESS EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM stat_facts").execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM stat_monthly").execute(&mut *tx).await?;
+            let mut after = String::new();
+            loop {
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT code, data FROM dossiers WHERE code > $1 AND parent_code IS NULL ORDER BY code LIMIT $2",
+                )
+                .bind(&after)
+                .bind(i64::try_from(BATCH).unwrap_or(500))
+                .fetch_all(&mut *tx)
+                .await?;
+                let Some(last) = rows.last() else { break };
+                after = last.0.clone();
+                let params: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT entity_key, action, data, before, at FROM audit_log \
+                     WHERE entity = 'dossier' AND entity_key IN ({}) ORDER BY id",
+                    params.join(", ")
+                );
+                let mut q = sqlx::query_as::<_, (String, String, String, Option<String>, DateTime<Utc>)>(sqlx::AssertSqlSafe(sql.as_str()));
+                for (code, _) in &rows {
+                    q = q.bind(code);
+                }
+                let mut events: HashMap<String, Vec<(DossierEvent, DateTime<Utc>)>> = HashMap::new();
+                for (code, action, data, before, at) in q.fetch_all(&mut *tx).await? {
+                    let record = EventRecord::from_stored(&action, &data, before.as_deref())?;
+                    events.entry(code).or_default().push((record.event, at));
+                }
+                for (code, data) in &rows {
+                    report.dossiers += 1;
+                    let d: Dossier = serde_json::from_str(data)
+                        .map_err(|e| crate::StoreError::Db(sqlx::Error::Decode(Box::new(e))))?;
+                    let mut row = FactsRow::of(&d);
+                    for (event, at) in events.remove(code).unwrap_or_default() {
+                        row.facts.apply(&event, at);
+                    }
+                    row.attrs = attributes_of!(tx, code.as_str(), row.key.channel == "online", row.components);
+                    write_facts!(tx, code.as_str(), &row);
+                    if row.facts.received_at.is_some() {
+                        report.counted += 1;
+                    }
+                    for (key, month, c) in changes(None, Some(&row)) {
+                        months.entry((key, month)).or_default().add_all(&c, 1);
+                    }
+                }
+            }
+            report.months = u64::try_from(months.len()).unwrap_or(u64::MAX);
+            let mut sorted: Vec<_> = months.into_iter().collect();
+            sorted.sort_by(|a, b| (a.0.1, &a.0.0).cmp(&(b.0.1, &b.0.0)));
+            add_to_months!(tx, sorted.into_iter().map(|((k, m), c)| (k, m, c)));
+            tx.commit().await?;
+        });
+        Ok(report)
+    }
+}
+
+/// Ended in any way: resolved, refused or withdrawn.
+fn ended(c: &Counts) -> i64 {
+    c.get(Measure::Early)
+        + c.get(Measure::OnTime)
+        + c.get(Measure::Late)
+        + c.get(Measure::Refused)
+        + c.get(Measure::Withdrawn)
+}
