@@ -19,6 +19,7 @@ use std::sync::{Arc, RwLock};
 
 pub mod batch;
 pub mod cache;
+pub mod dashboard;
 pub mod documents;
 pub mod dossiers;
 pub mod files;

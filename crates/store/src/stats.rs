@@ -704,3 +704,73 @@ fn ended(c: &Counts) -> i64 {
         + c.get(Measure::Refused)
         + c.get(Measure::Withdrawn)
 }
+
+/// What waits for an agency now: its officers' counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct AgencyCounters {
+    /// Filed online or by post at this agency, waiting to be received.
+    pub waiting: i64,
+    /// Held by this agency, received and not finished.
+    pub in_progress: i64,
+    /// Of those, due within a working day (not overdue yet, clock running).
+    pub due_soon: i64,
+    /// Of those, past their appointment.
+    pub overdue: i64,
+    /// Of those, waiting for the applicant's supplement.
+    pub awaiting_supplement: i64,
+    /// Results of this agency waiting for the leader's signature.
+    pub awaiting_signature: i64,
+    /// Resolved, the result to hand back.
+    pub to_return: i64,
+}
+
+impl Store {
+    /// The counters of `agency` at `now`; "due soon" means due at or before `soon`.
+    pub async fn agency_counters(
+        &self,
+        agency: &str,
+        now: DateTime<Utc>,
+        soon: DateTime<Utc>,
+    ) -> Result<AgencyCounters> {
+        let open = "'received', 'processing', 'awaiting_supplement', 'awaiting_payment', 'withdrawal_requested'";
+        let held = format!(
+            "SELECT COALESCE(SUM(CASE WHEN status IN ({open}) THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN status IN ({open}) AND paused_at IS NULL AND due_at >= $2 AND due_at <= $3 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN status IN ({open}) AND due_at IS NOT NULL AND ((paused_at IS NULL AND due_at < $2) \
+                 OR (paused_at IS NOT NULL AND paused_at > due_at)) THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN status = 'awaiting_supplement' THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN status = 'resolved' THEN 1 ELSE 0 END), 0) \
+             FROM dossiers WHERE current_agency = $1 AND status IN ({open}, 'resolved')"
+        );
+        on_db!(self, p => {
+            let (in_progress, due_soon, overdue, awaiting_supplement, to_return): (i64, i64, i64, i64, i64) =
+                sqlx::query_as(sqlx::AssertSqlSafe(held))
+                    .bind(agency)
+                    .bind(now)
+                    .bind(soon)
+                    .fetch_one(p)
+                    .await?;
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM dossiers WHERE status = 'submitted' AND receiving_agency = $1",
+            )
+            .bind(agency)
+            .fetch_one(p)
+            .await?;
+            let awaiting_signature: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM result_signatures WHERE agency_code = $1 AND state IN ('queued', 'signing')",
+            )
+            .bind(agency)
+            .fetch_one(p)
+            .await?;
+            Ok(AgencyCounters {
+                waiting,
+                in_progress,
+                due_soon,
+                overdue,
+                awaiting_supplement,
+                awaiting_signature,
+                to_return,
+            })
+        })
+    }
+}

@@ -21,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(report))
         .routes(routes!(export))
         .routes(routes!(periodic_report))
+        .routes(routes!(counters))
 }
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -228,4 +229,18 @@ fn file(bytes: Vec<u8>, content_type: &str, name: &str) -> Response {
         bytes,
     )
         .into_response()
+}
+
+/// What waits for the signed-in officer's agency now: dossiers waiting to be received, in
+/// progress, due within a working day, overdue, awaiting a supplement, results awaiting the
+/// leader's signature, results to hand back (the officer's home page counters).
+#[utoipa::path(get, path = "/stats/counters", tag = "statistics",
+    responses((status = 200, body = motcua_service::store::stats::AgencyCounters),
+        (status = 401, body = crate::Problem), (status = 403, body = crate::Problem)),
+    security(("bearer" = [])))]
+async fn counters(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<motcua_service::store::stats::AgencyCounters>> {
+    Ok(Json(s.agency_counters(&actor_of(&user.0)).await?))
 }

@@ -22,6 +22,7 @@ use motcua_domain::auth::Role;
 use motcua_service::store::User;
 
 mod admin;
+mod dashboard;
 mod documents;
 mod files;
 mod office;
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .merge(uploads::router())
         .merge(signing::router())
         .merge(documents::router())
+        .merge(dashboard::router())
         .route("/static/site.css", get(css))
         .route("/static/htmx-2.0.11.min.js", get(htmx))
         .route("/static/print.js", get(print_js))

@@ -1659,6 +1659,7 @@ async fn receive(State(s): State<AppState>, page: Page, form: Form) -> Response 
 #[template(path = "queue.html")]
 struct Queue {
     page: Page,
+    counters: Vec<super::dashboard::Counter>,
     filter: String,
     rows: Vec<Row>,
     next: String,
@@ -1695,8 +1696,31 @@ async fn queue(State(s): State<AppState>, page: Page, Query(q): Query<QueueQuery
         "mine" => query.assignee = Some(user.username.clone()),
         "overdue" => query.overdue = Some(true),
         "approval" => query.statuses = vec![Status::Processing],
+        "supplement" => query.statuses = vec![Status::AwaitingSupplement],
+        "soon" => {
+            // Due within a working day, not overdue yet (the counter of the same name).
+            let cal = s.calendar();
+            let day: i64 = cal
+                .hours()
+                .sessions
+                .iter()
+                .map(|(a, b)| (*b - *a).num_minutes())
+                .sum();
+            query.overdue = Some(false);
+            query.due_before = Some(
+                cal.add_working_minutes(s.now(), u64::try_from(day).unwrap_or(480))
+                    + chrono::Duration::seconds(1),
+            );
+            query
+                .statuses
+                .retain(|st| st.is_open() && *st != Status::AwaitingSupplement);
+        }
         _ => {}
     }
+    let counters = match s.agency_counters(&motcua_service::actor_of(&user)).await {
+        Ok(c) => super::dashboard::counter_links(page.tr, &c),
+        Err(_) => Vec::new(),
+    };
     let page_ = match s.store().dossiers(&query).await {
         Ok(p) => p,
         Err(e) => return error_page(page.tr, e.into()),
@@ -1716,6 +1740,7 @@ async fn queue(State(s): State<AppState>, page: Page, Query(q): Query<QueueQuery
         .map(|d| row(&s, tr, &d.dossier))
         .collect();
     render(&Queue {
+        counters,
         page: page.titled("Hồ sơ cần xử lý", "Work queue"),
         next: page_.next_cursor.unwrap_or_default(),
         filter,

@@ -391,7 +391,7 @@ pub(super) fn home_of(role: Role) -> &'static str {
         Role::Reception | Role::Postal => "/mot-cua",
         Role::Specialist | Role::Leader => "/xu-ly",
         Role::Admin => "/quan-tri",
-        Role::Viewer => "/",
+        Role::Viewer => "/ioc",
     }
 }
 

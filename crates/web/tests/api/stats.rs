@@ -517,4 +517,191 @@ pub(super) async fn report_of_a_hand_built_history(app: &TestApp) {
     assert_eq!(codes.len(), 10);
 }
 
-motcua_store::on_both!(crate::start => report_of_a_hand_built_history);
+motcua_store::on_both!(crate::start => report_of_a_hand_built_history, dashboards_and_exports);
+
+/// The cells of the first sheet of an XLSX file: (reference, text), shared strings resolved.
+fn xlsx_cells(bytes: &[u8]) -> Vec<(String, String)> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut read = |name: &str| {
+        let mut s = String::new();
+        if let Ok(mut f) = zip.by_name(name) {
+            f.read_to_string(&mut s).unwrap();
+        }
+        s
+    };
+    let shared = read("xl/sharedStrings.xml");
+    let sheet = read("xl/worksheets/sheet1.xml");
+    let strings: Vec<String> = shared
+        .split("<si>")
+        .skip(1)
+        .map(|si| {
+            si.split("<t")
+                .skip(1)
+                .filter_map(|t| t.split_once('>').and_then(|(_, r)| r.split_once("</t>")))
+                .map(|(text, _)| text.replace("&amp;", "&"))
+                .collect()
+        })
+        .collect();
+    let mut cells = Vec::new();
+    for c in sheet.split("<c ").skip(1) {
+        let r = c.split("r=\"").nth(1).unwrap().split('"').next().unwrap();
+        let shared_string = c.split('>').next().unwrap().contains("t=\"s\"");
+        let v = c
+            .split("<v>")
+            .nth(1)
+            .map(|v| v.split("</v>").next().unwrap().to_owned());
+        if let Some(v) = v {
+            let text = if shared_string {
+                strings[v.parse::<usize>().unwrap()].clone()
+            } else {
+                v
+            };
+            cells.push((r.to_owned(), text));
+        }
+    }
+    cells
+}
+
+pub(super) async fn dashboards_and_exports(app: &TestApp) {
+    let c = setup(app).await;
+    merged_ward(app).await;
+    june_history(&c).await;
+    // Two more at Minh Xuân: received 23 June (due 30 June: overdue on 2 July) and 25 June
+    // (due 2 July, 17:00: due within a working day on 2 July, 09:00).
+    c.at(2025, 6, 23, 9, 0).await;
+    let late = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+    c.at(2025, 6, 25, 9, 0).await;
+    let due_soon = c.filed("tiepnhan.a", &counter(RE_BIRTH)).await;
+    c.ok("tiepnhan.a", &due_soon, json!({"action": "forward"}))
+        .await;
+    c.at(2025, 7, 2, 9, 0).await;
+
+    // The officer's counters: the API and the page, each counter a link to its list.
+    let r = c.get("tiepnhan.a", "/api/v1/stats/counters").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // D7 is the old ward's, not Minh Xuân's; D1–D6 and D8 ended (five resolved, to return).
+    assert_eq!(
+        (
+            &r.body["in_progress"],
+            &r.body["overdue"],
+            &r.body["due_soon"],
+            &r.body["to_return"],
+            &r.body["waiting"]
+        ),
+        (&json!(2), &json!(1), &json!(1), &json!(5), &json!(0)),
+        "{}",
+        r.body
+    );
+    let overdue = super::daily::page(app, "chuyenvien.a", "/xu-ly?loc=overdue").await;
+    assert!(overdue.text.contains(&late) && !overdue.text.contains(&due_soon));
+    let r = c.get("ioc", "/api/v1/stats/counters").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let page = super::daily::page(app, "chuyenvien.a", "/tong-quan").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("href=\"/xu-ly?loc=soon\""),
+        "{}",
+        page.text
+    );
+    let list = super::daily::page(app, "chuyenvien.a", "/xu-ly?loc=soon").await;
+    assert!(
+        list.text.contains(&due_soon) && !list.text.contains(&late),
+        "the counter opens its list"
+    );
+    let queue = super::daily::page(app, "chuyenvien.a", "/xu-ly").await;
+    assert!(
+        queue.text.contains("id=\"counters\""),
+        "the work queue shows them too"
+    );
+
+    // The operations centre: figures and codes, never a name or an identifier.
+    let ioc = super::daily::page(app, "ioc", "/ioc?tu=2025-06-01&den=2025-06-30").await;
+    assert_eq!(ioc.status, StatusCode::OK, "{}", ioc.text);
+    for personal in [
+        "Nguyễn Văn An",
+        "008190001234",
+        "Trần Thị Bình",
+        "0912 345 678",
+        "an@example.vn",
+    ] {
+        assert!(!ioc.text.contains(personal), "{personal} on the IOC page");
+    }
+    assert!(ioc.text.contains("<svg"), "charts drawn on the server");
+    assert!(!ioc.text.contains("chart.js"), "no chart JavaScript");
+    assert!(ioc.text.contains("hx-trigger=\"every 60s\""));
+    assert!(ioc.text.contains("Phường Minh Xuân"));
+    let overdue = &ioc.text[ioc.text.find("id=\"overdue-list\"").unwrap()..];
+    assert!(
+        overdue.contains("000.03.31.H58-250605-0001"),
+        "D7 is listed, by its code"
+    );
+    // Nobody else sees it.
+    let r = super::daily::page(app, "tiepnhan.a", "/ioc").await;
+    assert_ne!(r.status, StatusCode::OK);
+
+    // Exports: XLSX with the same figures, CSV with a byte-order mark, the periodic form.
+    let x = super::daily::page(app, "ioc", "/ioc/bao-cao.xlsx?tu=2025-06-01&den=2025-06-30").await;
+    assert_eq!(x.status, StatusCode::OK);
+    let cells = xlsx_cells(&x.bytes);
+    let find = |text: &str| {
+        cells
+            .iter()
+            .position(|(_, t)| t == text)
+            .unwrap_or_else(|| panic!("{text} not in {cells:?}"))
+    };
+    let total = find("Tổng cộng");
+    // Columns: agency code, name, carried over, new online, new counter, new postal, received
+    // (June with the two dossiers of 23 and 25 June).
+    let row: String = cells[total]
+        .0
+        .trim_start_matches(char::is_alphabetic)
+        .to_owned();
+    let at = |col: &str| {
+        cells
+            .iter()
+            .find(|(r, _)| *r == format!("{col}{row}"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        [at("C"), at("D"), at("E"), at("F"), at("G")],
+        ["1", "1", "8", "0", "10"].map(String::from),
+        "{cells:?}"
+    );
+    let csv = super::daily::page(app, "ioc", "/ioc/bao-cao.csv?tu=2025-06-01&den=2025-06-30").await;
+    assert!(
+        csv.bytes.starts_with(&[0xEF, 0xBB, 0xBF]),
+        "UTF-8 with a byte-order mark"
+    );
+    assert!(csv.text.contains("Ủy ban nhân dân phường Minh Xuân"));
+    let form = super::daily::page(
+        app,
+        "ioc",
+        "/ioc/bieu-tong-hop.xlsx?tu=2025-06-01&den=2025-06-30",
+    )
+    .await;
+    let cells = xlsx_cells(&form.bytes);
+    assert!(cells.iter().any(|(_, t)| t == "Hộ tịch"), "{cells:?}");
+    assert!(
+        cells
+            .iter()
+            .any(|(_, t)| t == "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH")
+    );
+    // The API's export of the same report.
+    let r = c
+        .get(
+            "ioc",
+            "/api/v1/stats/export/csv?from=2025-06-01&to=2025-07-01&group_by=unit",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("Phường Minh Xuân"));
+    let r = c
+        .get(
+            "ioc",
+            "/api/v1/stats/export/pdf?from=2025-06-01&to=2025-07-01",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
