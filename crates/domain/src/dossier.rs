@@ -811,6 +811,70 @@ pub struct Dossier {
     /// Open inter-agency child cases.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub open_children: Vec<String>,
+    /// The applicant's rating of the service, once the result is ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<Rating>,
+}
+
+/// How satisfied the applicant was (the national portal's levels; docs/domain.md §Statistics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfaction {
+    /// Rất hài lòng.
+    VerySatisfied,
+    /// Hài lòng.
+    Satisfied,
+    /// Không hài lòng.
+    Unsatisfied,
+}
+
+impl Satisfaction {
+    pub const ALL: [Satisfaction; 3] = [
+        Satisfaction::VerySatisfied,
+        Satisfaction::Satisfied,
+        Satisfaction::Unsatisfied,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Satisfaction::VerySatisfied => "very_satisfied",
+            Satisfaction::Satisfied => "satisfied",
+            Satisfaction::Unsatisfied => "unsatisfied",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Satisfaction> {
+        Satisfaction::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+
+    /// (Vietnamese, English)
+    pub fn label(self) -> (&'static str, &'static str) {
+        match self {
+            Satisfaction::VerySatisfied => ("Rất hài lòng", "Very satisfied"),
+            Satisfaction::Satisfied => ("Hài lòng", "Satisfied"),
+            Satisfaction::Unsatisfied => ("Không hài lòng", "Unsatisfied"),
+        }
+    }
+}
+
+/// Where a rating was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RatingChannel {
+    /// On the portal, by the applicant signed in.
+    Portal,
+    /// On the counter's device, with the one-stop officer.
+    Counter,
+}
+
+/// An applicant's rating of the service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Rating {
+    pub level: Satisfaction,
+    pub channel: RatingChannel,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// What an intake needs, checked by the caller against the catalogue and the agencies.
@@ -1153,6 +1217,7 @@ impl Dossier {
             returned_at: None,
             parent_code: None,
             open_children: Vec::new(),
+            rating: None,
         };
         let action = if d.channel == Channel::Counter {
             let missing = d.missing_required();
@@ -1206,6 +1271,7 @@ impl Dossier {
         d.code = code;
         d.parent_code = Some(parent.code.clone());
         d.open_children = Vec::new();
+        d.rating = None;
         d.receiving_agency = agency.clone();
         d.competent_agency = agency.clone();
         d.current_agency = agency;
@@ -1935,6 +2001,60 @@ impl Dossier {
             after: self.snapshot(),
             spawn: None,
         }
+    }
+
+    /// The applicant rates the service: once, when the result is ready (resolved or returned),
+    /// never on an inter-agency child case.
+    pub fn rate(
+        &mut self,
+        level: Satisfaction,
+        channel: RatingChannel,
+        comment: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Change, Refusal> {
+        if self.parent_code.is_some() || !matches!(self.status, Status::Resolved | Status::Returned)
+        {
+            return Err(Refusal::Conflict(Msg::new(
+                "Chỉ đánh giá được khi đã có kết quả giải quyết",
+                "a dossier is rated once its result is ready",
+            )));
+        }
+        if self.rating.is_some() {
+            return Err(Refusal::Conflict(Msg::new(
+                "Hồ sơ này đã được đánh giá",
+                "this dossier was already rated",
+            )));
+        }
+        let comment = comment.map(clean).filter(|c| !c.is_empty());
+        if comment
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > limits::NOTE_CHARS)
+        {
+            return Err(Error::field(
+                "comment",
+                format!("Ý kiến dài tối đa {} ký tự", limits::NOTE_CHARS),
+                format!("a comment has at most {} characters", limits::NOTE_CHARS),
+            )
+            .into());
+        }
+        let before = self.snapshot();
+        self.rating = Some(Rating {
+            level,
+            channel,
+            at,
+            comment: comment.clone(),
+        });
+        Ok(Change {
+            event: DossierEvent::Rated {
+                level,
+                channel,
+                comment,
+            },
+            note: None,
+            before: Some(before),
+            after: self.snapshot(),
+            spawn: None,
+        })
     }
 
     /// Whether this change ended a child case (so its parent must hear of it).

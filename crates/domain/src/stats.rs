@@ -9,7 +9,7 @@
 //! difference between a dossier's old and new contributions, and recompute them from scratch.
 
 use crate::catalogue::Channel;
-use crate::dossier::{DossierEvent, Timeliness};
+use crate::dossier::{DossierEvent, Satisfaction, Timeliness};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -138,11 +138,21 @@ pub struct Facts {
     pub first_supplement_at: Option<DateTime<Utc>>,
     /// Paid its fees online.
     pub paid_online: bool,
+    /// The applicant's rating, and when it was given.
+    pub rating: Option<Satisfaction>,
+    pub rated_at: Option<DateTime<Utc>>,
 }
 
 impl Facts {
     /// Folds one event, recorded at `at`.
     pub fn apply(&mut self, event: &DossierEvent, at: DateTime<Utc>) {
+        if let DossierEvent::Rated { level, .. } = event {
+            if self.rating.is_none() {
+                self.rating = Some(*level);
+                self.rated_at = Some(at);
+            }
+            return;
+        }
         if self.ended_at.is_some() {
             // Returning or collecting the result changes no figure.
             return;
@@ -296,10 +306,14 @@ pub enum Measure {
     ResultDigitised,
     /// Resolved in the month with an electronic result.
     ResultElectronic,
+    /// Rated in the month, by level.
+    VerySatisfied,
+    Satisfied,
+    Unsatisfied,
 }
 
 impl Measure {
-    pub const ALL: [Measure; 16] = [
+    pub const ALL: [Measure; 19] = [
         Measure::Received,
         Measure::Early,
         Measure::OnTime,
@@ -316,6 +330,9 @@ impl Measure {
         Measure::PaidOnline,
         Measure::ResultDigitised,
         Measure::ResultElectronic,
+        Measure::VerySatisfied,
+        Measure::Satisfied,
+        Measure::Unsatisfied,
     ];
 
     /// The aggregate table's column.
@@ -337,6 +354,9 @@ impl Measure {
             Measure::PaidOnline => "paid_online",
             Measure::ResultDigitised => "result_digitised",
             Measure::ResultElectronic => "result_electronic",
+            Measure::VerySatisfied => "very_satisfied",
+            Measure::Satisfied => "satisfied",
+            Measure::Unsatisfied => "unsatisfied",
         }
     }
 
@@ -347,7 +367,7 @@ impl Measure {
 
 /// Counts of every [`Measure`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts(pub [i64; 16]);
+pub struct Counts(pub [i64; 19]);
 
 impl Counts {
     pub fn get(&self, m: Measure) -> i64 {
@@ -398,6 +418,16 @@ pub fn contributions(f: &Facts, a: &Attributes) -> Vec<(i32, Counts)> {
     }
     if let Some(s) = f.first_supplement_at {
         add(s, Measure::Supplements);
+    }
+    if let (Some(level), Some(t)) = (f.rating, f.rated_at) {
+        add(
+            t,
+            match level {
+                Satisfaction::VerySatisfied => Measure::VerySatisfied,
+                Satisfaction::Satisfied => Measure::Satisfied,
+                Satisfaction::Unsatisfied => Measure::Unsatisfied,
+            },
+        );
     }
     if let Some(s) = f.overdue_since {
         add(s, Measure::OverdueBegan);
@@ -489,6 +519,10 @@ pub struct Tally {
     pub resolved_documents: i64,
     pub result_digitised: i64,
     pub result_electronic: i64,
+    /// Ratings given in the period, by level.
+    pub very_satisfied: i64,
+    pub satisfied: i64,
+    pub unsatisfied: i64,
 }
 
 impl Tally {
@@ -512,6 +546,9 @@ impl Tally {
         self.resolved_documents += o.resolved_documents;
         self.result_digitised += o.result_digitised;
         self.result_electronic += o.result_electronic;
+        self.very_satisfied += o.very_satisfied;
+        self.satisfied += o.satisfied;
+        self.unsatisfied += o.unsatisfied;
     }
 
     pub fn new_total(&self) -> i64 {
@@ -550,6 +587,11 @@ impl Tally {
                 overdue: self.overdue,
             },
             supplements_requested: self.supplements,
+            satisfaction: Ratings {
+                very_satisfied: self.very_satisfied,
+                satisfied: self.satisfied,
+                unsatisfied: self.unsatisfied,
+            },
             rates: Rates {
                 online: Rate::of(self.new[0], new),
                 full_online: Rate::of(self.new_full_online, new),
@@ -559,6 +601,10 @@ impl Tally {
                 electronic_results: Rate::of(self.result_electronic, self.resolved_documents),
                 reuse: Rate::of(self.reused, new),
                 online_payment: Rate::of(self.paid_online, self.new_with_fees),
+                satisfaction: Rate::of(
+                    self.very_satisfied + self.satisfied,
+                    self.very_satisfied + self.satisfied + self.unsatisfied,
+                ),
             },
         }
     }
@@ -635,6 +681,16 @@ pub struct Rates {
     pub reuse: Rate,
     /// New paid online ÷ new of procedures with fees.
     pub online_payment: Rate,
+    /// Ratings "very satisfied" or "satisfied" ÷ ratings given in the period.
+    pub satisfaction: Rate,
+}
+
+/// The applicants' ratings given in the period, by level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Ratings {
+    pub very_satisfied: i64,
+    pub satisfied: i64,
+    pub unsatisfied: i64,
 }
 
 /// The figures of one group of a report.
@@ -655,6 +711,8 @@ pub struct Figures {
     pub in_progress: InProgress,
     /// Dossiers first asked for a supplement in the period.
     pub supplements_requested: i64,
+    /// Ratings given in the period.
+    pub satisfaction: Ratings,
     pub rates: Rates,
 }
 

@@ -28,6 +28,7 @@ pub mod login;
 pub mod ocr;
 pub mod reference;
 pub mod results;
+pub mod satisfaction;
 pub mod search;
 pub mod sessions;
 pub mod signing;

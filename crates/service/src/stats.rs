@@ -344,6 +344,9 @@ fn tally(key: &StatKey, kf: &KeyFigures, d: &Dims) -> Tally {
         supplements: c.get(Measure::Supplements),
         digitised: c.get(Measure::Digitised),
         reused: c.get(Measure::Reused),
+        very_satisfied: c.get(Measure::VerySatisfied),
+        satisfied: c.get(Measure::Satisfied),
+        unsatisfied: c.get(Measure::Unsatisfied),
         ..Tally::default()
     };
     let channel = match key.channel.as_str() {

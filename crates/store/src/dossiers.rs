@@ -422,6 +422,34 @@ impl Store {
         })
     }
 
+    /// Records the applicant's rating of the service (once, when the result is ready) as an
+    /// event of the dossier, with its figures, in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn rate_dossier(
+        &self,
+        code: &str,
+        level: motcua_domain::dossier::Satisfaction,
+        channel: motcua_domain::dossier::RatingChannel,
+        comment: Option<&str>,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        guard: Guard<'_>,
+    ) -> Result<StoredDossier> {
+        let _turn = self.write_turn().await;
+        on_db!(self, p => {
+            let mut tx = p.begin_with(self.begin_write()).await?;
+            let StoredDossier { dossier: mut d, version } = lock_dossier!(tx, code);
+            guard(&d)?;
+            let change = d.rate(level, channel, comment, at)?;
+            put_dossier!(tx, &d, version + 1, at, false);
+            crate::stats::refresh_stats!(tx, &d, [(&change.event, at)]);
+            let record = audit_of(&d.code, &actor.name, at, &change)?;
+            append_audit!(self, tx, record)?;
+            tx.commit().await?;
+            Ok(StoredDossier { dossier: d, version: version + 1 })
+        })
+    }
+
     /// A page of dossiers matching `q`, soonest appointment first.
     pub async fn dossiers(&self, q: &DossierQuery) -> Result<Page<StoredDossier>> {
         let limit = page_limit(q.limit);

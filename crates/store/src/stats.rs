@@ -8,8 +8,7 @@ use crate::{Result, Store, on_db};
 use chrono::{DateTime, Utc};
 use motcua_domain::dossier::{Dossier, DossierEvent, EventRecord};
 use motcua_domain::stats::{
-    Attributes, Counts, Facts, Measure, Outcome, contributions, delta, month_of, month_start,
-    next_month,
+    Attributes, Counts, Facts, Measure, contributions, delta, month_of, month_start, next_month,
 };
 use sqlx::Row;
 use std::collections::HashMap;
@@ -34,53 +33,7 @@ pub(crate) struct FactsRow {
     pub attrs: Attributes,
 }
 
-type FactsTuple = (
-    String,
-    String,
-    String,
-    i32,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Option<String>,
-    Option<DateTime<Utc>>,
-    bool,
-    bool,
-    bool,
-    bool,
-    bool,
-);
-
 impl FactsRow {
-    pub(crate) fn from_tuple(t: FactsTuple) -> FactsRow {
-        FactsRow {
-            key: StatKey {
-                agency: t.0,
-                procedure: t.1,
-                channel: t.2,
-            },
-            components: i64::from(t.3),
-            facts: Facts {
-                received_at: t.4,
-                due_at: t.5,
-                waiting_since: t.6,
-                overdue_since: t.7,
-                ended_at: t.8,
-                outcome: t.9.as_deref().and_then(Outcome::parse),
-                first_supplement_at: t.10,
-                paid_online: t.11,
-            },
-            attrs: Attributes {
-                digitised: t.12,
-                reused: t.13,
-                result_digitised: t.14,
-                result_electronic: t.15,
-            },
-        }
-    }
-
     /// The key and component count of a dossier (its facts start empty).
     pub(crate) fn of(d: &Dossier) -> FactsRow {
         FactsRow {
@@ -99,7 +52,49 @@ impl FactsRow {
 
 pub(crate) const FACTS_COLUMNS: &str = "agency_code, procedure_code, channel, components, received_at, due_at, \
      waiting_since, overdue_since, ended_at, outcome, first_supplement_at, paid_online, digitised, \
-     reused, result_digitised, result_electronic";
+     reused, result_digitised, result_electronic, rating, rated_at";
+
+/// Reads a row of [`FACTS_COLUMNS`].
+macro_rules! facts_of_row {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        let components: i32 = r.try_get(3usize)?;
+        let outcome: Option<String> = r.try_get(9usize)?;
+        let rating: Option<String> = r.try_get(16usize)?;
+        $crate::stats::FactsRow {
+            key: $crate::stats::StatKey {
+                agency: r.try_get(0usize)?,
+                procedure: r.try_get(1usize)?,
+                channel: r.try_get(2usize)?,
+            },
+            components: i64::from(components),
+            facts: motcua_domain::stats::Facts {
+                received_at: r.try_get(4usize)?,
+                due_at: r.try_get(5usize)?,
+                waiting_since: r.try_get(6usize)?,
+                overdue_since: r.try_get(7usize)?,
+                ended_at: r.try_get(8usize)?,
+                outcome: outcome
+                    .as_deref()
+                    .and_then(motcua_domain::stats::Outcome::parse),
+                first_supplement_at: r.try_get(10usize)?,
+                paid_online: r.try_get(11usize)?,
+                rating: rating
+                    .as_deref()
+                    .and_then(motcua_domain::dossier::Satisfaction::parse),
+                rated_at: r.try_get(17usize)?,
+            },
+            attrs: motcua_domain::stats::Attributes {
+                digitised: r.try_get(12usize)?,
+                reused: r.try_get(13usize)?,
+                result_digitised: r.try_get(14usize)?,
+                result_electronic: r.try_get(15usize)?,
+            },
+        }
+    }};
+}
+pub(crate) use facts_of_row;
 
 /// The upsert of one month's difference into the sums.
 static ADD_MONTH: LazyLock<String> = LazyLock::new(|| {
@@ -179,20 +174,20 @@ pub(crate) fn add_month_sql() -> &'static str {
 /// Reads a dossier's stored facts inside a transaction.
 macro_rules! load_facts {
     ($tx:expr, $code:expr) => {{
-        let row: Option<$crate::stats::FactsTupleAlias> =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {} FROM stat_facts WHERE dossier_code = $1",
-                $crate::stats::FACTS_COLUMNS
-            )))
-            .bind($code)
-            .fetch_optional(&mut *$tx)
-            .await?;
-        row.map($crate::stats::FactsRow::from_tuple)
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM stat_facts WHERE dossier_code = $1",
+            $crate::stats::FACTS_COLUMNS
+        )))
+        .bind($code)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        match row {
+            Some(r) => Some($crate::stats::facts_of_row!(r)),
+            None => None,
+        }
     }};
 }
 pub(crate) use load_facts;
-
-pub(crate) type FactsTupleAlias = FactsTuple;
 
 /// Writes a dossier's facts inside a transaction.
 macro_rules! write_facts {
@@ -200,14 +195,15 @@ macro_rules! write_facts {
         let r: &$crate::stats::FactsRow = $r;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO stat_facts (dossier_code, {}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (dossier_code) DO UPDATE SET \
+             $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (dossier_code) DO UPDATE SET \
              agency_code = excluded.agency_code, procedure_code = excluded.procedure_code, \
              channel = excluded.channel, components = excluded.components, received_at = excluded.received_at, \
              due_at = excluded.due_at, waiting_since = excluded.waiting_since, \
              overdue_since = excluded.overdue_since, ended_at = excluded.ended_at, outcome = excluded.outcome, \
              first_supplement_at = excluded.first_supplement_at, paid_online = excluded.paid_online, \
              digitised = excluded.digitised, reused = excluded.reused, \
-             result_digitised = excluded.result_digitised, result_electronic = excluded.result_electronic",
+             result_digitised = excluded.result_digitised, result_electronic = excluded.result_electronic, \
+             rating = excluded.rating, rated_at = excluded.rated_at",
             $crate::stats::FACTS_COLUMNS
         )))
         .bind($code)
@@ -227,6 +223,8 @@ macro_rules! write_facts {
         .bind(r.attrs.reused)
         .bind(r.attrs.result_digitised)
         .bind(r.attrs.result_electronic)
+        .bind(r.facts.rating.map(|l| l.as_str()))
+        .bind(r.facts.rated_at)
         .execute(&mut *$tx)
         .await?;
     }};
@@ -575,11 +573,26 @@ impl Store {
             "SELECT agency_code, procedure_code, channel, COUNT(*) FROM stat_facts \
              WHERE first_supplement_at >= $1 AND first_supplement_at < $2 AND received_at IS NOT NULL{cond} {GROUP}"
         );
-        let queries: [(&str, &[Measure]); 4] = [
+        let rated_sql = format!(
+            "SELECT agency_code, procedure_code, channel, \
+             SUM(CASE WHEN rating = 'very_satisfied' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN rating = 'satisfied' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN rating = 'unsatisfied' THEN 1 ELSE 0 END) FROM stat_facts \
+             WHERE rated_at >= $1 AND rated_at < $2 AND received_at IS NOT NULL{cond} {GROUP}"
+        );
+        let queries: [(&str, &[Measure]); 5] = [
             (&received_sql, &received),
             (&ended_sql, &ended),
             (&began_sql, &[Measure::OverdueBegan]),
             (&supplement_sql, &[Measure::Supplements]),
+            (
+                &rated_sql,
+                &[
+                    Measure::VerySatisfied,
+                    Measure::Satisfied,
+                    Measure::Unsatisfied,
+                ],
+            ),
         ];
         for (sql, measures) in queries {
             on_db!(self, p => {

@@ -146,6 +146,14 @@ pub enum DossierEvent {
     ResultReturned { method: Delivery },
     #[serde(rename = "mark_collected")]
     Collected {},
+    /// The applicant rated the service.
+    #[serde(rename = "rate")]
+    Rated {
+        level: super::Satisfaction,
+        channel: super::RatingChannel,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
 }
 
 impl DossierEvent {
@@ -172,6 +180,7 @@ impl DossierEvent {
             DossierEvent::Approved { .. } => "approve",
             DossierEvent::ResultReturned { .. } => "return_result",
             DossierEvent::Collected {} => "mark_collected",
+            DossierEvent::Rated { .. } => "rate",
         }
     }
 

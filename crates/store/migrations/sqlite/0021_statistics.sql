@@ -22,13 +22,17 @@ CREATE TABLE stat_facts (
     digitised           BOOLEAN NOT NULL DEFAULT 0,
     reused              BOOLEAN NOT NULL DEFAULT 0,
     result_digitised    BOOLEAN NOT NULL DEFAULT 0,
-    result_electronic   BOOLEAN NOT NULL DEFAULT 0
+    result_electronic   BOOLEAN NOT NULL DEFAULT 0,
+    -- the applicant's rating: very_satisfied, satisfied, unsatisfied
+    rating              TEXT,
+    rated_at            TEXT
 );
 CREATE INDEX stat_facts_received ON stat_facts (received_at);
 CREATE INDEX stat_facts_ended ON stat_facts (ended_at);
 CREATE INDEX stat_facts_overdue ON stat_facts (overdue_since);
 CREATE INDEX stat_facts_supplement ON stat_facts (first_supplement_at);
 CREATE INDEX stat_facts_open ON stat_facts (received_at) WHERE ended_at IS NULL;
+CREATE INDEX stat_facts_rated ON stat_facts (rated_at);
 
 CREATE TABLE stat_monthly (
     month             INTEGER NOT NULL,
@@ -51,6 +55,9 @@ CREATE TABLE stat_monthly (
     paid_online       INTEGER NOT NULL DEFAULT 0,
     result_digitised  INTEGER NOT NULL DEFAULT 0,
     result_electronic INTEGER NOT NULL DEFAULT 0,
+    very_satisfied    INTEGER NOT NULL DEFAULT 0,
+    satisfied         INTEGER NOT NULL DEFAULT 0,
+    unsatisfied       INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (month, agency_code, procedure_code, channel)
 );
 

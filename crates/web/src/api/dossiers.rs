@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create, list))
         .routes(routes!(get_one))
         .routes(routes!(act))
+        .routes(routes!(rate))
         .routes(routes!(history))
         .routes(routes!(tracking))
         .routes(routes!(get_process, put_process))
@@ -94,6 +95,9 @@ pub struct DossierView {
     /// Open inter-agency child cases.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub open_children: Vec<String>,
+    /// The applicant's rating of the service, once given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<motcua_domain::dossier::Rating>,
     /// Past its appointment now (derived, never a status).
     pub overdue: bool,
     /// Also sent as the `ETag` header; send it back in `If-Match`.
@@ -137,6 +141,7 @@ impl DossierView {
             returned_at: d.returned_at,
             parent_code: d.parent_code.clone(),
             open_children: d.open_children.clone(),
+            rating: d.rating.clone(),
             overdue: d.overdue(now),
             version,
             available_actions: actions,
@@ -270,6 +275,37 @@ async fn act(
     let expected = if_match(&headers)?;
     let by = s.acting(actor_of(&user.0));
     let d = s.act(&by, &code, &action, expected).await?;
+    Ok(with_etag(StatusCode::OK, view_for(&s, &by.actor, &d)))
+}
+
+/// An applicant's rating of the service.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRating {
+    pub level: motcua_domain::dossier::Satisfaction,
+    /// What the applicant wants to say (at most 2,000 characters).
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// Records the applicant's rating of the service — `very_satisfied`, `satisfied` or
+/// `unsatisfied` — once the result is ready: by the applicant on the portal, or by a one-stop
+/// officer of the receiving agency on the counter's device. Once per dossier.
+#[utoipa::path(post, path = "/dossiers/{code}/rating", request_body = NewRating, tag = "dossiers",
+    params(("code" = String, Path, description = "Dossier code")),
+    responses((status = 200, body = DossierView), (status = 403, body = crate::Problem),
+        (status = 404, body = crate::Problem), (status = 409, body = crate::Problem),
+        (status = 422, body = crate::Problem)),
+    security(("bearer" = [])))]
+#[tracing::instrument(skip_all, fields(dossier = %code))]
+async fn rate(
+    State(s): State<AppState>,
+    user: AuthUser,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(r): ApiJson<NewRating>,
+) -> ApiResult<Response> {
+    let by = s.acting(actor_of(&user.0));
+    let d = s.rate(&by, &code, r.level, r.comment.as_deref()).await?;
     Ok(with_etag(StatusCode::OK, view_for(&s, &by.actor, &d)))
 }
 

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/xu-ly", get(queue))
         .route("/ho-so/{code}", get(dossier))
         .route("/ho-so/{code}/hanh-dong", post(action))
+        .route("/ho-so/{code}/danh-gia", post(rate))
         .route("/ho-so/{code}/bien-nhan", get(receipt))
         .route("/ho-so/{code}/bien-nhan.pdf", get(receipt_pdf))
         .route("/ho-so/{code}/phieu/{kind}", get(slip))
@@ -199,6 +200,10 @@ struct DossierPage {
     can_upload_result: bool,
     can_digitise: bool,
     has_result_files: bool,
+    /// The rating form is shown (to the owner, or a one-stop officer of the receiving agency).
+    can_rate: bool,
+    /// The rating given: level and comment.
+    rating: Option<(String, String)>,
 }
 
 /// The actions that lead the page for a role, first available first. Refusing, stopping and
@@ -527,6 +532,21 @@ pub(super) async fn dossier_page(
         ..page
     };
     let has_errors = !errors.is_empty();
+    let can_rate = d.rating.is_none()
+        && d.parent_code.is_none()
+        && matches!(d.status, Status::Resolved | Status::Returned)
+        && match user.role {
+            Role::Citizen => d.owner_id == Some(user.id),
+            Role::Reception => user.agency_code.as_ref() == Some(&d.receiving_agency),
+            _ => false,
+        };
+    let rating = d.rating.as_ref().map(|r| {
+        let (vi, en) = r.level.label();
+        (
+            tr.t(vi, en).to_owned(),
+            r.comment.clone().unwrap_or_default(),
+        )
+    });
     render_form(
         &DossierPage {
             receipt: d.received_at.is_some(),
@@ -552,6 +572,8 @@ pub(super) async fn dossier_page(
             to_receive,
             supplement,
             has_result_files: files.iter().any(super::files::FileLine::is_result),
+            can_rate,
+            rating,
             files,
             can_upload,
             can_upload_result,
@@ -765,6 +787,41 @@ async fn dossier(
             dossier_page(&s, page, d, notice, Vec::new(), "").await
         }
         Err(e) => error_page(page.tr, e.into()),
+    }
+}
+
+/// The applicant's rating, from the dossier page (the owner on the portal, or the counter's
+/// device with a one-stop officer signed in).
+async fn rate(
+    State(s): State<AppState>,
+    page: Page,
+    Path(code): Path<String>,
+    form: Form,
+) -> Response {
+    let user = match page.require(&[Role::Citizen, Role::Reception]) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let by = s.acting(actor_of(&user));
+    let Some(level) = motcua_domain::dossier::Satisfaction::parse(&form.text("level")) else {
+        return error_page(
+            page.tr,
+            ApiError::invalid(
+                "level",
+                "Hãy chọn một mức độ hài lòng",
+                "choose how satisfied the applicant is",
+            ),
+        );
+    };
+    match s.rate(&by, &code, level, form.get("comment")).await {
+        Ok(_) => see_other(&format!("/ho-so/{code}")),
+        Err(e) => {
+            let msgs = messages(page.tr, &e.into());
+            match s.dossier(&by.actor, &code).await {
+                Ok(d) => dossier_page(&s, page, d, String::new(), msgs, "").await,
+                Err(e2) => error_page(page.tr, e2.into()),
+            }
+        }
     }
 }
 

@@ -503,6 +503,78 @@ pub(super) async fn report_of_a_hand_built_history(app: &TestApp) {
         assert!(r.body.to_string().contains(field), "{q}: {}", r.body);
     }
 
+    // Satisfaction: D2's applicant rates it on the portal, D1's at the counter's device; both
+    // count in July (when given), under the agency; once per dossier, only once resolved.
+    let [d1, d2, d3, _, _, _, d7, ..] = &codes[..] else {
+        unreachable!()
+    };
+    let rating = |user: &'static str, code: &str, body: Value| {
+        let req = app
+            .post(&format!("/api/v1/dossiers/{code}/rating"))
+            .json(&body);
+        c.send(user, req)
+    };
+    let r = rating(
+        "congdan",
+        d2,
+        json!({"level": "very_satisfied", "comment": "Nhanh, gọn"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["rating"]["channel"], "portal");
+    let r = rating("tiepnhan.a", d1, json!({"level": "unsatisfied"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["rating"]["channel"], "counter");
+    let r = rating("congdan", d2, json!({"level": "satisfied"})).await;
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "once per dossier: {}",
+        r.body
+    );
+    let r = rating("congdan", d3, json!({"level": "satisfied"})).await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "not the citizen's dossier: {}",
+        r.body
+    );
+    let r = rating("tiepnhan.a", d7, json!({"level": "satisfied"})).await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "not this agency's: {}",
+        r.body
+    );
+    let r = rating("ioc", d2, json!({"level": "satisfied"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = rating("tiepnhan.a", d1, json!({"level": "delighted"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let july = c
+        .stats(
+            "ioc",
+            "from=2025-07-01&to=2025-08-01&as_of=2025-07-31T17:00:00Z&group_by=agency",
+        )
+        .await;
+    assert_eq!(
+        july["total"]["satisfaction"],
+        json!({"very_satisfied": 1, "satisfied": 0, "unsatisfied": 1})
+    );
+    assert_eq!(rate(&july["total"], "satisfaction"), (1, 2));
+    assert_eq!(july["groups"][0]["key"]["agency"], A);
+    assert_eq!(july["groups"][0]["satisfaction"]["very_satisfied"], 1);
+    let before_rating = c
+        .stats(
+            "ioc",
+            "from=2025-07-01&to=2025-08-01&as_of=2025-07-02T01:59:00Z",
+        )
+        .await;
+    assert_eq!(
+        before_rating["total"]["satisfaction"],
+        json!({"very_satisfied": 0, "satisfied": 0, "unsatisfied": 0}),
+        "as of before the ratings"
+    );
+
     // A rebuild from the events gives the same sums and the same reports.
     let before = app.store().stat_monthly_rows().await.unwrap();
     let report_before = c.stats("ioc", &format!("{june}&group_by=agency")).await;
@@ -513,6 +585,14 @@ pub(super) async fn report_of_a_hand_built_history(app: &TestApp) {
     assert_eq!(
         c.stats("ioc", &format!("{june}&group_by=agency")).await,
         report_before
+    );
+    assert_eq!(
+        c.stats(
+            "ioc",
+            "from=2025-07-01&to=2025-08-01&as_of=2025-07-31T17:00:00Z&group_by=agency"
+        )
+        .await,
+        july
     );
     assert_eq!(codes.len(), 10);
 }
