@@ -10,6 +10,7 @@ pub mod codes;
 pub mod digitisation;
 pub mod dossier;
 pub mod error;
+pub mod evaluation;
 pub mod extract;
 pub mod files;
 pub mod lunar;

@@ -46,6 +46,9 @@ pub struct Config {
     pub public_base_url: String,
     /// Connections, timeouts and rate limits of the HTTP edge.
     pub http: HttpConfig,
+    /// The evaluation index's groups, indicators, maximum scores, thresholds and ranking bands
+    /// (Decision 766/QĐ-TTg; default: docs/domain.md's reading). Set it whole to change it.
+    pub evaluation: Option<motcua_domain::evaluation::IndexConfig>,
     /// Folder of file contents (content-addressed); default `<data_dir>/objects`. Several
     /// instances of one installation share it (or an S3-compatible store).
     pub objects_dir: Option<PathBuf>,
@@ -134,6 +137,7 @@ impl Default for Config {
             session_max_hours: 12,
             public_base_url: String::new(),
             http: HttpConfig::default(),
+            evaluation: None,
             objects_dir: None,
             s3: motcua_s3::S3Config::default(),
             signing: SigningConfig::default(),

@@ -445,6 +445,9 @@ async fn open_service(cfg: &Config) -> anyhow::Result<Arc<Service>> {
     let svc = Service::new(store, Arc::new(SystemClock), cfg.office.clone())
         .await
         .map_err(svc_err)?;
+    if let Some(e) = &cfg.evaluation {
+        svc.set_evaluation(e.clone()).map_err(svc_err)?;
+    }
     let blobs: Arc<dyn motcua_store::BlobStore> = if cfg.s3.enabled() {
         Arc::new(
             motcua_s3::S3Blobs::new(&cfg.s3)

@@ -38,6 +38,8 @@ pub struct Ioc {
     pub by_agency: Vec<StatGroup>,
     /// Overdue now, the longest overdue first.
     pub overdue: Vec<OverdueDossier>,
+    /// The evaluation index of the period per agency, best first.
+    pub ranking: Vec<crate::evaluation::IndexRow>,
 }
 
 /// How many overdue dossiers the dashboard lists.
@@ -143,7 +145,12 @@ impl Service {
                 due_at: d.due_at,
             });
         }
+        let ranking = self
+            .evaluation(actor, Some(from), Some(to), GroupBy::Agency)
+            .await?
+            .rows;
         Ok(Ioc {
+            ranking,
             period,
             trend,
             by_level,

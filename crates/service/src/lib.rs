@@ -22,6 +22,7 @@ pub mod cache;
 pub mod dashboard;
 pub mod documents;
 pub mod dossiers;
+pub mod evaluation;
 pub mod files;
 pub mod jobs;
 pub mod login;
@@ -174,6 +175,8 @@ pub struct Service {
     files: files::FileSettings,
     slips: std::sync::RwLock<Option<Arc<dyn slips::SlipRenderer>>>,
     signatures: std::sync::RwLock<Option<Arc<dyn signing::PdfSignatures>>>,
+    /// The evaluation index's groups, weights and thresholds (see [`evaluation`]).
+    evaluation: std::sync::RwLock<Arc<motcua_domain::evaluation::IndexConfig>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -204,6 +207,7 @@ impl Service {
             files: files::FileSettings::default(),
             slips: std::sync::RwLock::new(None),
             signatures: std::sync::RwLock::new(None),
+            evaluation: std::sync::RwLock::new(Arc::default()),
         })
     }
 

@@ -393,3 +393,21 @@ impl AgencyRow {
         })
     }
 }
+
+impl Store {
+    /// Procedures of the catalogue implemented at `level` (`province`, `commune`, …; `None`:
+    /// all): how many, and how many are published.
+    pub async fn procedure_publication(&self, level: Option<&str>) -> Result<(i64, i64)> {
+        let pattern = level.map_or_else(|| "%".to_owned(), |l| format!("%,{l},%"));
+        on_db!(self, p => {
+            let (total, published): (i64, i64) = sqlx::query_as(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN published THEN 1 ELSE 0 END), 0) \
+                 FROM procedures WHERE levels LIKE $1",
+            )
+            .bind(pattern)
+            .fetch_one(p)
+            .await?;
+            Ok((total, published))
+        })
+    }
+}

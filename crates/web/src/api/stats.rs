@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(export))
         .routes(routes!(periodic_report))
         .routes(routes!(counters))
+        .routes(routes!(index))
 }
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -243,4 +244,48 @@ async fn counters(
     user: AuthUser,
 ) -> ApiResult<Json<motcua_service::store::stats::AgencyCounters>> {
     Ok(Json(s.agency_counters(&actor_of(&user.0)).await?))
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IndexParams {
+    /// The period's first day (default: the first of this month).
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<NaiveDate>,
+    /// The day after the period (default: tomorrow).
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<NaiveDate>,
+    /// `agency` (default) or `unit`.
+    pub by: Option<String>,
+}
+
+/// The evaluation index (Decision 766/QĐ-TTg) of every agency or unit for a period, best
+/// first: each group's and indicator's score, its threshold and maximum, the rate behind it
+/// (numerator and denominator), and the rank. Groups, weights and thresholds are the server's
+/// configuration (`[evaluation]`), returned with the figures.
+#[utoipa::path(get, path = "/stats/index", tag = "statistics", params(IndexParams),
+    responses((status = 200, body = motcua_service::evaluation::IndexReport),
+        (status = 401, body = crate::Problem), (status = 403, body = crate::Problem),
+        (status = 422, body = crate::Problem)),
+    security(("bearer" = [])))]
+async fn index(
+    State(s): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<IndexParams>,
+) -> ApiResult<Json<motcua_service::evaluation::IndexReport>> {
+    let by = match q.by.as_deref().map(str::trim) {
+        None | Some("" | "agency") => GroupBy::Agency,
+        Some("unit") => GroupBy::Unit,
+        Some(_) => {
+            return Err(ServiceError::invalid(
+                "by",
+                "Chỉ số tính theo agency hoặc unit",
+                "the index is by agency or by unit",
+            )
+            .into());
+        }
+    };
+    Ok(Json(
+        s.evaluation(&actor_of(&user.0), q.from, q.to, by).await?,
+    ))
 }

@@ -164,6 +164,8 @@ struct IocPage {
     /// (heading, element id, rows)
     tables: Vec<(&'static str, &'static str, Vec<Line>)>,
     overdue: Vec<OverdueLine>,
+    /// (place, name, score, band)
+    ranking: Vec<(usize, String, String, String)>,
     query: String,
 }
 
@@ -219,6 +221,19 @@ async fn ioc(State(s): State<AppState>, page: Page, Query(q): Query<IocQuery>) -
                             .to_string()
                     })
                     .unwrap_or_default(),
+            })
+            .collect(),
+        ranking: d
+            .ranking
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                (
+                    i + 1,
+                    r.name.clone(),
+                    format!("{:.2}", r.evaluation.score),
+                    r.evaluation.rank.clone(),
+                )
             })
             .collect(),
         page: page.titled("Trung tâm điều hành (IOC)", "Operations centre (IOC)"),

@@ -720,6 +720,55 @@ pub(super) async fn dashboards_and_exports(app: &TestApp) {
     let r = super::daily::page(app, "tiepnhan.a", "/ioc").await;
     assert_ne!(r.status, StatusCode::OK);
 
+    // The evaluation index: every indicator's score with its threshold and data, ranked.
+    let r = c
+        .get("ioc", "/api/v1/stats/index?from=2025-06-01&to=2025-07-01")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let rows = r.body["rows"].as_array().unwrap();
+    let a = rows.iter().find(|row| row["code"] == A).unwrap();
+    let indicator = |code: &str| {
+        a["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["indicators"].as_array().unwrap())
+            .find(|i| i["code"] == code)
+            .unwrap()
+            .clone()
+    };
+    // On time 4 of 5 (80 %) reaches its threshold: 20 points.
+    assert_eq!(indicator("on_time")["score"], 20.0);
+    assert_eq!(indicator("on_time")["rate"]["numerator"], 4);
+    // Online 1 of 8 (12.5 %) against 50 %: 10 × 0.125 ÷ 0.5 = 2.5.
+    assert_eq!(indicator("online")["score"], 2.5);
+    assert_eq!(indicator("online")["threshold"], 0.5);
+    // No rating in June: nothing to measure, full points, marked.
+    assert_eq!(indicator("satisfaction")["applicable"], false);
+    let sum: f64 = a["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["score"].as_f64().unwrap())
+        .sum();
+    assert!((a["score"].as_f64().unwrap() - sum).abs() < 0.01, "{a}");
+    assert_eq!(r.body["config"]["groups"].as_array().unwrap().len(), 5);
+    let scores: Vec<f64> = rows.iter().map(|r| r["score"].as_f64().unwrap()).collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "best first: {scores:?}"
+    );
+    let r = c
+        .get(
+            "ioc",
+            "/api/v1/stats/index?from=2025-06-01&to=2025-07-01&by=unit",
+        )
+        .await;
+    assert_eq!(r.body["rows"][0]["code"], "02215", "{}", r.body);
+    let r = c.get("ioc", "/api/v1/stats/index?by=colour").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(ioc.text.contains("id=\"ranking\""));
+
     // Exports: XLSX with the same figures, CSV with a byte-order mark, the periodic form.
     let x = super::daily::page(app, "ioc", "/ioc/bao-cao.xlsx?tu=2025-06-01&den=2025-06-30").await;
     assert_eq!(x.status, StatusCode::OK);
