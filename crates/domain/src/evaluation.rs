@@ -226,10 +226,8 @@ impl IndexConfig {
         }
         for g in &self.groups {
             for i in &g.indicators {
-                let valid = i.max.is_finite()
-                    && i.max > 0.0
-                    && i.threshold > 0.0
-                    && i.threshold <= 1.0;
+                let valid =
+                    i.max.is_finite() && i.max > 0.0 && i.threshold > 0.0 && i.threshold <= 1.0;
                 if !valid {
                     return Err(format!(
                         "evaluation: indicator {} needs max > 0 and 0 < threshold <= 1",

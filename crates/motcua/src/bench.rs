@@ -1,6 +1,6 @@
 //! `motcua bench …`: measured figures, printed (never asserted in tests).
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use motcua_domain::calendar::{TimeLimit, TimeUnit, WorkCalendar};
 use motcua_domain::catalogue::{CatalogueFormat, parse_catalogue};
 use motcua_store::Store;
@@ -777,4 +777,106 @@ pub async fn sign(count: usize) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `motcua bench stats`: on a database holding a history (`motcua demo generate`), the time of
+/// a province-wide yearly report, of a monthly report grouped by agency and of the operations
+/// centre's dashboard (median and worst of `repeat` runs, after one warm-up), and what keeping
+/// the figures adds to one change. One JSON line per figure.
+pub async fn stats(svc: &motcua_service::Service, repeat: usize) -> anyhow::Result<()> {
+    use motcua_service::stats::{GroupBy, StatsQuery};
+    let now = svc.now();
+    let today = motcua_domain::stats::local_day(now);
+    let year_ago = today - chrono::Duration::days(365);
+    let month_start =
+        chrono::NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
+    let last_month = month_start
+        .checked_sub_months(chrono::Months::new(1))
+        .unwrap_or(month_start);
+    let counted: i64 = svc
+        .report(&StatsQuery {
+            from: Some(today - chrono::Duration::days(365 * 50)),
+            to: Some(today.succ_opt().unwrap_or(today)),
+            ..StatsQuery::default()
+        })
+        .await
+        .map(|r| r.total.received)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    print_line(&serde_json::json!({"what": "dossiers_counted", "n": counted}));
+    let viewer = motcua_domain::dossier::Actor {
+        name: "bench".into(),
+        user_id: None,
+        role: Some(motcua_domain::auth::Role::Viewer),
+        agency: None,
+    };
+    let cases: Vec<(&str, StatsQuery)> = vec![
+        (
+            "yearly_report_province",
+            StatsQuery {
+                from: Some(year_ago),
+                to: Some(today.succ_opt().unwrap_or(today)),
+                ..StatsQuery::default()
+            },
+        ),
+        (
+            "monthly_report_by_agency",
+            StatsQuery {
+                from: Some(last_month),
+                to: Some(month_start),
+                group_by: vec![GroupBy::Agency],
+                ..StatsQuery::default()
+            },
+        ),
+        (
+            "ten_years_by_month",
+            StatsQuery {
+                from: Some(today - chrono::Duration::days(3652)),
+                to: Some(today.succ_opt().unwrap_or(today)),
+                group_by: vec![GroupBy::Month],
+                ..StatsQuery::default()
+            },
+        ),
+    ];
+    for (what, q) in cases {
+        let mut times = Vec::new();
+        for i in 0..=repeat {
+            let t = std::time::Instant::now();
+            let r = svc.report(&q).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            if i > 0 {
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            std::hint::black_box(r);
+        }
+        times.sort_by(f64::total_cmp);
+        print_line(&serde_json::json!({
+            "what": what, "median_ms": percentile(&times, 0.5), "max_ms": times.last().copied().unwrap_or(0.0)
+        }));
+    }
+    let mut times = Vec::new();
+    for i in 0..=repeat {
+        let t = std::time::Instant::now();
+        let d = svc
+            .ioc(&viewer, None, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if i > 0 {
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        std::hint::black_box(d);
+    }
+    times.sort_by(f64::total_cmp);
+    print_line(&serde_json::json!({
+        "what": "ioc_dashboard", "median_ms": percentile(&times, 0.5), "max_ms": times.last().copied().unwrap_or(0.0)
+    }));
+    let mut probe = svc.store().stat_refresh_probe(200).await?;
+    probe.sort_by(f64::total_cmp);
+    print_line(&serde_json::json!({
+        "what": "figures_cost_per_intake", "median_ms": percentile(&probe, 0.5),
+        "p99_ms": percentile(&probe, 0.99), "samples": probe.len()
+    }));
+    Ok(())
+}
+
+fn print_line(v: &serde_json::Value) {
+    println!("{v}");
 }

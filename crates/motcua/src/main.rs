@@ -21,6 +21,7 @@ mod clock;
 mod config;
 mod demo;
 mod digitize;
+mod generate;
 mod import;
 mod sign;
 mod stats;
@@ -82,8 +83,8 @@ enum Command {
     Jobs(JobsCmd),
     /// Applies database migrations.
     Migrate(DbArgs),
-    /// Loads the demo province into the database.
-    Demo(DbArgs),
+    /// Loads the demo province into the database; `demo generate` adds a synthetic history.
+    Demo(DemoCmd),
     /// Imports data files.
     #[command(subcommand)]
     Import(ImportCmd),
@@ -232,6 +233,36 @@ enum DossierCmd {
     },
 }
 
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct DemoCmd {
+    #[command(subcommand)]
+    action: Option<DemoAction>,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(Subcommand)]
+enum DemoAction {
+    /// A synthetic history of the demo province through the domain's own code (channel and
+    /// level mix, on-time mix, supplements, extensions, withdrawals, refusals, digitisation,
+    /// reuse, payments, ratings), with its events and figures. Prints its rate.
+    Generate {
+        #[arg(long)]
+        dossiers: u64,
+        /// Received over this many years up to now.
+        #[arg(long, default_value_t = 1)]
+        years: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Dossiers per transaction.
+        #[arg(long, default_value_t = 2000)]
+        batch: usize,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
 #[derive(Subcommand)]
 enum JobsCmd {
     /// Queued, running, failed and dead jobs per kind (JSON lines).
@@ -337,6 +368,15 @@ enum CalendarCmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
+    /// On a database holding a history (`motcua demo generate`): the time of a province-wide
+    /// yearly report, a monthly report by agency, ten years by month and the IOC dashboard,
+    /// and what keeping the figures adds to one intake.
+    Stats {
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Time to compute due dates.
     Due {
         #[arg(long, default_value_t = 1_000_000)]
@@ -561,7 +601,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrated {}", redact(&cfg.database_url()));
             Ok(())
         }
-        Command::Demo(db) => {
+        Command::Demo(DemoCmd {
+            action:
+                Some(DemoAction::Generate {
+                    dossiers,
+                    years,
+                    seed,
+                    batch,
+                    db,
+                }),
+            ..
+        }) => {
+            init_tracing(false);
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            let svc = open_service(&cfg).await?;
+            let g = generate::generate(
+                &svc,
+                &svc.acting(cli_actor("demo-generate")),
+                dossiers,
+                years,
+                seed,
+                batch.max(1),
+            )
+            .await?;
+            svc.store().close().await;
+            print_json(&g)
+        }
+        Command::Demo(DemoCmd { db, .. }) => {
             init_tracing(false);
             let cfg = load_config(cfg_path, &db, None, false)?;
             let svc = open_service(&cfg).await?;
@@ -691,6 +757,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Stats(cmd) => stats::run(cfg_path, cmd).await,
+        Command::Bench(BenchCmd::Stats { repeat, db }) => {
+            let cfg = load_config(cfg_path, &db, None, false)?;
+            let svc = open_service(&cfg).await?;
+            bench::stats(&svc, repeat.max(1)).await?;
+            svc.store().close().await;
+            Ok(())
+        }
         Command::Bench(BenchCmd::Due { count }) => bench::due(count),
         Command::Bench(BenchCmd::Slips { count }) => bench::slips(count),
         Command::Bench(BenchCmd::Sign { count }) => bench::sign(count).await,

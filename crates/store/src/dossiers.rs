@@ -73,6 +73,15 @@ pub struct ImportedEvent {
     pub change: Change,
 }
 
+/// A dossier's whole history to store at once ([`Store::import_histories`]).
+#[derive(Debug, Clone)]
+pub struct ImportedHistory {
+    pub dossier: Dossier,
+    pub events: Vec<ImportedEvent>,
+    /// Digitisation records: (kind, instant, component index, document code).
+    pub digitisation: Vec<(String, DateTime<Utc>, Option<i32>, String)>,
+}
+
 fn far_future() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0)
         .single()
@@ -647,6 +656,53 @@ impl Store {
                 append_audit!(self, tx, r)?;
             }
             crate::stats::refresh_stats!(tx, d, events.iter().map(|e| (&e.change.event, e.at)));
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Stores many finished or running histories at once (the synthetic history of `motcua
+    /// demo generate`, or a legacy system's export): each dossier with its events as audit
+    /// records, its digitisation records and its figures, in one transaction per batch; the
+    /// daily sequence of each agency is moved past the codes used. Nothing of a batch is kept if
+    /// one dossier of it fails.
+    pub async fn import_histories(&self, batch: &[ImportedHistory]) -> Result<()> {
+        let _turn = self.write_turn().await;
+        on_db!(self, p => {
+            let mut tx = p.begin_with(self.begin_write()).await?;
+            let mut counters: std::collections::HashMap<(String, NaiveDate), i64> =
+                std::collections::HashMap::new();
+            for h in batch {
+                let d = &h.dossier;
+                let (agency, day, n) = parse_dossier_code(&d.code)?;
+                let top = counters.entry((agency.as_str().to_owned(), day)).or_insert(0);
+                *top = (*top).max(n);
+                let at = h.events.last().map_or(d.submitted_at, |e| e.at);
+                put_dossier!(tx, d, i64::try_from(h.events.len()).unwrap_or(1).max(1), at, true);
+                for e in &h.events {
+                    let r = audit_of(&d.code, &e.actor, e.at, &e.change)?;
+                    append_audit!(self, tx, r)?;
+                }
+                for (kind, at, component, document) in &h.digitisation {
+                    sqlx::query(
+                        "INSERT INTO digitisation_events (kind, at, agency_code, dossier_code, component_index, \
+                         document_code, actor) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(kind)
+                    .bind(at)
+                    .bind(d.receiving_agency.as_str())
+                    .bind(&d.code)
+                    .bind(component)
+                    .bind(document)
+                    .bind("generator")
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                crate::stats::refresh_stats!(tx, d, h.events.iter().map(|e| (&e.change.event, e.at)));
+            }
+            for ((agency, day), n) in counters {
+                bump_counter!(tx, agency.as_str(), day, n);
+            }
             tx.commit().await?;
         });
         Ok(())

@@ -787,3 +787,41 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// What keeping the figures adds to one change, measured: for each of up to `n` counted
+    /// dossiers, the statistics' share of a change (read the facts, re-read the records,
+    /// write the facts, move the month) in a transaction that is rolled back. Returns the
+    /// durations in milliseconds (a benchmark's probe; nothing is kept).
+    pub async fn stat_refresh_probe(&self, n: i64) -> Result<Vec<f64>> {
+        let codes: Vec<(String,)> = on_db!(self, p => {
+            sqlx::query_as("SELECT dossier_code FROM stat_facts ORDER BY dossier_code DESC LIMIT $1")
+                .bind(n)
+                .fetch_all(p)
+                .await?
+        });
+        let mut out = Vec::new();
+        for (code,) in codes {
+            let d = self.dossier(&code).await?.dossier;
+            let mut events = Vec::new();
+            for e in self.audit_trail("dossier", &code).await? {
+                let r = EventRecord::from_stored(&e.action, &e.data, e.before.as_deref())?;
+                events.push((r.event, e.at));
+            }
+            let _turn = self.write_turn().await;
+            let t = std::time::Instant::now();
+            on_db!(self, p => {
+                let mut tx = p.begin_with(self.begin_write()).await?;
+                // As at its intake: the dossier's facts made anew and its months moved.
+                sqlx::query("DELETE FROM stat_facts WHERE dossier_code = $1")
+                    .bind(&code)
+                    .execute(&mut *tx)
+                    .await?;
+                refresh_stats!(tx, &d, events.iter().map(|(e, at)| (e, *at)));
+                tx.rollback().await?;
+            });
+            out.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok(out)
+    }
+}
