@@ -8,6 +8,7 @@
 //   E2E_MOTCUA_BIN=target/debug/motcua CHROMIUM=/usr/bin/chromium node e2e/run.mjs
 
 import { chromium } from 'playwright-core';
+import XLSX from 'xlsx';
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -590,6 +591,43 @@ try {
   await lp.waitForLoadState('load');
   check(new URL(lp.url()).pathname === '/xu-ly', 'then the leader goes on to work');
   await reset.close();
+
+  // --- 7b. Figures: the operations centre and an officer's counters ------------------------
+  const ioc = await session('ioc');
+  check(new URL(ioc.url()).pathname === '/ioc', 'the operations centre lands on its dashboard');
+  const iocHtml = await ioc.content();
+  for (const personal of ['Hoàng Thị Mai', '008195001234', '008190001234', '0987 654 321', '0912345678']) {
+    check(!iocHtml.includes(personal), `no personal data on the IOC page (${personal})`);
+  }
+  check(await ioc.locator('figure.trend svg').count() === 1, 'the trend is drawn as inline SVG');
+  check(!(await ioc.evaluate(() => [...document.scripts].some((s) => /chart/i.test(s.src)))), 'no chart JavaScript');
+  check(await ioc.locator('#ranking tbody tr').count() > 0, 'the index ranking is shown');
+  check((await ioc.locator('#overdue-list').count()) === 1, 'the overdue list is there');
+  await audit(ioc, 'ioc');
+  await snap(ioc, 'ioc');
+  const received = Number((await ioc.locator('.tile .value').first().innerText()).trim());
+  check(received > 0, `the IOC counts the dossiers received this year (${received})`);
+  // A viewer cannot open a dossier.
+  const denied = await ioc.goto(`${base}/ho-so/${encodeURIComponent(code)}`);
+  check(denied.status() === 404 || denied.status() === 403, `the viewer cannot open a dossier (${denied.status()})`);
+  await ioc.goto(`${base}/ioc`);
+  const [xlsxFile] = await Promise.all([ioc.waitForEvent('download'), ioc.locator('#export-xlsx').click()]);
+  const book = XLSX.read(readFileSync(await xlsxFile.path()));
+  const rows = XLSX.utils.sheet_to_json(book.Sheets[book.SheetNames[0]], { header: 1 });
+  const header = rows.find((r) => r.includes('Tổng số hồ sơ tiếp nhận (received)'));
+  const total = rows.find((r) => r[0] === 'Tổng cộng');
+  check(header && total && total[header.indexOf('Tổng số hồ sơ tiếp nhận (received)')] === received,
+    `the XLSX read back gives the same figure (${total && header ? total[header.indexOf('Tổng số hồ sơ tiếp nhận (received)')] : '?'} = ${received})`);
+  const officer = await session('chuyenvien.minhxuan');
+  await officer.goto(`${base}/tong-quan`);
+  await audit(officer, 'counters');
+  const counter = officer.locator('#counters a.counter[href="/xu-ly"]');
+  const inProgress = Number((await counter.locator('.n').innerText()).trim());
+  await counter.click();
+  await officer.waitForLoadState('load');
+  check(new URL(officer.url()).pathname === '/xu-ly', 'a counter opens its list');
+  check(await officer.locator('#counters').count() === 1, 'the work queue shows the counters too');
+  check(inProgress >= 0, `in progress at the agency: ${inProgress}`);
 
   // --- 8. Live search (htmx, under the security policy), English, JavaScript off ----------
   await anon.goto(`${base}/`);

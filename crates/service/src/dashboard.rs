@@ -121,6 +121,27 @@ impl Service {
             })
             .await?
             .groups;
+        // Every month of the twelve, those without a dossier too.
+        let mut months = Vec::new();
+        let mut m = first;
+        while m <= today {
+            let label = format!("{:04}-{:02}", m.year(), m.month());
+            let g = trend
+                .iter()
+                .find(|g| g.key.get("month") == Some(&label))
+                .cloned()
+                .unwrap_or_else(|| StatGroup {
+                    key: [("month".to_owned(), label.clone())].into_iter().collect(),
+                    names: [("month".to_owned(), label.clone())].into_iter().collect(),
+                    figures: motcua_domain::stats::Tally::default().figures(),
+                });
+            months.push(g);
+            let Some(next) = m.checked_add_months(chrono::Months::new(1)) else {
+                break;
+            };
+            m = next;
+        }
+        let trend = months;
         let now = self.now();
         let page = self
             .store

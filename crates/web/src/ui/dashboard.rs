@@ -158,6 +158,7 @@ struct IocPage {
     page: Page,
     from: String,
     to: String,
+    from_input: String,
     to_input: String,
     tiles: Vec<Tile>,
     trend_svg: String,
@@ -186,6 +187,7 @@ async fn ioc(State(s): State<AppState>, page: Page, Query(q): Query<IocQuery>) -
         from: d.period.from.format("%d/%m/%Y").to_string(),
         to: last.format("%d/%m/%Y").to_string(),
         to_input: last.to_string(),
+        from_input: d.period.from.to_string(),
         query: format!("tu={}&den={}", d.period.from, last),
         tiles: tiles(tr, &d.period.total),
         trend_svg: trend_svg(tr, &d),
@@ -387,8 +389,9 @@ fn trend_svg(tr: Tr, d: &Ioc) -> String {
     let slot = (w - pad) / n;
     let bar = (slot * 2 / 5).max(2);
     let mut s = format!(
-        "<svg viewBox=\"0 0 {w} {h}\" role=\"img\" aria-labelledby=\"trend-title\" class=\"chart\">\
+        "<svg viewBox=\"0 0 {w} {}\" role=\"img\" aria-labelledby=\"trend-title\" class=\"chart\">\
          <title id=\"trend-title\">{}</title>",
+        h + 24,
         esc(tr.t(
             "Hồ sơ mới tiếp nhận (trực tuyến và trực tiếp) và đã giải quyết theo tháng",
             "New dossiers (online and other) and resolved dossiers by month"
@@ -449,9 +452,9 @@ fn trend_svg(tr: Tr, d: &Ioc) -> String {
             s,
             "<rect x=\"{x}\" y=\"{}\" width=\"10\" height=\"10\" class=\"{class}\"/>\
              <text x=\"{}\" y=\"{}\" class=\"tick\">{}</text>",
-            h - 10,
+            h + 10,
             x + 14,
-            h - 1,
+            h + 19,
             esc(name)
         );
     }
