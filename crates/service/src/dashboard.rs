@@ -101,11 +101,32 @@ impl Service {
             group_by,
             ..StatsQuery::default()
         };
-        let period = self.report(&q(vec![])).await?;
-        let by_level = self.report(&q(vec![GroupBy::Level])).await?.groups;
-        let mut by_unit = self.report(&q(vec![GroupBy::Unit])).await?.groups;
+        // The period's figures read once, grouped every way the page shows.
+        let mut all = self
+            .reports(
+                &q(vec![]),
+                &[
+                    vec![],
+                    vec![GroupBy::Level],
+                    vec![GroupBy::Unit],
+                    vec![GroupBy::Agency],
+                    vec![GroupBy::Agency, GroupBy::Level],
+                ],
+            )
+            .await?
+            .into_iter();
+        let (Some(period), Some(by_level), Some(by_unit), Some(by_agency), Some(for_index)) =
+            (all.next(), all.next(), all.next(), all.next(), all.next())
+        else {
+            return Err(ServiceError::Conflict(motcua_domain::Msg::new(
+                "Không tính được số liệu",
+                "the figures could not be computed",
+            )));
+        };
+        let by_level = by_level.groups;
+        let mut by_unit = by_unit.groups;
         by_unit.sort_by_key(|g| std::cmp::Reverse(g.figures.received));
-        let mut by_agency = self.report(&q(vec![GroupBy::Agency])).await?.groups;
+        let mut by_agency = by_agency.groups;
         by_agency.sort_by_key(|g| std::cmp::Reverse(g.figures.received));
         // Twelve whole months up to this one.
         let first = NaiveDate::from_ymd_opt(today.year() - 1, today.month(), 1)
@@ -166,10 +187,7 @@ impl Service {
                 due_at: d.due_at,
             });
         }
-        let ranking = self
-            .evaluation(actor, Some(from), Some(to), GroupBy::Agency)
-            .await?
-            .rows;
+        let ranking = self.evaluation_of(&for_index, GroupBy::Agency).await?.rows;
         Ok(Ioc {
             ranking,
             period,

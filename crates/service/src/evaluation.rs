@@ -82,6 +82,15 @@ impl Service {
                 },
             )
             .await?;
+        self.evaluation_of(&report, by).await
+    }
+
+    /// The index from a report grouped by `by` and level.
+    pub(crate) async fn evaluation_of(
+        &self,
+        report: &crate::stats::StatsReport,
+        by: GroupBy,
+    ) -> Result<IndexReport> {
         let config = self.evaluation_config();
         let mut published: HashMap<String, Rate> = HashMap::new();
         let mut rows = Vec::new();

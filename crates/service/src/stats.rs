@@ -172,6 +172,21 @@ impl Service {
 
     /// The figures of a period, without asking who wants them (the command line, jobs).
     pub async fn report(&self, q: &StatsQuery) -> Result<StatsReport> {
+        let mut r = self.reports(q, std::slice::from_ref(&q.group_by)).await?;
+        r.pop().ok_or_else(|| {
+            ServiceError::Storage(motcua_store::StoreError::Invalid(
+                motcua_domain::Error::field("group_by", "Không có báo cáo", "no report"),
+            ))
+        })
+    }
+
+    /// One period's figures grouped several ways, read from the store once per kind of
+    /// period cut (whole, or by month): `q.group_by` is ignored, `groupings` give the groups.
+    pub async fn reports(
+        &self,
+        q: &StatsQuery,
+        groupings: &[Vec<GroupBy>],
+    ) -> Result<Vec<StatsReport>> {
         let now = self.now();
         let today = motcua_domain::stats::local_day(now);
         let from = q.from.unwrap_or_else(|| {
@@ -208,76 +223,41 @@ impl Service {
             procedures: q.procedure.clone().map(|p| vec![p]),
             channel: q.channel.map(|c| channel_text(c).to_owned()),
         };
+        // The store's figures per key, for the whole period and (if asked) month by month.
+        let mut whole: Option<Segments> = None;
+        let mut monthly: Option<Segments> = None;
         let mut dims: HashMap<StatKey, Dims> = HashMap::new();
-        let mut groups: BTreeMap<GroupKey, (BTreeMap<String, String>, Tally)> = BTreeMap::new();
-        let mut total = Tally::default();
-        let by_month = q.group_by.contains(&GroupBy::Month);
-        let segments = if by_month {
-            month_segments(start, end)
-        } else {
-            vec![(start, end)]
-        };
-        for (a, b) in segments {
-            for (key, kf) in self.store.stat_figures(a, b, &filter).await? {
-                if !dims.contains_key(&key) {
-                    let d = self.dims(&key, q.units).await?;
-                    dims.insert(key.clone(), d);
+        for g in groupings {
+            let by_month = g.contains(&GroupBy::Month);
+            let slot = if by_month { &mut monthly } else { &mut whole };
+            if slot.is_none() {
+                let cuts = if by_month {
+                    month_segments(start, end)
+                } else {
+                    vec![(start, end)]
+                };
+                let mut segs = Vec::new();
+                for (a, b) in cuts {
+                    let keys = self.store.stat_figures(a, b, &filter).await?;
+                    for (key, _) in &keys {
+                        if !dims.contains_key(key) {
+                            let d = self.dims(key, q.units).await?;
+                            dims.insert(key.clone(), d);
+                        }
+                    }
+                    segs.push((a, keys));
                 }
-                let Some(d) = dims.get(&key) else { continue };
-                if !matches(q, &key, d) {
-                    continue;
-                }
-                let t = tally(&key, &kf, d);
-                total_add(&mut total, &t, by_month);
-                let (gk, names) = group_key(&q.group_by, &key, d, a);
-                let entry = groups
-                    .entry(gk)
-                    .or_insert_with(|| (names, Tally::default()));
-                entry.1.add(&t);
+                *slot = Some(segs);
             }
         }
-        if by_month {
-            // Carried over is the first month's; overdue is the last month's.
-            let (first, last) = (
-                groups
-                    .iter()
-                    .filter(|(k, _)| {
-                        k.iter()
-                            .any(|(d, v)| d == "month" && *v == month_label(start))
-                    })
-                    .map(|(_, (_, t))| t.carried_over)
-                    .sum::<i64>(),
-                groups
-                    .iter()
-                    .filter(|(k, _)| {
-                        k.iter().any(|(d, v)| {
-                            d == "month" && *v == month_label(last_instant(start, end))
-                        })
-                    })
-                    .map(|(_, (_, t))| t.overdue)
-                    .sum::<i64>(),
-            );
-            total.carried_over = first;
-            total.overdue = last;
+        let mut out = Vec::new();
+        for g in groupings {
+            let by_month = g.contains(&GroupBy::Month);
+            let segs = if by_month { &monthly } else { &whole };
+            let segs: &[Segment] = segs.as_deref().unwrap_or(&[]);
+            out.push(assemble(q, g, segs, &dims, (from, to, as_of, end, start)));
         }
-        Ok(StatsReport {
-            from,
-            to,
-            as_of,
-            end,
-            units: q.units,
-            group_by: q.group_by.clone(),
-            total: total.figures(),
-            groups: groups
-                .into_iter()
-                .filter(|_| !q.group_by.is_empty())
-                .map(|(k, (names, t))| StatGroup {
-                    key: k.into_iter().collect(),
-                    names,
-                    figures: t.figures(),
-                })
-                .collect(),
-        })
+        Ok(out)
     }
 
     /// Recomputes the statistics from the dossiers' events (`motcua stats rebuild`).
@@ -316,6 +296,74 @@ impl Service {
             d.result_document = p.result_is_document;
         }
         Ok(d)
+    }
+}
+
+/// One cut of a period and the store's figures per key in it.
+type Segment = (DateTime<Utc>, Vec<(StatKey, KeyFigures)>);
+type Segments = Vec<Segment>;
+
+/// Groups the figures of each key as `group_by` asks.
+fn assemble(
+    q: &StatsQuery,
+    group_by: &[GroupBy],
+    segments: &[Segment],
+    dims: &HashMap<StatKey, Dims>,
+    (from, to, as_of, end, start): (
+        NaiveDate,
+        NaiveDate,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        DateTime<Utc>,
+    ),
+) -> StatsReport {
+    let mut groups: BTreeMap<GroupKey, (BTreeMap<String, String>, Tally)> = BTreeMap::new();
+    let mut total = Tally::default();
+    let by_month = group_by.contains(&GroupBy::Month);
+    for (a, keys) in segments {
+        for (key, kf) in keys {
+            let Some(d) = dims.get(key) else { continue };
+            if !matches(q, key, d) {
+                continue;
+            }
+            let t = tally(key, kf, d);
+            total_add(&mut total, &t, by_month);
+            let (gk, names) = group_key(group_by, key, d, *a);
+            let entry = groups
+                .entry(gk)
+                .or_insert_with(|| (names, Tally::default()));
+            entry.1.add(&t);
+        }
+    }
+    if by_month {
+        // Carried over is the first month's; overdue is the last month's.
+        let month_sum = |label: String, f: fn(&Tally) -> i64| -> i64 {
+            groups
+                .iter()
+                .filter(|(k, _)| k.iter().any(|(d, v)| d == "month" && *v == label))
+                .map(|(_, (_, t))| f(t))
+                .sum()
+        };
+        total.carried_over = month_sum(month_label(start), |t| t.carried_over);
+        total.overdue = month_sum(month_label(last_instant(start, end)), |t| t.overdue);
+    }
+    StatsReport {
+        from,
+        to,
+        as_of,
+        end,
+        units: q.units,
+        group_by: group_by.to_vec(),
+        total: total.figures(),
+        groups: groups
+            .into_iter()
+            .filter(|_| !group_by.is_empty())
+            .map(|(k, (names, t))| StatGroup {
+                key: k.into_iter().collect(),
+                names,
+                figures: t.figures(),
+            })
+            .collect(),
     }
 }
 

@@ -406,29 +406,40 @@ impl Store {
     ) -> Result<Vec<(StatKey, KeyFigures)>> {
         let mut out: HashMap<StatKey, KeyFigures> = HashMap::new();
         let end = end.max(from);
+        let (m_from, m_end) = (month_of(from), month_of(end));
+        let (Some(ms_from), Some(ms_end)) = (month_start(m_from), month_start(m_end)) else {
+            return Ok(Vec::new());
+        };
+        // The period cut at the month boundaries: the part of `from`'s month before it
+        // (head), the period itself, and the part of `end`'s month before it (tail) — each
+        // part of a month read from the facts once, whole months from the sums.
+        let head = self.stat_sums(ms_from, from, filter).await?;
+        let (flows, tail) = if ms_end <= from {
+            let flows = self.stat_sums(from, end, filter).await?;
+            let tail = merged(&head, &flows);
+            (flows, tail)
+        } else {
+            let body = self.stat_sums(from, ms_end, filter).await?;
+            let tail = self.stat_sums(ms_end, end, filter).await?;
+            (merged(&body, &tail), tail)
+        };
         // Carried over: open at the start of `from`'s month, plus received, minus ended, since.
-        let m_from = month_of(from);
         for (key, (open, _)) in self.stat_open_at(m_from, filter).await? {
             out.entry(key).or_default().carried_over += open;
         }
-        if let Some(ms) = month_start(m_from) {
-            for (key, c) in self.stat_sums(ms, from, filter).await? {
-                out.entry(key).or_default().carried_over += c.get(Measure::Received) - ended(&c);
-            }
+        for (key, c) in head {
+            out.entry(key).or_default().carried_over += c.get(Measure::Received) - ended(&c);
         }
-        for (key, c) in self.stat_sums(from, end, filter).await? {
+        for (key, c) in flows {
             out.entry(key).or_default().flows = c;
         }
         // Overdue at the end: at the start of `end`'s month, plus began, minus ended, since.
-        let m_end = month_of(end);
         for (key, (_, overdue)) in self.stat_open_at(m_end, filter).await? {
             out.entry(key).or_default().overdue += overdue;
         }
-        if let Some(ms) = month_start(m_end) {
-            for (key, c) in self.stat_sums(ms, end, filter).await? {
-                out.entry(key).or_default().overdue +=
-                    c.get(Measure::OverdueBegan) - c.get(Measure::OverdueEnded);
-            }
+        for (key, c) in tail {
+            out.entry(key).or_default().overdue +=
+                c.get(Measure::OverdueBegan) - c.get(Measure::OverdueEnded);
         }
         let mut v: Vec<(StatKey, KeyFigures)> = out
             .into_iter()
@@ -707,6 +718,15 @@ impl Store {
         });
         Ok(report)
     }
+}
+
+/// The sum of two sets of flows, key by key.
+fn merged(a: &Sums, b: &Sums) -> Sums {
+    let mut out = a.clone();
+    for (k, c) in b {
+        out.entry(k.clone()).or_default().add_all(c, 1);
+    }
+    out
 }
 
 /// Ended in any way: resolved, refused or withdrawn.
