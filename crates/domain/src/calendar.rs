@@ -284,6 +284,14 @@ impl Default for OfficeHours {
 }
 
 impl OfficeHours {
+    /// Office minutes in one working day.
+    pub fn minutes_per_day(&self) -> i64 {
+        self.sessions
+            .iter()
+            .map(|(a, b)| (*b - *a).num_minutes())
+            .sum()
+    }
+
     pub fn validate(self) -> Result<Self, Error> {
         let mut errs = Errors::new();
         if self.sessions.is_empty() {

@@ -65,13 +65,10 @@ impl Service {
         }
         let now = self.now();
         let cal = self.calendar();
-        let day: i64 = cal
-            .hours()
-            .sessions
-            .iter()
-            .map(|(a, b)| (*b - *a).num_minutes())
-            .sum();
-        let soon = cal.add_working_minutes(now, u64::try_from(day).unwrap_or(480));
+        let soon = cal.add_working_minutes(
+            now,
+            u64::try_from(cal.hours().minutes_per_day()).unwrap_or(480),
+        );
         Ok(self
             .store
             .agency_counters(agency.as_str(), now, soon)

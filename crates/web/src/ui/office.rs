@@ -1757,17 +1757,10 @@ async fn queue(State(s): State<AppState>, page: Page, Query(q): Query<QueueQuery
         "soon" => {
             // Due within a working day, not overdue yet (the counter of the same name).
             let cal = s.calendar();
-            let day: i64 = cal
-                .hours()
-                .sessions
-                .iter()
-                .map(|(a, b)| (*b - *a).num_minutes())
-                .sum();
+            let day = u64::try_from(cal.hours().minutes_per_day()).unwrap_or(480);
             query.overdue = Some(false);
-            query.due_before = Some(
-                cal.add_working_minutes(s.now(), u64::try_from(day).unwrap_or(480))
-                    + chrono::Duration::seconds(1),
-            );
+            query.due_before =
+                Some(cal.add_working_minutes(s.now(), day) + chrono::Duration::seconds(1));
             query
                 .statuses
                 .retain(|st| st.is_open() && *st != Status::AwaitingSupplement);

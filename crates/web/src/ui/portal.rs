@@ -879,13 +879,7 @@ pub fn row(s: &AppState, tr: Tr, d: &motcua_domain::dossier::Dossier) -> Row {
     } else if d.status.is_open()
         && d.paused_at.is_none()
         && d.due_at.is_some_and(|due| {
-            s.calendar().working_minutes_between(now, due)
-                <= s.calendar()
-                    .hours()
-                    .sessions
-                    .iter()
-                    .map(|(a, b)| (*b - *a).num_minutes())
-                    .sum::<i64>()
+            s.calendar().working_minutes_between(now, due) <= s.calendar().hours().minutes_per_day()
         })
     {
         "soon"
