@@ -488,6 +488,16 @@ async fn open_service(cfg: &Config) -> anyhow::Result<Arc<Service>> {
     if let Some(e) = &cfg.evaluation {
         svc.set_evaluation(e.clone()).map_err(svc_err)?;
     }
+    // A database upgraded with dossiers in it gets its statistics built once.
+    if let Some(r) = svc.ensure_stats().await.map_err(svc_err)?
+        && r.dossiers > 0
+    {
+        tracing::info!(
+            dossiers = r.dossiers,
+            counted = r.counted,
+            "statistics built from the dossiers' events"
+        );
+    }
     let blobs: Arc<dyn motcua_store::BlobStore> = if cfg.s3.enabled() {
         Arc::new(
             motcua_s3::S3Blobs::new(&cfg.s3)

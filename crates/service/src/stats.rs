@@ -260,9 +260,14 @@ impl Service {
         Ok(out)
     }
 
+    /// Builds the statistics of a database upgraded with dossiers in it, once (at start).
+    pub async fn ensure_stats(&self) -> Result<Option<motcua_store::stats::RebuildReport>> {
+        Ok(self.store.stat_ensure_built(self.now()).await?)
+    }
+
     /// Recomputes the statistics from the dossiers' events (`motcua stats rebuild`).
     pub async fn rebuild_stats(&self) -> Result<motcua_store::stats::RebuildReport> {
-        Ok(self.store.stat_rebuild().await?)
+        Ok(self.store.stat_rebuild(self.now()).await?)
     }
 
     async fn dims(&self, key: &StatKey, mode: UnitsMode) -> Result<Dims> {

@@ -652,7 +652,7 @@ impl Store {
     /// Recomputes the facts and the monthly sums from every dossier's events (and its
     /// digitisation and signing records), in one transaction that holds the statistics tables
     /// (changes wait for it; reports too, on PostgreSQL).
-    pub async fn stat_rebuild(&self) -> Result<RebuildReport> {
+    pub async fn stat_rebuild(&self, at: DateTime<Utc>) -> Result<RebuildReport> {
         const BATCH: usize = 500;
         let _turn = self.write_turn().await;
         let mut report = RebuildReport::default();
@@ -714,6 +714,12 @@ impl Store {
             let mut sorted: Vec<_> = months.into_iter().collect();
             sorted.sort_by(|a, b| (a.0.1, &a.0.0).cmp(&(b.0.1, &b.0.0)));
             add_to_months!(tx, sorted.into_iter().map(|((k, m), c)| (k, m, c)));
+            sqlx::query(
+                "INSERT INTO stat_built (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+            )
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
         });
         Ok(report)
@@ -727,6 +733,22 @@ fn merged(a: &Sums, b: &Sums) -> Sums {
         out.entry(k.clone()).or_default().add_all(c, 1);
     }
     out
+}
+
+impl Store {
+    /// Rebuilds the statistics once on a database that has never had them built (one
+    /// upgraded with dossiers already in it); `None` when they were.
+    pub async fn stat_ensure_built(&self, at: DateTime<Utc>) -> Result<Option<RebuildReport>> {
+        let built: Option<(i32,)> = on_db!(self, p => {
+            sqlx::query_as("SELECT id FROM stat_built WHERE id = 1")
+                .fetch_optional(p)
+                .await?
+        });
+        if built.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(self.stat_rebuild(at).await?))
+    }
 }
 
 /// Ended in any way: resolved, refused or withdrawn.

@@ -63,3 +63,10 @@ CREATE TABLE stat_monthly (
 
 -- A dossier's digitisation records, read when its figures are refreshed.
 CREATE INDEX digitisation_events_dossier ON digitisation_events (dossier_code);
+
+-- When the statistics were last rebuilt from the events: a database upgraded with dossiers
+-- but no row here is rebuilt once at start (its older dossiers have no facts yet).
+CREATE TABLE stat_built (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at TEXT NOT NULL
+);
