@@ -41,6 +41,7 @@ pub struct StatsParams {
     /// Only this competent agency (electronic identifier code).
     pub agency: Option<String>,
     /// Only this level: `province`, `commune` or `district` (history).
+    #[param(pattern = r"^\s*(province|commune|district)?\s*$")]
     pub level: Option<String>,
     /// Only this procedure (national code).
     pub procedure: Option<String>,
@@ -81,7 +82,12 @@ impl StatsParams {
                 group_by.push(g);
             }
         }
-        if let Some(l) = &self.level
+        let blank = |v: &Option<String>| {
+            v.as_ref()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        };
+        if let Some(l) = blank(&self.level)
             && !matches!(l.as_str(), "province" | "commune" | "district")
         {
             return Err(ServiceError::invalid(
@@ -90,11 +96,6 @@ impl StatsParams {
                 "level must be province, commune or district",
             ));
         }
-        let blank = |v: &Option<String>| {
-            v.as_ref()
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-        };
         Ok(StatsQuery {
             from: self.from,
             to: self.to,
