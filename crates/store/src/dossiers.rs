@@ -667,39 +667,113 @@ impl Store {
     /// daily sequence of each agency is moved past the codes used. Nothing of a batch is kept if
     /// one dossier of it fails.
     pub async fn import_histories(&self, batch: &[ImportedHistory]) -> Result<()> {
+        use crate::stats::{FactsRow, changes};
+        // Everything that does not need the database first: audit records with their MACs,
+        // the facts (their attributes from the history's own records) and the month sums.
+        let mut audits: Vec<Vec<(crate::audit::AuditRecord, String)>> = Vec::new();
+        let mut facts: Vec<FactsRow> = Vec::new();
+        let mut months: std::collections::HashMap<
+            (crate::stats::StatKey, i32),
+            motcua_domain::stats::Counts,
+        > = std::collections::HashMap::new();
+        let mut counters: std::collections::HashMap<(String, NaiveDate), i64> =
+            std::collections::HashMap::new();
+        for h in batch {
+            let d = &h.dossier;
+            let (agency, day, n) = parse_dossier_code(&d.code)?;
+            let top = counters
+                .entry((agency.as_str().to_owned(), day))
+                .or_insert(0);
+            *top = (*top).max(n);
+            let mut records = Vec::new();
+            for e in &h.events {
+                let r = audit_of(&d.code, &e.actor, e.at, &e.change)?;
+                let mac = r.mac(&self.audit_key[..]);
+                records.push((r, mac));
+            }
+            audits.push(records);
+            let mut row = FactsRow::of(d);
+            for e in &h.events {
+                row.facts.apply(&e.change.event, e.at);
+            }
+            fn kinds<'a>(
+                h: &'a ImportedHistory,
+                k: &'a str,
+            ) -> impl Iterator<Item = &'a (String, DateTime<Utc>, Option<i32>, String)> + 'a
+            {
+                h.digitisation.iter().filter(move |r| r.0 == k)
+            }
+            let mut digitised: Vec<Option<i32>> = kinds(h, "component_digitised")
+                .chain(kinds(h, "reused"))
+                .map(|r| r.2)
+                .filter(Option::is_some)
+                .collect();
+            digitised.sort_unstable();
+            digitised.dedup();
+            row.attrs = motcua_domain::stats::Attributes {
+                digitised: row.key.channel == "online"
+                    || i64::try_from(digitised.len()).unwrap_or(0) >= row.components,
+                reused: kinds(h, "reused").next().is_some(),
+                result_digitised: kinds(h, "result_digitised").next().is_some(),
+                result_electronic: false,
+            };
+            if d.parent_code.is_none() {
+                for (key, month, c) in changes(None, Some(&row)) {
+                    months.entry((key, month)).or_default().add_all(&c, 1);
+                }
+                facts.push(row);
+            }
+        }
         let _turn = self.write_turn().await;
         on_db!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
-            let mut counters: std::collections::HashMap<(String, NaiveDate), i64> =
-                std::collections::HashMap::new();
-            for h in batch {
+            let mut f = facts.iter();
+            for (h, records) in batch.iter().zip(&audits) {
                 let d = &h.dossier;
-                let (agency, day, n) = parse_dossier_code(&d.code)?;
-                let top = counters.entry((agency.as_str().to_owned(), day)).or_insert(0);
-                *top = (*top).max(n);
                 let at = h.events.last().map_or(d.submitted_at, |e| e.at);
                 put_dossier!(tx, d, i64::try_from(h.events.len()).unwrap_or(1).max(1), at, true);
-                for e in &h.events {
-                    let r = audit_of(&d.code, &e.actor, e.at, &e.change)?;
-                    append_audit!(self, tx, r)?;
+                if !records.is_empty() {
+                    let mut b = QueryBuilder::new(
+                        "INSERT INTO audit_log (at, actor, entity, entity_key, action, before, after, data, mac) ",
+                    );
+                    b.push_values(records, |mut v, (r, mac)| {
+                        v.push_bind(r.stored_at())
+                            .push_bind(&r.actor)
+                            .push_bind(r.entity)
+                            .push_bind(&r.entity_key)
+                            .push_bind(&r.action)
+                            .push_bind(&r.before)
+                            .push_bind(&r.after)
+                            .push_bind(&r.data)
+                            .push_bind(mac);
+                    });
+                    b.build().execute(&mut *tx).await?;
                 }
-                for (kind, at, component, document) in &h.digitisation {
-                    sqlx::query(
+                if !h.digitisation.is_empty() {
+                    let mut b = QueryBuilder::new(
                         "INSERT INTO digitisation_events (kind, at, agency_code, dossier_code, component_index, \
-                         document_code, actor) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(kind)
-                    .bind(at)
-                    .bind(d.receiving_agency.as_str())
-                    .bind(&d.code)
-                    .bind(component)
-                    .bind(document)
-                    .bind("generator")
-                    .execute(&mut *tx)
-                    .await?;
+                         document_code, actor) ",
+                    );
+                    b.push_values(&h.digitisation, |mut v, (kind, at, component, document)| {
+                        v.push_bind(kind)
+                            .push_bind(at)
+                            .push_bind(d.receiving_agency.as_str())
+                            .push_bind(&d.code)
+                            .push_bind(component)
+                            .push_bind(document)
+                            .push_bind("generator");
+                    });
+                    b.build().execute(&mut *tx).await?;
                 }
-                crate::stats::refresh_stats!(tx, d, h.events.iter().map(|e| (&e.change.event, e.at)));
+                if d.parent_code.is_none()
+                    && let Some(row) = f.next()
+                {
+                    crate::stats::write_facts!(tx, &d.code, row);
+                }
             }
+            let mut sorted: Vec<_> = months.into_iter().collect();
+            sorted.sort_by(|a, b| (a.0.1, &a.0.0).cmp(&(b.0.1, &b.0.0)));
+            crate::stats::add_to_months!(tx, sorted.into_iter().map(|((k, m), c)| (k, m, c)));
             for ((agency, day), n) in counters {
                 bump_counter!(tx, agency.as_str(), day, n);
             }
