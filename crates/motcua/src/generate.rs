@@ -131,7 +131,11 @@ pub async fn generate(
                 let last = last_day(d);
                 if let Some(day) = last.checked_sub_days(chrono::Days::new(rng.random_range(0..4)))
                 {
-                    at = cal.close_of(day) - Duration::minutes(rng.random_range(30..400));
+                    let peak = cal.close_of(day) - Duration::minutes(rng.random_range(30..400));
+                    // This month's last days may lie ahead: never receive in the future.
+                    if peak <= now {
+                        at = peak;
+                    }
                 }
             }
             let pi = rng.random_range(0..catalogue.procedures.len().max(1));

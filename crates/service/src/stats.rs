@@ -227,6 +227,7 @@ impl Service {
         let mut whole: Option<Segments> = None;
         let mut monthly: Option<Segments> = None;
         let mut dims: HashMap<StatKey, Dims> = HashMap::new();
+        let mut parts = DimParts::default();
         for g in groupings {
             let by_month = g.contains(&GroupBy::Month);
             let slot = if by_month { &mut monthly } else { &mut whole };
@@ -241,7 +242,7 @@ impl Service {
                     let keys = self.store.stat_figures(a, b, &filter).await?;
                     for (key, _) in &keys {
                         if !dims.contains_key(key) {
-                            let d = self.dims(key, q.units).await?;
+                            let d = self.dims(key, q.units, &mut parts).await?;
                             dims.insert(key.clone(), d);
                         }
                     }
@@ -270,39 +271,66 @@ impl Service {
         Ok(self.store.stat_rebuild(self.now()).await?)
     }
 
-    async fn dims(&self, key: &StatKey, mode: UnitsMode) -> Result<Dims> {
-        let mut d = Dims {
-            agency_name: key.agency.clone(),
-            procedure_name: key.procedure.clone(),
-            field: (String::new(), String::new()),
-            ..Dims::default()
-        };
-        if let Ok((agency, _)) = self.refs.agency(&self.store, &key.agency).await {
-            d.agency_name = agency.name;
-            if let Some(u) = &agency.unit_code
-                && let Some((was, now)) = self.refs.lineage(&self.store, u).await?
-            {
-                let unit = match mode {
-                    UnitsMode::Successors => now,
-                    UnitsMode::AsTheyWere => was,
-                };
-                d.level = Some(unit.level.as_str().to_owned());
-                d.unit = Some((unit.code, unit.name));
+    /// What a key is, from its agency's and its procedure's parts (each looked up once per
+    /// report: a report has thousands of keys but a few hundred agencies and procedures).
+    async fn dims(&self, key: &StatKey, mode: UnitsMode, parts: &mut DimParts) -> Result<Dims> {
+        if !parts.agencies.contains_key(&key.agency) {
+            let mut a = (key.agency.clone(), None, None);
+            if let Ok((agency, _)) = self.refs.agency(&self.store, &key.agency).await {
+                a.0 = agency.name;
+                if let Some(u) = &agency.unit_code
+                    && let Some((was, now)) = self.refs.lineage(&self.store, u).await?
+                {
+                    let unit = match mode {
+                        UnitsMode::Successors => now,
+                        UnitsMode::AsTheyWere => was,
+                    };
+                    a.2 = Some(unit.level.as_str().to_owned());
+                    a.1 = Some((unit.code, unit.name));
+                }
             }
+            parts.agencies.insert(key.agency.clone(), a);
         }
-        if let Ok((p, _)) = self.refs.procedure(&self.store, &key.procedure).await {
-            d.procedure_name = p.name.clone();
-            d.field = (
-                p.field_code.clone().unwrap_or_else(|| p.field.clone()),
-                p.field.clone(),
-            );
-            d.full_online = p.online_level == OnlineLevel::Full;
-            d.with_fees = p.fees.iter().any(|f| f.amount > 0);
-            d.result_document = p.result_is_document;
+        if !parts.procedures.contains_key(&key.procedure) {
+            let mut d = Dims {
+                procedure_name: key.procedure.clone(),
+                field: (String::new(), String::new()),
+                ..Dims::default()
+            };
+            if let Ok((p, _)) = self.refs.procedure(&self.store, &key.procedure).await {
+                d.procedure_name = p.name.clone();
+                d.field = (
+                    p.field_code.clone().unwrap_or_else(|| p.field.clone()),
+                    p.field.clone(),
+                );
+                d.full_online = p.online_level == OnlineLevel::Full;
+                d.with_fees = p.fees.iter().any(|f| f.amount > 0);
+                d.result_document = p.result_is_document;
+            }
+            parts.procedures.insert(key.procedure.clone(), d);
+        }
+        let mut d = parts
+            .procedures
+            .get(&key.procedure)
+            .cloned()
+            .unwrap_or_default();
+        if let Some((name, unit, level)) = parts.agencies.get(&key.agency) {
+            d.agency_name = name.clone();
+            d.unit = unit.clone();
+            d.level = level.clone();
         }
         Ok(d)
     }
 }
+
+/// The agencies' (name, unit, level) and the procedures' parts of a report's keys.
+#[derive(Default)]
+struct DimParts {
+    agencies: HashMap<String, AgencyParts>,
+    procedures: HashMap<String, Dims>,
+}
+
+type AgencyParts = (String, Option<(String, String)>, Option<String>);
 
 /// One cut of a period and the store's figures per key in it.
 type Segment = (DateTime<Utc>, Vec<(StatKey, KeyFigures)>);
