@@ -276,6 +276,26 @@ pub struct Attributes {
     pub result_electronic: bool,
 }
 
+impl Attributes {
+    /// The attributes from the counts of a dossier's records: components digitised or reused
+    /// (distinct indexes), reuse records, result digitisations and signed results.
+    pub fn from_counts(
+        online: bool,
+        components: i64,
+        electronic_components: i64,
+        reused: i64,
+        results_digitised: i64,
+        results_signed: i64,
+    ) -> Attributes {
+        Attributes {
+            digitised: online || electronic_components >= components,
+            reused: reused > 0,
+            result_digitised: results_digitised > 0,
+            result_electronic: results_signed > 0,
+        }
+    }
+}
+
 /// The counted measures, in the order of the aggregate table's columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Measure {

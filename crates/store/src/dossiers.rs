@@ -710,13 +710,16 @@ impl Store {
                 .collect();
             digitised.sort_unstable();
             digitised.dedup();
-            row.attrs = motcua_domain::stats::Attributes {
-                digitised: row.key.channel == "online"
-                    || i64::try_from(digitised.len()).unwrap_or(0) >= row.components,
-                reused: kinds(h, "reused").next().is_some(),
-                result_digitised: kinds(h, "result_digitised").next().is_some(),
-                result_electronic: false,
-            };
+            let count = |k| i64::try_from(kinds(h, k).count()).unwrap_or(i64::MAX);
+            row.attrs = motcua_domain::stats::Attributes::from_counts(
+                row.key.channel == "online",
+                row.components,
+                i64::try_from(digitised.len()).unwrap_or(i64::MAX),
+                count("reused"),
+                count("result_digitised"),
+                // A generated history has no signed result.
+                0,
+            );
             if d.parent_code.is_none() {
                 for (key, month, c) in changes(None, Some(&row)) {
                     months.entry((key, month)).or_default().add_all(&c, 1);

@@ -249,12 +249,14 @@ macro_rules! attributes_of {
         .bind($code)
         .fetch_one(&mut *$tx)
         .await?;
-        motcua_domain::stats::Attributes {
-            digitised: $online || components >= $components,
-            reused: reused > 0,
-            result_digitised: results > 0,
-            result_electronic: signed > 0,
-        }
+        motcua_domain::stats::Attributes::from_counts(
+            $online,
+            $components,
+            components,
+            reused,
+            results,
+            signed,
+        )
     }};
 }
 pub(crate) use attributes_of;
