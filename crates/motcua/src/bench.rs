@@ -780,7 +780,8 @@ pub async fn sign(count: usize) -> anyhow::Result<()> {
 }
 
 /// `motcua bench stats`: on a database holding a history (`motcua demo generate`), the time of
-/// a province-wide yearly report, of a monthly report grouped by agency and of the operations
+/// a province-wide yearly report (this year to date; and the last 365 days, whose first month
+/// is partly read from the facts), of a monthly report grouped by agency and of the operations
 /// centre's dashboard (median and worst of `repeat` runs, after one warm-up), and what keeping
 /// the figures adds to one change. One JSON line per figure.
 pub async fn stats(svc: &motcua_service::Service, repeat: usize) -> anyhow::Result<()> {
@@ -812,6 +813,14 @@ pub async fn stats(svc: &motcua_service::Service, repeat: usize) -> anyhow::Resu
     let cases: Vec<(&str, StatsQuery)> = vec![
         (
             "yearly_report_province",
+            StatsQuery {
+                from: chrono::NaiveDate::from_ymd_opt(today.year(), 1, 1),
+                to: Some(today.succ_opt().unwrap_or(today)),
+                ..StatsQuery::default()
+            },
+        ),
+        (
+            "last_365_days_province",
             StatsQuery {
                 from: Some(year_ago),
                 to: Some(today.succ_opt().unwrap_or(today)),

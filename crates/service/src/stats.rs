@@ -238,8 +238,8 @@ impl Service {
                     vec![(start, end)]
                 };
                 let mut segs = Vec::new();
-                for (a, b) in cuts {
-                    let keys = self.store.stat_figures(a, b, &filter).await?;
+                let figures = self.store.stat_figures_cuts(&cuts, &filter).await?;
+                for ((a, _), keys) in cuts.into_iter().zip(figures) {
                     for (key, _) in &keys {
                         if !dims.contains_key(key) {
                             let d = self.dims(key, q.units, &mut parts).await?;

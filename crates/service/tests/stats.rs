@@ -65,7 +65,8 @@ fn intake(rng: &mut StdRng, agency: &AgencyCode) -> Intake {
     }
 }
 
-async fn run(store: &Store, seed: u64) {
+/// Runs a random history; returns the instant of its last step.
+async fn run(store: &Store, seed: u64) -> DateTime<Utc> {
     let mut rng = StdRng::seed_from_u64(seed);
     let cal = WorkCalendar::official().unwrap();
     let agencies = [
@@ -127,6 +128,7 @@ async fn run(store: &Store, seed: u64) {
             )
             .await;
     }
+    at
 }
 
 async fn incremental_sums_equal_a_rebuild_after_random_actions(db: &TestDb) {
@@ -147,8 +149,55 @@ async fn incremental_sums_equal_a_rebuild_after_random_actions(db: &TestDb) {
         ..StatsQuery::default()
     };
     let mut ended = 0;
+    let mut last = DateTime::<Utc>::MIN_UTC;
     for seed in 0..seeds {
-        run(store, seed).await;
+        last = last.max(run(store, seed).await);
+        // Month by month with the stocks carried from one month into the next, and this month
+        // (up to just after the last change) from its row of sums, equal each month read
+        // alone with every partial month scanned from the facts.
+        let filter = motcua_store::stats::StatFilter::default();
+        let start = motcua_domain::stats::month_start(202501).unwrap();
+        let end = last + Duration::minutes(1);
+        let mut cuts = Vec::new();
+        let mut m = 202501;
+        while let Some(a) = motcua_domain::stats::month_start(m).filter(|a| *a < end) {
+            let b = motcua_domain::stats::month_start(motcua_domain::stats::next_month(m))
+                .unwrap()
+                .min(end);
+            cuts.push((a, b));
+            m = motcua_domain::stats::next_month(m);
+        }
+        let carried = store.stat_figures_cuts(&cuts, &filter).await.unwrap();
+        for ((a, b), figures) in cuts.iter().zip(&carried) {
+            assert_eq!(
+                figures,
+                &store.stat_figures_scanned(*a, *b, &filter).await.unwrap(),
+                "seed {seed}: the month from {a}"
+            );
+        }
+        assert_eq!(
+            store.stat_figures(start, end, &filter).await.unwrap(),
+            store
+                .stat_figures_scanned(start, end, &filter)
+                .await
+                .unwrap(),
+            "seed {seed}: the whole period"
+        );
+        // Periods cut inside months: a part of a month is read as its month's row less the
+        // rest where the rest is shorter (both sides of a window; a start late in a month).
+        let at = |m: u32, d: u32| Utc.with_ymd_and_hms(2025, m, d, 3, 15, 0).unwrap();
+        for (a, b) in [
+            (at(3, 20), end),
+            (at(4, 3), at(4, 25)),
+            (at(5, 28), at(6, 2)),
+            (at(2, 1), at(2, 27)),
+        ] {
+            assert_eq!(
+                store.stat_figures(a, b, &filter).await.unwrap(),
+                store.stat_figures_scanned(a, b, &filter).await.unwrap(),
+                "seed {seed}: {a} to {b}"
+            );
+        }
         let incremental = store.stat_monthly_rows().await.unwrap();
         let monthly = svc
             .report(&query(vec![GroupBy::Month, GroupBy::Channel]))

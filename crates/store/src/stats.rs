@@ -275,12 +275,20 @@ macro_rules! refresh_stats {
             for (event, at) in $events {
                 new.facts.apply(event, at);
             }
-            new.attrs = $crate::stats::attributes_of!(
-                $tx,
-                &d.code,
-                new.key.channel == "online",
-                new.components
-            );
+            // The records behind the attributes change only with their own writes (which
+            // move the figures themselves, `touch_stats!`): an action needs them re-read only
+            // when the components they are measured against changed.
+            new.attrs = match &old {
+                Some(o) if o.components == new.components && o.key.channel == new.key.channel => {
+                    o.attrs
+                }
+                _ => $crate::stats::attributes_of!(
+                    $tx,
+                    &d.code,
+                    new.key.channel == "online",
+                    new.components
+                ),
+            };
             if old.as_ref() != Some(&new) {
                 $crate::stats::write_facts!($tx, &d.code, &new);
                 $crate::stats::add_to_months!(
@@ -378,22 +386,98 @@ pub struct RebuildReport {
 
 type Sums = HashMap<StatKey, Counts>;
 
-/// `measures` read from columns 3.. of each row into `sums`.
-macro_rules! read_sums {
-    ($rows:expr, $sums:expr, $measures:expr, $sign:expr) => {{
-        for r in $rows {
-            let key = StatKey {
-                agency: r.try_get(0usize)?,
-                procedure: r.try_get(1usize)?,
-                channel: r.try_get(2usize)?,
-            };
+/// The rows of a statistics query as a single text value (see [`packed`]): every value a
+/// database hands over costs a copy and a hand-off between threads (SQLite), so thousands of
+/// rows of twenty-two values come back as one.
+macro_rules! read_packed {
+    ($text:expr, $sums:expr, $measures:expr, $sign:expr) => {{
+        let text: Option<String> = $text;
+        for row in text
+            .as_deref()
+            .unwrap_or("")
+            .split(';')
+            .filter(|r| !r.is_empty())
+        {
+            let (key, counts) = $crate::stats::unpack(row)?;
             let c = $sums.entry(key).or_default();
-            for (i, m) in $measures.iter().enumerate() {
-                let n: Option<i64> = r.try_get(3 + i)?;
-                c.add(*m, $sign * n.unwrap_or(0));
+            for (m, n) in $measures.iter().zip(counts) {
+                c.add(*m, $sign * n);
             }
         }
     }};
+}
+
+/// Rewrites `SELECT agency_code, procedure_code, channel, e1, e2, … FROM …` to select one
+/// text value: its rows `agency|procedure|channel|n1,n2,…` joined by `;` with the string
+/// aggregate `agg` (read back by [`unpack`]).
+fn packed(sql: &str, agg: &str) -> String {
+    const HEAD: &str = "SELECT agency_code, procedure_code, channel, ";
+    let Some(rest) = sql.strip_prefix(HEAD) else {
+        return sql.to_owned();
+    };
+    let mut exprs = Vec::new();
+    let (mut depth, mut start, mut end) = (0i32, 0usize, rest.len());
+    for (i, ch) in rest.char_indices() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                exprs.push(&rest[start..i]);
+                start = i + 1;
+            }
+            ' ' if depth == 0 && rest[i..].starts_with(" FROM ") => {
+                end = i;
+                break;
+            }
+            _ => {}
+        }
+    }
+    exprs.push(&rest[start..end]);
+    let values: Vec<String> = exprs
+        .iter()
+        .map(|e| format!("CAST(COALESCE({}, 0) AS TEXT)", e.trim()))
+        .collect();
+    format!(
+        "SELECT {agg}(packed_row, ';') FROM (SELECT agency_code || '|' || procedure_code || '|' || \
+         channel || '|' || {} AS packed_row{}) AS packed_rows",
+        values.join(" || ',' || "),
+        &rest[end..]
+    )
+}
+
+/// The key and the counts of a [`packed`] row.
+pub(crate) fn unpack(text: &str) -> Result<(StatKey, Vec<i64>)> {
+    let bad = || {
+        crate::StoreError::Db(sqlx::Error::Decode(
+            format!("not a packed statistics row: {text}").into(),
+        ))
+    };
+    let mut parts = text.splitn(4, '|');
+    let (Some(agency), Some(procedure), Some(channel), Some(counts)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    let counts = counts
+        .split(',')
+        .map(|n| n.parse::<i64>().map_err(|_| bad()))
+        .collect::<Result<Vec<i64>>>()?;
+    Ok((
+        StatKey {
+            agency: agency.to_owned(),
+            procedure: procedure.to_owned(),
+            channel: channel.to_owned(),
+        },
+        counts,
+    ))
+}
+
+/// The string aggregate of the store's database.
+fn string_agg(store: &Store) -> &'static str {
+    match store.db {
+        crate::Db::Sqlite(_) => "group_concat",
+        crate::Db::Postgres(_) => "string_agg",
+    }
 }
 
 const GROUP: &str = "GROUP BY agency_code, procedure_code, channel";
@@ -406,49 +490,119 @@ impl Store {
         end: DateTime<Utc>,
         filter: &StatFilter,
     ) -> Result<Vec<(StatKey, KeyFigures)>> {
-        let mut out: HashMap<StatKey, KeyFigures> = HashMap::new();
-        let end = end.max(from);
-        let (m_from, m_end) = (month_of(from), month_of(end));
-        let (Some(ms_from), Some(ms_end)) = (month_start(m_from), month_start(m_end)) else {
+        let mut v = self
+            .stat_figures_with(&[(from, end.max(from))], filter, true)
+            .await?;
+        Ok(v.pop().unwrap_or_default())
+    }
+
+    /// [`Store::stat_figures`] reading every part of a month from the facts (never from the
+    /// month's row of sums): the same numbers, for checking the shortcut.
+    pub async fn stat_figures_scanned(
+        &self,
+        from: DateTime<Utc>,
+        end: DateTime<Utc>,
+        filter: &StatFilter,
+    ) -> Result<Vec<(StatKey, KeyFigures)>> {
+        let mut v = self
+            .stat_figures_with(&[(from, end.max(from))], filter, false)
+            .await?;
+        Ok(v.pop().unwrap_or_default())
+    }
+
+    /// The figures of each key for consecutive periods (`cuts`, each `[a, b)` starting where
+    /// the one before ended), reading the stocks once: open and overdue at the first period's
+    /// start, then carried from each period into the next by its flows (open at the end = open
+    /// at the start + received − ended; overdue likewise with the dossiers that became overdue
+    /// and the overdue ones that ended).
+    pub async fn stat_figures_cuts(
+        &self,
+        cuts: &[(DateTime<Utc>, DateTime<Utc>)],
+        filter: &StatFilter,
+    ) -> Result<Vec<Vec<(StatKey, KeyFigures)>>> {
+        self.stat_figures_with(cuts, filter, true).await
+    }
+
+    async fn stat_figures_with(
+        &self,
+        cuts: &[(DateTime<Utc>, DateTime<Utc>)],
+        filter: &StatFilter,
+        month_rows: bool,
+    ) -> Result<Vec<Vec<(StatKey, KeyFigures)>>> {
+        let Some(&(from, _)) = cuts.first() else {
             return Ok(Vec::new());
         };
-        // The period cut at the month boundaries: the part of `from`'s month before it
-        // (head), the period itself, and the part of `end`'s month before it (tail) — each
-        // part of a month read from the facts once, whole months from the sums.
-        let head = self.stat_sums(ms_from, from, filter).await?;
-        let (flows, tail) = if ms_end <= from {
-            let flows = self.stat_sums(from, end, filter).await?;
-            let tail = merged(&head, &flows);
-            (flows, tail)
-        } else {
-            let body = self.stat_sums(from, ms_end, filter).await?;
-            let tail = self.stat_sums(ms_end, end, filter).await?;
-            (merged(&body, &tail), tail)
+        let m_from = month_of(from);
+        let Some(ms_from) = month_start(m_from) else {
+            return Ok(vec![Vec::new(); cuts.len()]);
         };
-        // Carried over: open at the start of `from`'s month, plus received, minus ended, since.
-        for (key, (open, _)) in self.stat_open_at(m_from, filter).await? {
-            out.entry(key).or_default().carried_over += open;
+        let latest = if month_rows {
+            self.stat_latest().await?
+        } else {
+            Some(DateTime::<Utc>::MAX_UTC)
+        };
+        // (open, overdue) of each key at the start of the next period.
+        let mut stock: HashMap<StatKey, (i64, i64)> = HashMap::new();
+        for (key, s) in self.stat_open_at(m_from, filter).await? {
+            stock.insert(key, s);
         }
-        for (key, c) in head {
-            out.entry(key).or_default().carried_over += c.get(Measure::Received) - ended(&c);
+        // The part of `from`'s month before it.
+        for (key, c) in self.stat_sums(ms_from, from, filter, latest).await? {
+            let s = stock.entry(key).or_default();
+            s.0 += c.get(Measure::Received) - ended(&c);
+            s.1 += c.get(Measure::OverdueBegan) - c.get(Measure::OverdueEnded);
         }
-        for (key, c) in flows {
-            out.entry(key).or_default().flows = c;
+        let mut out = Vec::with_capacity(cuts.len());
+        let mut cur = from;
+        for &(a, b) in cuts {
+            // Consecutive by contract; a gap would break the carried stocks.
+            let a = a.max(cur);
+            let b = b.max(a);
+            let flows = self.stat_sums(a, b, filter, latest).await?;
+            let mut figures: HashMap<StatKey, KeyFigures> = stock
+                .iter()
+                .map(|(k, s)| {
+                    (
+                        k.clone(),
+                        KeyFigures {
+                            carried_over: s.0,
+                            ..KeyFigures::default()
+                        },
+                    )
+                })
+                .collect();
+            for (key, c) in flows {
+                let s = stock.entry(key.clone()).or_default();
+                s.0 += c.get(Measure::Received) - ended(&c);
+                s.1 += c.get(Measure::OverdueBegan) - c.get(Measure::OverdueEnded);
+                figures.entry(key).or_default().flows = c;
+            }
+            for (key, s) in &stock {
+                figures.entry(key.clone()).or_default().overdue = s.1;
+            }
+            let mut v: Vec<(StatKey, KeyFigures)> = figures
+                .into_iter()
+                .filter(|(_, f)| *f != KeyFigures::default())
+                .collect();
+            v.sort_by(|x, y| x.0.cmp(&y.0));
+            out.push(v);
+            cur = b;
         }
-        // Overdue at the end: at the start of `end`'s month, plus began, minus ended, since.
-        for (key, (_, overdue)) in self.stat_open_at(m_end, filter).await? {
-            out.entry(key).or_default().overdue += overdue;
+        Ok(out)
+    }
+
+    /// The latest instant any figure but "became overdue" was recorded at (receipt, end,
+    /// supplement request, rating); `None` with no facts. Only an appointment lies ahead.
+    async fn stat_latest(&self) -> Result<Option<DateTime<Utc>>> {
+        let mut latest: Option<DateTime<Utc>> = None;
+        for col in ["received_at", "ended_at", "first_supplement_at", "rated_at"] {
+            let sql = format!("SELECT MAX({col}) FROM stat_facts");
+            let t: Option<DateTime<Utc>> = on_db!(self, p => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())).fetch_one(p).await?
+            });
+            latest = latest.max(t);
         }
-        for (key, c) in tail {
-            out.entry(key).or_default().overdue +=
-                c.get(Measure::OverdueBegan) - c.get(Measure::OverdueEnded);
-        }
-        let mut v: Vec<(StatKey, KeyFigures)> = out
-            .into_iter()
-            .filter(|(_, f)| *f != KeyFigures::default())
-            .collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(v)
+        Ok(latest)
     }
 
     /// Open and overdue dossiers of each key at the first instant of `month`.
@@ -459,6 +613,7 @@ impl Store {
         let mut sums = Sums::new();
         let measures = [Measure::OpenAtStart, Measure::OverdueAtStart];
         let (cond, binds) = f.sql(2);
+        let agg = string_agg(self);
         let monthly = format!(
             "SELECT agency_code, procedure_code, channel, SUM(open_at_start), SUM(overdue_at_start) \
              FROM stat_monthly WHERE month = $1{cond} {GROUP}"
@@ -469,18 +624,16 @@ impl Store {
              FROM stat_facts WHERE ended_at IS NULL AND received_at < $1{cond} {GROUP}"
         );
         on_db!(self, p => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(monthly.as_str())).bind(month);
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(packed(&monthly, agg))).bind(month);
             for b in &binds {
                 q = q.bind(b);
             }
-            let rows = q.fetch_all(p).await?;
-            read_sums!(rows, sums, measures, 1);
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(live.as_str())).bind(start);
+            read_packed!(q.fetch_one(p).await?, sums, measures, 1);
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(packed(&live, agg))).bind(start);
             for b in &binds {
                 q = q.bind(b);
             }
-            let rows = q.fetch_all(p).await?;
-            read_sums!(rows, sums, measures, 1);
+            read_packed!(q.fetch_one(p).await?, sums, measures, 1);
         });
         Ok(sums
             .into_iter()
@@ -493,8 +646,18 @@ impl Store {
             .collect())
     }
 
-    /// The flows of each key in `[a, b)`: whole months from the sums, the rest from the facts.
-    async fn stat_sums(&self, a: DateTime<Utc>, b: DateTime<Utc>, f: &StatFilter) -> Result<Sums> {
+    /// The flows of each key in `[a, b)`: whole months from the sums, a part of a month from the
+    /// facts — or, when the rest of that month is shorter, as the month's row less the rest
+    /// read from the facts. After `latest` (everything recorded but appointments is before it)
+    /// the rest holds only appointments ahead, so this month up to now costs a count of the
+    /// dossiers that became overdue, not a scan of the month's facts.
+    async fn stat_sums(
+        &self,
+        a: DateTime<Utc>,
+        b: DateTime<Utc>,
+        f: &StatFilter,
+        latest: Option<DateTime<Utc>>,
+    ) -> Result<Sums> {
         let mut sums = Sums::new();
         let mut whole: Option<(i32, i32)> = None;
         let mut cur = a;
@@ -506,42 +669,98 @@ impl Store {
             let seg_end = me.min(b);
             if cur == ms && seg_end == me {
                 whole = Some(whole.map_or((m, m), |(first, _)| (first, m)));
+                cur = seg_end;
+                continue;
+            }
+            // Only appointments lie at or after `seg_end`.
+            let quiet_after = latest.is_none_or(|t| t < seg_end);
+            let direct = seg_end - cur;
+            let rest = (cur - ms)
+                + if quiet_after {
+                    chrono::Duration::zero()
+                } else {
+                    me - seg_end
+                };
+            if rest < direct {
+                let mut month = Sums::new();
+                self.stat_month_sums(m, m, f, &mut month).await?;
+                for (key, mut c) in month {
+                    // The stocks are read apart ([`Store::stat_open_at`]).
+                    for stock in [Measure::OpenAtStart, Measure::OverdueAtStart] {
+                        let n = c.get(stock);
+                        c.add(stock, -n);
+                    }
+                    sums.entry(key).or_default().add_all(&c, 1);
+                }
+                if cur > ms {
+                    self.stat_facts_query(ms, cur, f, &mut sums, false, -1)
+                        .await?;
+                }
+                if seg_end < me {
+                    self.stat_facts_query(seg_end, me, f, &mut sums, quiet_after, -1)
+                        .await?;
+                }
             } else {
-                self.stat_facts_sums(cur, seg_end, f, &mut sums).await?;
+                self.stat_facts_query(cur, seg_end, f, &mut sums, false, 1)
+                    .await?;
             }
             cur = seg_end;
         }
         if let Some((first, last)) = whole {
-            let cols: Vec<String> = Measure::ALL
-                .iter()
-                .map(|m| format!("SUM({})", m.column()))
-                .collect();
-            let (cond, binds) = f.sql(3);
-            let sql = format!(
-                "SELECT agency_code, procedure_code, channel, {} FROM stat_monthly \
-                 WHERE month >= $1 AND month <= $2{cond} {GROUP}",
-                cols.join(", ")
-            );
-            on_db!(self, p => {
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(first).bind(last);
-                for b in &binds {
-                    q = q.bind(b);
-                }
-                let rows = q.fetch_all(p).await?;
-                read_sums!(rows, sums, Measure::ALL, 1);
-            });
+            self.stat_month_sums(first, last, f, &mut sums).await?;
         }
         Ok(sums)
     }
 
-    /// The flows of each key in `[a, b)` (within one month) read from the facts.
-    async fn stat_facts_sums(
+    /// The sums of the months `first..=last`, added to `sums` (one month: its rows as they
+    /// are, without SQL's sums, which cost more than reading the rows).
+    async fn stat_month_sums(
+        &self,
+        first: i32,
+        last: i32,
+        f: &StatFilter,
+        sums: &mut Sums,
+    ) -> Result<()> {
+        let (cond, binds) = f.sql(3);
+        let cols: Vec<String> = Measure::ALL
+            .iter()
+            .map(|m| {
+                if first == last {
+                    m.column().to_owned()
+                } else {
+                    format!("SUM({})", m.column())
+                }
+            })
+            .collect();
+        let group = if first == last { "" } else { GROUP };
+        let agg = string_agg(self);
+        let sql = format!(
+            "SELECT agency_code, procedure_code, channel, {} FROM stat_monthly \
+             WHERE month >= $1 AND month <= $2{cond} {group}",
+            cols.join(", ")
+        );
+        on_db!(self, p => {
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(packed(&sql, agg))).bind(first).bind(last);
+            for b in &binds {
+                q = q.bind(b);
+            }
+            read_packed!(q.fetch_one(p).await?, *sums, Measure::ALL, 1);
+        });
+        Ok(())
+    }
+
+    /// The flows of `[a, b)` from the facts, added to `sums` with `sign`: all of them, or
+    /// (`only_began`) only the dossiers that became overdue.
+    async fn stat_facts_query(
         &self,
         a: DateTime<Utc>,
         b: DateTime<Utc>,
         f: &StatFilter,
         sums: &mut Sums,
+        only_began: bool,
+        sign: i64,
     ) -> Result<()> {
+        let agg = string_agg(self);
         let (cond, binds) = f.sql(3);
         let received = [
             Measure::Received,
@@ -608,13 +827,15 @@ impl Store {
             ),
         ];
         for (sql, measures) in queries {
+            if only_began && measures != [Measure::OverdueBegan] {
+                continue;
+            }
             on_db!(self, p => {
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(a).bind(b);
+                let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(packed(sql, agg))).bind(a).bind(b);
                 for v in &binds {
                     q = q.bind(v);
                 }
-                let rows = q.fetch_all(p).await?;
-                read_sums!(rows, *sums, measures, 1);
+                read_packed!(q.fetch_one(p).await?, *sums, measures, sign);
             });
         }
         Ok(())
@@ -726,15 +947,6 @@ impl Store {
         });
         Ok(report)
     }
-}
-
-/// The sum of two sets of flows, key by key.
-fn merged(a: &Sums, b: &Sums) -> Sums {
-    let mut out = a.clone();
-    for (k, c) in b {
-        out.entry(k.clone()).or_default().add_all(c, 1);
-    }
-    out
 }
 
 impl Store {
@@ -867,5 +1079,40 @@ impl Store {
             out.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_packed_query_selects_one_value_read_back_as_the_key_and_counts() {
+        let sql = packed(
+            "SELECT agency_code, procedure_code, channel, COUNT(*), \
+             SUM(CASE WHEN outcome IN ('early', 'on_time') THEN 1 ELSE 0 END) FROM stat_facts \
+             WHERE x = 1 GROUP BY agency_code",
+            "group_concat",
+        );
+        assert_eq!(
+            sql,
+            "SELECT group_concat(packed_row, ';') FROM (SELECT agency_code || '|' || \
+             procedure_code || '|' || channel || '|' || CAST(COALESCE(COUNT(*), 0) AS TEXT) || \
+             ',' || CAST(COALESCE(SUM(CASE WHEN outcome IN ('early', 'on_time') THEN 1 ELSE 0 \
+             END), 0) AS TEXT) AS packed_row FROM stat_facts WHERE x = 1 GROUP BY agency_code) AS \
+             packed_rows"
+        );
+        let (key, counts) = unpack("000.00.11.H58|1.004194|online|3,-2,0").unwrap();
+        assert_eq!(
+            key,
+            StatKey {
+                agency: "000.00.11.H58".into(),
+                procedure: "1.004194".into(),
+                channel: "online".into()
+            }
+        );
+        assert_eq!(counts, vec![3, -2, 0]);
+        assert!(unpack("000.00.11.H58|1.004194|online|3,x").is_err());
+        assert!(unpack("000.00.11.H58|online").is_err());
     }
 }
