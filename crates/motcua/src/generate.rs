@@ -3,8 +3,11 @@
 //! with its events, digitisation records and figures in batches
 //! (`Store::import_histories`). The mix follows the field's figures (docs/domain.md §What the
 //! field reports): mostly online, most dossiers early or on time, a few supplements,
-//! extensions, withdrawals and refusals, digitisation of counter dossiers, some reuse and
-//! ratings, month-end peaks. The same seed gives the same history.
+//! extensions, withdrawals, refusals and inter-agency transfers, digitisation of counter
+//! dossiers, some reuse and ratings, month-end peaks. Demand is concentrated, as at a real
+//! counter: a few procedures (certifications, civil status) take most dossiers — procedure
+//! ranks follow a Zipf law (the k-th most asked gets a share ∝ 1/k), the ranking drawn from the
+//! seed. The same seed gives the same history.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use motcua_domain::calendar::WorkCalendar;
@@ -37,6 +40,8 @@ pub struct Mix {
     pub reuse: f64,
     pub paid_online: f64,
     pub rated: f64,
+    /// Dossiers that need another agency's opinion (an inter-agency child case).
+    pub transfer: f64,
 }
 
 impl Default for Mix {
@@ -54,6 +59,7 @@ impl Default for Mix {
             reuse: 0.15,
             paid_online: 0.6,
             rated: 0.4,
+            transfer: 0.02,
         }
     }
 }
@@ -62,9 +68,22 @@ impl Default for Mix {
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Generated {
     pub dossiers: u64,
+    /// Inter-agency child cases made besides (never counted on their own).
+    pub child_cases: u64,
     pub events: u64,
     pub seconds: f64,
     pub per_second: f64,
+}
+
+/// A dossier to generate, decided in time order on one thread.
+struct Skeleton {
+    code: String,
+    at: DateTime<Utc>,
+    procedure: usize,
+    agency: AgencyCode,
+    /// The department asked for an opinion, and its child case's code.
+    transfer: Option<(AgencyCode, String)>,
+    seed: u64,
 }
 
 struct Place {
@@ -74,6 +93,40 @@ struct Place {
 
 struct Catalogue {
     procedures: Vec<(Procedure, Process)>,
+    /// Cumulative demand of each procedure (Zipf over a seeded ranking), ending at 1.
+    demand: Vec<f64>,
+}
+
+impl Catalogue {
+    fn new(procedures: Vec<(Procedure, Process)>, seed: u64) -> Catalogue {
+        let mut ranks: Vec<usize> = (0..procedures.len()).collect();
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x5A1F);
+        for i in (1..ranks.len()).rev() {
+            ranks.swap(i, rng.random_range(0..=i));
+        }
+        let mut weight = vec![0.0; procedures.len()];
+        for (rank, &i) in ranks.iter().enumerate() {
+            weight[i] = 1.0 / (rank as f64 + 1.0);
+        }
+        let total: f64 = weight.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+        let mut acc = 0.0;
+        let demand = weight
+            .iter()
+            .map(|w| {
+                acc += w / total;
+                acc
+            })
+            .collect();
+        Catalogue { procedures, demand }
+    }
+
+    /// A procedure drawn by its demand.
+    fn pick(&self, rng: &mut StdRng) -> usize {
+        let x: f64 = rng.random();
+        self.demand
+            .partition_point(|c| *c < x)
+            .min(self.procedures.len().saturating_sub(1))
+    }
 }
 
 /// Generates `n` dossiers received over the `years` before `now`.
@@ -105,7 +158,12 @@ pub async fn generate(
     }
     // Only procedures some generated agency handles.
     procedures.retain(|(p, _)| places.iter().any(|pl| p.levels.contains(&pl.level)));
-    let catalogue = Catalogue { procedures };
+    let catalogue = Catalogue::new(procedures, seed);
+    let departments: Vec<AgencyCode> = places
+        .iter()
+        .filter(|p| p.level == ImplLevel::Province)
+        .map(|p| p.agency.clone())
+        .collect();
     let cal = svc.calendar();
     let now = svc.now();
     let start = now - Duration::days(i64::from(years.max(1)) * 365);
@@ -113,9 +171,13 @@ pub async fn generate(
     let t0 = Instant::now();
     let mut made = 0u64;
     let mut events = 0u64;
+    let mut child_cases = 0u64;
     let mut numbers: std::collections::HashMap<(String, NaiveDate), u32> =
         std::collections::HashMap::new();
     let mut chunk_no = 0u64;
+    let mix = std::sync::Arc::new(Mix::default());
+    let catalogue = std::sync::Arc::new(catalogue);
+    let mut writing = None;
     while made < n {
         let size = u64::try_from(batch).unwrap_or(1000).min(n - made);
         // The skeleton in time order on one thread (codes are numbered per agency and day) …
@@ -124,7 +186,10 @@ pub async fn generate(
         for i in 0..size {
             let frac = (made + i) as f64 / n as f64;
             let mut at = start + Duration::seconds((frac * span as f64) as i64);
-            at = office_time(&cal, at, &mut rng);
+            // Into office hours, unless that is still ahead (never receive in the future).
+            at = Some(office_time(&cal, at, &mut rng))
+                .filter(|t| *t <= now)
+                .unwrap_or(at);
             // Month-end peaks: a share of dossiers moves to the month's last days.
             if rng.random_bool(0.15) {
                 let d = motcua_domain::stats::local_day(at);
@@ -138,7 +203,7 @@ pub async fn generate(
                     }
                 }
             }
-            let pi = rng.random_range(0..catalogue.procedures.len().max(1));
+            let pi = catalogue.pick(&mut rng);
             let Some((p, _)) = catalogue.procedures.get(pi) else {
                 anyhow::bail!("the catalogue is empty");
             };
@@ -155,35 +220,81 @@ pub async fn generate(
                 .or_insert(0);
             *k += 1;
             let code = format!("{}-{}-{:04}", place.agency, day.format("%y%m%d"), k);
-            skeleton.push((code, at, pi, place.agency.clone(), rng.random::<u64>()));
-        }
-        // … then the histories on every core.
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let per = skeleton.len().div_ceil(workers).max(1);
-        let mix = Mix::default();
-        let histories: Vec<ImportedHistory> = std::thread::scope(|scope| {
-            let handles: Vec<_> = skeleton
-                .chunks(per)
-                .map(|part| {
-                    let (cal, catalogue, mix) = (&cal, &catalogue, &mix);
-                    scope.spawn(move || {
-                        part.iter()
-                            .filter_map(|(code, at, pi, agency, s)| {
-                                let (p, process) = &catalogue.procedures[*pi];
-                                history(cal, mix, p, process, agency, code, *at, now, *s)
-                            })
-                            .collect::<Vec<_>>()
+            // An inter-agency child case goes to a department other than the receiver; its
+            // code is numbered on the parent's day (the counter is per agency and day).
+            let transfer = if rng.random_bool(mix.transfer) {
+                let others: Vec<&AgencyCode> =
+                    departments.iter().filter(|a| **a != place.agency).collect();
+                others
+                    .get(rng.random_range(0..others.len().max(1)))
+                    .map(|a| {
+                        let k = numbers.entry((a.as_str().to_owned(), day)).or_insert(0);
+                        *k += 1;
+                        (
+                            (*a).clone(),
+                            format!("{}-{}-{:04}", a, day.format("%y%m%d"), k),
+                        )
                     })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
+            } else {
+                None
+            };
+            skeleton.push(Skeleton {
+                code,
+                at,
+                procedure: pi,
+                agency: place.agency.clone(),
+                transfer,
+                seed: rng.random::<u64>(),
+            });
+        }
+        // … then the histories on every core, prepared for writing while the batch before
+        // is written.
+        let (cal, catalogue, mix, store) = (
+            cal.clone(),
+            catalogue.clone(),
+            mix.clone(),
+            svc.store().clone(),
+        );
+        let making = tokio::task::spawn_blocking(move || {
+            let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let per = skeleton.len().div_ceil(workers).max(1);
+            let histories: Vec<ImportedHistory> = std::thread::scope(|scope| {
+                let handles: Vec<_> = skeleton
+                    .chunks(per)
+                    .map(|part| {
+                        let (cal, catalogue, mix) = (&cal, &catalogue, &mix);
+                        scope.spawn(move || {
+                            part.iter()
+                                .flat_map(|sk| {
+                                    let (p, process) = &catalogue.procedures[sk.procedure];
+                                    history(cal, mix, p, process, sk, now)
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            });
+            let events = histories.iter().map(|h| h.events.len() as u64).sum::<u64>();
+            let children = histories
+                .iter()
+                .filter(|h| h.dossier.parent_code.is_some())
+                .count() as u64;
+            store
+                .prepare_histories(histories)
+                .map(|p| (p, events, children))
         });
-        events += histories.iter().map(|h| h.events.len() as u64).sum::<u64>();
+        if let Some(p) = writing.take() {
+            svc.store().import_prepared(p).await?;
+        }
+        let (prepared, n_events, n_children) = making.await??;
+        writing = Some(prepared);
+        events += n_events;
+        child_cases += n_children;
         made += size;
-        svc.store().import_histories(&histories).await?;
         chunk_no += 1;
         if chunk_no.is_multiple_of(10) || made == n {
             let secs = t0.elapsed().as_secs_f64();
@@ -193,9 +304,13 @@ pub async fn generate(
             );
         }
     }
+    if let Some(p) = writing.take() {
+        svc.store().import_prepared(p).await?;
+    }
     let seconds = t0.elapsed().as_secs_f64();
     Ok(Generated {
         dossiers: made,
+        child_cases,
         events,
         seconds,
         per_second: made as f64 / seconds.max(0.001),
@@ -323,21 +438,33 @@ fn applicant(rng: &mut StdRng) -> Applicant {
     }
 }
 
-/// One dossier's history from its receipt until it ends or `now` comes; `None` if the domain
-/// refuses its intake.
-#[allow(clippy::too_many_arguments)]
+/// One dossier's history from its receipt until it ends or `now` comes, with its
+/// inter-agency child case's if it has one; nothing if the domain refuses its intake.
 fn history(
     cal: &WorkCalendar,
     mix: &Mix,
     p: &Procedure,
     process: &Process,
-    agency: &AgencyCode,
-    code: &str,
-    at: DateTime<Utc>,
+    sk: &Skeleton,
     now: DateTime<Utc>,
-    seed: u64,
+) -> Vec<ImportedHistory> {
+    let mut child = None;
+    let parent = dossier_history(cal, mix, p, process, sk, now, &mut child);
+    parent.into_iter().chain(child).collect()
+}
+
+/// The history of the dossier the applicant filed; its child case's goes to `child`.
+fn dossier_history(
+    cal: &WorkCalendar,
+    mix: &Mix,
+    p: &Procedure,
+    process: &Process,
+    sk: &Skeleton,
+    now: DateTime<Utc>,
+    child_out: &mut Option<ImportedHistory>,
 ) -> Option<ImportedHistory> {
-    let mut rng = StdRng::seed_from_u64(seed);
+    let (agency, code, at) = (&sk.agency, sk.code.as_str(), sk.at);
+    let mut rng = StdRng::seed_from_u64(sk.seed);
     let channel = if p.channels.contains(&Channel::Online) && rng.random_bool(mix.online) {
         Channel::Online
     } else if rng.random_bool(mix.postal / (1.0 - mix.online).max(0.01)) {
@@ -449,6 +576,48 @@ fn history(
         if !act(&mut d, &mut h, Action::Forward { note: None }, t) {
             return Some(finish(h, d));
         }
+    }
+    // Another agency's opinion: its child case is processed there, the dossier waits for it.
+    if let Some((target, child_code)) = &sk.transfer {
+        t = step(&mut rng, t, 120);
+        let transfer = Action::Transfer {
+            agency: target.clone(),
+            note: None,
+        };
+        if act(&mut d, &mut h, transfer, t) {
+            let (mut c, created) = Dossier::child(&d, child_code.clone(), target.clone(), t);
+            h.events.push(event(d.child_opened(child_code), t));
+            let mut ch = ImportedHistory {
+                dossier: c.clone(),
+                events: vec![event(created, t)],
+                digitisation: Vec::new(),
+            };
+            let mut tc = t;
+            let mut answered = true;
+            for _ in 0..6 {
+                if c.process.steps.get(c.step).is_none_or(|s| s.decides) {
+                    break;
+                }
+                tc = step(&mut rng, tc, 600);
+                if !act(&mut c, &mut ch, Action::Forward { note: None }, tc) {
+                    answered = false;
+                    break;
+                }
+            }
+            tc = step(&mut rng, tc, 900);
+            answered = answered && act(&mut c, &mut ch, Action::Approve { note: None }, tc);
+            let status = c.status;
+            let ended = c.ended();
+            *child_out = Some(finish(ch, c));
+            if !(answered && ended) {
+                return Some(finish(h, d));
+            }
+            h.events.push(event(d.child_closed(child_code, status), tc));
+            t = tc;
+        } else if t > now {
+            return Some(finish(h, d));
+        }
+        // (Had the domain refused the transfer, the dossier would go on without it.)
     }
     if rng.random_bool(mix.supplement) {
         t = step(&mut rng, t, 200);

@@ -656,6 +656,9 @@ async fn a_generated_history_is_counted_and_rebuilt_the_same() {
             .map(|c| t["new"][c].as_i64().unwrap())
             .sum();
         assert!(new > 550, "{t}");
+        // Inter-agency child cases were made, and are counted only under their parent.
+        assert!(g["child_cases"].as_u64().unwrap() > 0, "{g}");
+        assert!(new <= 600, "{t}");
         let online = t["rates"]["online"]["value"].as_f64().unwrap();
         assert!((0.6..0.95).contains(&online), "online share {online}");
         let on_time = t["rates"]["on_time"]["value"].as_f64().unwrap();

@@ -82,6 +82,15 @@ pub struct ImportedHistory {
     pub digitisation: Vec<(String, DateTime<Utc>, Option<i32>, String)>,
 }
 
+/// A batch of histories ready to be written ([`Store::prepare_histories`]).
+pub struct PreparedHistories {
+    batch: Vec<ImportedHistory>,
+    audits: Vec<Vec<(crate::audit::AuditRecord, String)>>,
+    facts: Vec<crate::stats::FactsRow>,
+    months: std::collections::HashMap<(crate::stats::StatKey, i32), motcua_domain::stats::Counts>,
+    counters: std::collections::HashMap<(String, NaiveDate), i64>,
+}
+
 fn far_future() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0)
         .single()
@@ -666,10 +675,17 @@ impl Store {
     /// records, its digitisation records and its figures, in one transaction per batch; the
     /// daily sequence of each agency is moved past the codes used. Nothing of a batch is kept if
     /// one dossier of it fails.
-    pub async fn import_histories(&self, batch: &[ImportedHistory]) -> Result<()> {
+    pub async fn import_histories(&self, batch: Vec<ImportedHistory>) -> Result<()> {
+        let prepared = self.prepare_histories(batch)?;
+        self.import_prepared(prepared).await
+    }
+
+    /// Everything of an import that does not need the database (audit records with their
+    /// MACs, the facts with their attributes from the history's own records, the month
+    /// sums): plain computation, which a caller may run on another thread while an earlier
+    /// batch is written.
+    pub fn prepare_histories(&self, batch: Vec<ImportedHistory>) -> Result<PreparedHistories> {
         use crate::stats::{FactsRow, changes};
-        // Everything that does not need the database first: audit records with their MACs,
-        // the facts (their attributes from the history's own records) and the month sums.
         let mut audits: Vec<Vec<(crate::audit::AuditRecord, String)>> = Vec::new();
         let mut facts: Vec<FactsRow> = Vec::new();
         let mut months: std::collections::HashMap<
@@ -678,7 +694,7 @@ impl Store {
         > = std::collections::HashMap::new();
         let mut counters: std::collections::HashMap<(String, NaiveDate), i64> =
             std::collections::HashMap::new();
-        for h in batch {
+        for h in &batch {
             let d = &h.dossier;
             let (agency, day, n) = parse_dossier_code(&d.code)?;
             let top = counters
@@ -727,6 +743,24 @@ impl Store {
                 facts.push(row);
             }
         }
+        Ok(PreparedHistories {
+            batch,
+            audits,
+            facts,
+            months,
+            counters,
+        })
+    }
+
+    /// Writes a prepared batch of histories in one transaction.
+    pub async fn import_prepared(&self, prepared: PreparedHistories) -> Result<()> {
+        let PreparedHistories {
+            batch,
+            audits,
+            facts,
+            months,
+            counters,
+        } = prepared;
         let _turn = self.write_turn().await;
         on_db!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
