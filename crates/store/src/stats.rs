@@ -496,20 +496,6 @@ impl Store {
         Ok(v.pop().unwrap_or_default())
     }
 
-    /// [`Store::stat_figures`] reading every part of a month from the facts (never from the
-    /// month's row of sums): the same numbers, for checking the shortcut.
-    pub async fn stat_figures_scanned(
-        &self,
-        from: DateTime<Utc>,
-        end: DateTime<Utc>,
-        filter: &StatFilter,
-    ) -> Result<Vec<(StatKey, KeyFigures)>> {
-        let mut v = self
-            .stat_figures_with(&[(from, end.max(from))], filter, false)
-            .await?;
-        Ok(v.pop().unwrap_or_default())
-    }
-
     /// The figures of each key for consecutive periods (`cuts`, each `[a, b)` starting where
     /// the one before ended), reading the stocks once: open and overdue at the first period's
     /// start, then carried from each period into the next by its flows (open at the end = open
@@ -523,7 +509,10 @@ impl Store {
         self.stat_figures_with(cuts, filter, true).await
     }
 
-    async fn stat_figures_with(
+    /// [`Store::stat_figures_cuts`], with `month_rows: false` reading every part of a month
+    /// from the facts (never as a month's row less the rest): the same numbers, for checking
+    /// the shortcut.
+    pub async fn stat_figures_with(
         &self,
         cuts: &[(DateTime<Utc>, DateTime<Utc>)],
         filter: &StatFilter,
@@ -536,6 +525,8 @@ impl Store {
         let Some(ms_from) = month_start(m_from) else {
             return Ok(vec![Vec::new(); cuts.len()]);
         };
+        // Without the month rows, "recorded up to the end of time": every part of a month is
+        // then read from the facts.
         let latest = if month_rows {
             self.stat_latest().await?
         } else {
@@ -681,7 +672,10 @@ impl Store {
                 } else {
                     me - seg_end
                 };
-            if rest < direct {
+            if latest.is_some_and(|t| t == DateTime::<Utc>::MAX_UTC) || rest >= direct {
+                self.stat_facts_query(cur, seg_end, f, &mut sums, false, 1)
+                    .await?;
+            } else {
                 let mut month = Sums::new();
                 self.stat_month_sums(m, m, f, &mut month).await?;
                 for (key, mut c) in month {
@@ -700,9 +694,6 @@ impl Store {
                     self.stat_facts_query(seg_end, me, f, &mut sums, quiet_after, -1)
                         .await?;
                 }
-            } else {
-                self.stat_facts_query(cur, seg_end, f, &mut sums, false, 1)
-                    .await?;
             }
             cur = seg_end;
         }
