@@ -512,6 +512,8 @@ impl Store {
                 b.push(")");
             }
             if let Some(overdue) = q.overdue {
+                // The status list is also the partial index `dossiers_open_due`'s (migration
+                // 0022): change both together, or the overdue list scans the ended dossiers.
                 b.push(if overdue { " AND " } else { " AND NOT " });
                 b.push("(status IN ('received', 'processing', 'awaiting_supplement', 'awaiting_payment', \
                         'withdrawal_requested') AND due_at IS NOT NULL AND \
