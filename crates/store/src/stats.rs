@@ -525,12 +525,12 @@ impl Store {
         let Some(ms_from) = month_start(m_from) else {
             return Ok(vec![Vec::new(); cuts.len()]);
         };
-        // Without the month rows, "recorded up to the end of time": every part of a month is
-        // then read from the facts.
-        let latest = if month_rows {
-            self.stat_latest().await?
+        let parts = if month_rows {
+            MonthParts::Rows {
+                latest: self.stat_latest().await?,
+            }
         } else {
-            Some(DateTime::<Utc>::MAX_UTC)
+            MonthParts::Scanned
         };
         // (open, overdue) of each key at the start of the next period.
         let mut stock: HashMap<StatKey, (i64, i64)> = HashMap::new();
@@ -538,10 +538,8 @@ impl Store {
             stock.insert(key, s);
         }
         // The part of `from`'s month before it.
-        for (key, c) in self.stat_sums(ms_from, from, filter, latest).await? {
-            let s = stock.entry(key).or_default();
-            s.0 += c.get(Measure::Received) - ended(&c);
-            s.1 += c.get(Measure::OverdueBegan) - c.get(Measure::OverdueEnded);
+        for (key, c) in self.stat_sums(ms_from, from, filter, parts).await? {
+            carry(stock.entry(key).or_default(), &c);
         }
         let mut out = Vec::with_capacity(cuts.len());
         let mut cur = from;
@@ -549,7 +547,7 @@ impl Store {
             // Consecutive by contract; a gap would break the carried stocks.
             let a = a.max(cur);
             let b = b.max(a);
-            let flows = self.stat_sums(a, b, filter, latest).await?;
+            let flows = self.stat_sums(a, b, filter, parts).await?;
             let mut figures: HashMap<StatKey, KeyFigures> = stock
                 .iter()
                 .map(|(k, s)| {
@@ -563,9 +561,7 @@ impl Store {
                 })
                 .collect();
             for (key, c) in flows {
-                let s = stock.entry(key.clone()).or_default();
-                s.0 += c.get(Measure::Received) - ended(&c);
-                s.1 += c.get(Measure::OverdueBegan) - c.get(Measure::OverdueEnded);
+                carry(stock.entry(key.clone()).or_default(), &c);
                 figures.entry(key).or_default().flows = c;
             }
             for (key, s) in &stock {
@@ -585,6 +581,7 @@ impl Store {
     /// The latest instant any figure but "became overdue" was recorded at (receipt, end,
     /// supplement request, rating); `None` with no facts. Only an appointment lies ahead.
     async fn stat_latest(&self) -> Result<Option<DateTime<Utc>>> {
+        // One query per column: a lone MAX is an index lookup; several in one query scan.
         let mut latest: Option<DateTime<Utc>> = None;
         for col in ["received_at", "ended_at", "first_supplement_at", "rated_at"] {
             let sql = format!("SELECT MAX({col}) FROM stat_facts");
@@ -639,15 +636,13 @@ impl Store {
 
     /// The flows of each key in `[a, b)`: whole months from the sums, a part of a month from the
     /// facts — or, when the rest of that month is shorter, as the month's row less the rest
-    /// read from the facts. After `latest` (everything recorded but appointments is before it)
-    /// the rest holds only appointments ahead, so this month up to now costs a count of the
-    /// dossiers that became overdue, not a scan of the month's facts.
+    /// read from the facts (see [`MonthParts`]).
     async fn stat_sums(
         &self,
         a: DateTime<Utc>,
         b: DateTime<Utc>,
         f: &StatFilter,
-        latest: Option<DateTime<Utc>>,
+        parts: MonthParts,
     ) -> Result<Sums> {
         let mut sums = Sums::new();
         let mut whole: Option<(i32, i32)> = None;
@@ -663,6 +658,12 @@ impl Store {
                 cur = seg_end;
                 continue;
             }
+            let MonthParts::Rows { latest } = parts else {
+                self.stat_facts_query(cur, seg_end, f, &mut sums, false, 1)
+                    .await?;
+                cur = seg_end;
+                continue;
+            };
             // Only appointments lie at or after `seg_end`.
             let quiet_after = latest.is_none_or(|t| t < seg_end);
             let direct = seg_end - cur;
@@ -672,7 +673,7 @@ impl Store {
                 } else {
                     me - seg_end
                 };
-            if latest.is_some_and(|t| t == DateTime::<Utc>::MAX_UTC) || rest >= direct {
+            if rest >= direct {
                 self.stat_facts_query(cur, seg_end, f, &mut sums, false, 1)
                     .await?;
             } else {
@@ -954,6 +955,25 @@ impl Store {
         }
         Ok(Some(self.stat_rebuild(at).await?))
     }
+}
+
+/// How the parts of months in a period are read.
+#[derive(Debug, Clone, Copy)]
+enum MonthParts {
+    /// Each from the facts.
+    Scanned,
+    /// From the facts, or as the month's row less the rest where the rest is shorter.
+    /// `latest`: everything but appointments was recorded before it, so the rest of a month
+    /// after it holds only appointments still ahead, and this month up to now costs a count of
+    /// the dossiers that became overdue, not a scan of the month's facts.
+    Rows { latest: Option<DateTime<Utc>> },
+}
+
+/// Moves (open, overdue) across a period by its flows: open + received − ended; overdue +
+/// became overdue − ended while overdue.
+fn carry(stock: &mut (i64, i64), c: &Counts) {
+    stock.0 += c.get(Measure::Received) - ended(c);
+    stock.1 += c.get(Measure::OverdueBegan) - c.get(Measure::OverdueEnded);
 }
 
 /// Ended in any way: resolved, refused or withdrawn.
