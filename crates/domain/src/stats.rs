@@ -504,6 +504,46 @@ pub fn delta(old: &[(i32, Counts)], new: &[(i32, Counts)]) -> Vec<(i32, Counts)>
     out
 }
 
+/// What of a procedure the rates depend on, as bits: its class. Reports that neither filter
+/// nor group by procedure or field read sums kept per class instead of per procedure (a few
+/// rows per agency instead of thousands).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProcedureClass(pub u8);
+
+impl ProcedureClass {
+    /// Fully online: its online dossiers count toward the full-online rate.
+    pub const FULL_ONLINE: u8 = 1;
+    /// Charges fees: its dossiers count in the online-payment rate.
+    pub const WITH_FEES: u8 = 2;
+    /// Its result is a document: digitised and electronic results are counted.
+    pub const RESULT_DOCUMENT: u8 = 4;
+
+    /// The class of a procedure of the catalogue.
+    pub fn of(p: &crate::catalogue::Procedure) -> ProcedureClass {
+        let mut bits = 0;
+        if p.online_level == crate::catalogue::OnlineLevel::Full {
+            bits |= Self::FULL_ONLINE;
+        }
+        if p.fees.iter().any(|f| f.amount > 0) {
+            bits |= Self::WITH_FEES;
+        }
+        if p.result_is_document {
+            bits |= Self::RESULT_DOCUMENT;
+        }
+        ProcedureClass(bits)
+    }
+
+    pub fn full_online(self) -> bool {
+        self.0 & Self::FULL_ONLINE != 0
+    }
+    pub fn with_fees(self) -> bool {
+        self.0 & Self::WITH_FEES != 0
+    }
+    pub fn result_document(self) -> bool {
+        self.0 & Self::RESULT_DOCUMENT != 0
+    }
+}
+
 /// The channel's index in [`Tally::new`].
 pub fn channel_index(c: Channel) -> usize {
     match c {

@@ -6,11 +6,11 @@
 use crate::{Result, Service, ServiceError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use motcua_domain::auth::Role;
-use motcua_domain::catalogue::{Channel, OnlineLevel};
+use motcua_domain::catalogue::Channel;
 use motcua_domain::dossier::Actor;
 use motcua_domain::policy::Permission;
-use motcua_domain::stats::{Figures, Measure, Tally, channel_index, day_start};
-use motcua_store::stats::{KeyFigures, StatFilter, StatKey};
+use motcua_domain::stats::{Figures, Measure, ProcedureClass, Tally, channel_index, day_start};
+use motcua_store::stats::{KeyFigures, StatFilter, StatGrain, StatKey};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -218,10 +218,33 @@ impl Service {
             ));
         }
         let end = period_end.min(as_of);
+        // Without a procedure or a field to filter or group by, the keys are classes of
+        // procedure (the rates need nothing else of one), read from the sums per class.
+        let by_procedure = q.procedure.is_some()
+            || q.field.is_some()
+            || groupings
+                .iter()
+                .flatten()
+                .any(|g| matches!(g, GroupBy::Procedure | GroupBy::Field));
+        // Nor an agency, a unit or a level to group by or a unit or level to filter by: the
+        // database adds the agencies up.
+        let by_agency = q.unit.is_some()
+            || q.level.is_some()
+            || groupings
+                .iter()
+                .flatten()
+                .any(|g| matches!(g, GroupBy::Agency | GroupBy::Unit | GroupBy::Level));
         let filter = StatFilter {
             agencies: q.agency.clone().map(|a| vec![a]),
             procedures: q.procedure.clone().map(|p| vec![p]),
             channel: q.channel.map(|c| channel_text(c).to_owned()),
+            grain: if by_procedure {
+                StatGrain::Procedure
+            } else if by_agency {
+                StatGrain::Class
+            } else {
+                StatGrain::ClassOnly
+            },
         };
         // The store's figures per key, for the whole period and (if asked) month by month.
         let mut whole: Option<Segments> = None;
@@ -242,7 +265,7 @@ impl Service {
                 for ((a, _), keys) in cuts.into_iter().zip(figures) {
                     for (key, _) in &keys {
                         if !dims.contains_key(key) {
-                            let d = self.dims(key, q.units, &mut parts).await?;
+                            let d = self.dims(key, q.units, filter.grain, &mut parts).await?;
                             dims.insert(key.clone(), d);
                         }
                     }
@@ -273,8 +296,14 @@ impl Service {
 
     /// What a key is, from its agency's and its procedure's parts (each looked up once per
     /// report: a report has thousands of keys but a few hundred agencies and procedures).
-    async fn dims(&self, key: &StatKey, mode: UnitsMode, parts: &mut DimParts) -> Result<Dims> {
-        if !parts.agencies.contains_key(&key.agency) {
+    async fn dims(
+        &self,
+        key: &StatKey,
+        mode: UnitsMode,
+        grain: StatGrain,
+        parts: &mut DimParts,
+    ) -> Result<Dims> {
+        if !key.agency.is_empty() && !parts.agencies.contains_key(&key.agency) {
             let mut a = (key.agency.clone(), None, None);
             if let Ok((agency, _)) = self.refs.agency(&self.store, &key.agency).await {
                 a.0 = agency.name;
@@ -291,6 +320,16 @@ impl Service {
             }
             parts.agencies.insert(key.agency.clone(), a);
         }
+        if grain != StatGrain::Procedure && !parts.procedures.contains_key(&key.procedure) {
+            let class = ProcedureClass(key.procedure.parse().unwrap_or(0));
+            let d = Dims {
+                full_online: class.full_online(),
+                with_fees: class.with_fees(),
+                result_document: class.result_document(),
+                ..Dims::default()
+            };
+            parts.procedures.insert(key.procedure.clone(), d);
+        }
         if !parts.procedures.contains_key(&key.procedure) {
             let mut d = Dims {
                 procedure_name: key.procedure.clone(),
@@ -303,9 +342,10 @@ impl Service {
                     p.field_code.clone().unwrap_or_else(|| p.field.clone()),
                     p.field.clone(),
                 );
-                d.full_online = p.online_level == OnlineLevel::Full;
-                d.with_fees = p.fees.iter().any(|f| f.amount > 0);
-                d.result_document = p.result_is_document;
+                let class = ProcedureClass::of(&p);
+                d.full_online = class.full_online();
+                d.with_fees = class.with_fees();
+                d.result_document = class.result_document();
             }
             parts.procedures.insert(key.procedure.clone(), d);
         }

@@ -12,10 +12,12 @@ use motcua_domain::dossier::{
 };
 use motcua_domain::process::Process;
 use motcua_service::stats::{GroupBy, StatsQuery};
+use motcua_store::stats::{KeyFigures, StatFilter, StatGrain, StatKey};
 use motcua_store::testing::TestDb;
 use motcua_store::{Store, no_jobs};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
 
 mod common;
 use common::service;
@@ -148,10 +150,32 @@ async fn incremental_sums_equal_a_rebuild_after_random_actions(db: &TestDb) {
         group_by,
         ..StatsQuery::default()
     };
+    // The two procedures in the catalogue, so that their classes differ (one fully online;
+    // the other's fees come and go between seeds, moving its rows from class to class).
+    let by = motcua_service::Acting::new(
+        Actor::system("test"),
+        Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+    );
+    svc.put_procedure(&by, procedure(true, 5)).await.unwrap();
     let mut ended = 0;
     let mut last = DateTime::<Utc>::MIN_UTC;
     for seed in 0..seeds {
+        let mut partial = procedure(false, 5);
+        if seed % 2 == 1 {
+            partial.fees = vec![
+                serde_json::from_value(serde_json::json!({"name": "Lệ phí", "amount": 8000}))
+                    .unwrap(),
+            ];
+        }
+        // Half-way through the history on the first seeds, at its start on the others.
+        if seed >= 2 {
+            svc.put_procedure(&by, partial.clone()).await.unwrap();
+        }
         last = last.max(run(store, seed).await);
+        if seed < 2 {
+            svc.put_procedure(&by, partial).await.unwrap();
+        }
+        check_classes(store, seed).await;
         // Month by month with the stocks carried from one month into the next, and this month
         // (up to just after the last change) from its row of sums, equal each month read
         // alone with every partial month scanned from the facts.
@@ -178,6 +202,39 @@ async fn incremental_sums_equal_a_rebuild_after_random_actions(db: &TestDb) {
             m = motcua_domain::stats::next_month(m);
         }
         let carried = store.stat_figures_cuts(&cuts, &filter).await.unwrap();
+        // Keyed by class (from the sums per class) = keyed by procedure, merged by class.
+        let by_class = store
+            .stat_figures_cuts(
+                &cuts,
+                &StatFilter {
+                    grain: StatGrain::Class,
+                    ..filter.clone()
+                },
+            )
+            .await
+            .unwrap();
+        let class_only = store
+            .stat_figures_cuts(
+                &cuts,
+                &StatFilter {
+                    grain: StatGrain::ClassOnly,
+                    ..filter.clone()
+                },
+            )
+            .await
+            .unwrap();
+        for ((fine, coarse), total) in carried.iter().zip(&by_class).zip(&class_only) {
+            assert_eq!(
+                &merged_by_class(store, fine, true).await,
+                coarse,
+                "seed {seed}: by class"
+            );
+            assert_eq!(
+                &merged_by_class(store, fine, false).await,
+                total,
+                "seed {seed}: by class across agencies"
+            );
+        }
         for ((a, b), figures) in cuts.iter().zip(&carried) {
             assert_eq!(
                 figures,
@@ -205,12 +262,24 @@ async fn incremental_sums_equal_a_rebuild_after_random_actions(db: &TestDb) {
                 windows.push((*a + Duration::days(9), *b - Duration::hours(20)));
             }
         }
+        // … and keyed by class, where most of a year is the year's row less the rest.
+        windows.push((start, end));
+        windows.push((at(1, 1), at(12, 31)));
+        windows.push((motcua_domain::stats::month_start(202502).unwrap(), end));
         for (a, b) in windows {
-            assert_eq!(
-                store.stat_figures(a, b, &filter).await.unwrap(),
-                scanned(a, b).await,
-                "seed {seed}: {a} to {b}"
-            );
+            let fine = store.stat_figures(a, b, &filter).await.unwrap();
+            assert_eq!(fine, scanned(a, b).await, "seed {seed}: {a} to {b}");
+            for (grain, agency) in [(StatGrain::Class, true), (StatGrain::ClassOnly, false)] {
+                let class = StatFilter {
+                    grain,
+                    ..filter.clone()
+                };
+                assert_eq!(
+                    store.stat_figures(a, b, &class).await.unwrap(),
+                    merged_by_class(store, &fine, agency).await,
+                    "seed {seed}: {a} to {b} by {grain:?}"
+                );
+            }
         }
         let incremental = store.stat_monthly_rows().await.unwrap();
         let monthly = svc
@@ -218,7 +287,23 @@ async fn incremental_sums_equal_a_rebuild_after_random_actions(db: &TestDb) {
             .await
             .unwrap();
         let whole = svc.report(&query(vec![])).await.unwrap();
+        // A report without procedures reads the sums per class (and without agencies, added
+        // up across them): its total is the total of the report grouped by procedure (read
+        // per procedure) and of the one grouped by agency.
+        for by in [GroupBy::Procedure, GroupBy::Agency] {
+            assert_eq!(
+                svc.report(&query(vec![by])).await.unwrap().total,
+                whole.total,
+                "seed {seed}: by class and by {by:?}"
+            );
+        }
+        let classes = store.stat_class_rows().await.unwrap();
         svc.rebuild_stats().await.unwrap();
+        assert_eq!(
+            store.stat_class_rows().await.unwrap(),
+            classes,
+            "seed {seed}: the sums per class differ from a rebuild"
+        );
         assert_eq!(
             store.stat_monthly_rows().await.unwrap(),
             incremental,
@@ -254,4 +339,88 @@ async fn incremental_sums_equal_a_rebuild_after_random_actions(db: &TestDb) {
         ended += t.resolved.total + t.refused + t.withdrawn;
     }
     assert!(ended > 0, "the random histories end some dossiers");
+}
+
+/// The class of each procedure in the catalogue, as text (the keys of a report by class).
+async fn classes(store: &Store) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for code in ["1.004194", "1.004884"] {
+        if let Ok(p) = store.procedure(code).await {
+            out.insert(
+                code.to_owned(),
+                motcua_domain::stats::ProcedureClass::of(&p).0.to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// Figures keyed by procedure, merged by class (and across agencies unless `agency`).
+async fn merged_by_class(
+    store: &Store,
+    fine: &[(StatKey, KeyFigures)],
+    agency: bool,
+) -> Vec<(StatKey, KeyFigures)> {
+    let classes = classes(store).await;
+    let mut out: BTreeMap<StatKey, KeyFigures> = BTreeMap::new();
+    for (k, f) in fine {
+        let key = StatKey {
+            agency: if agency {
+                k.agency.clone()
+            } else {
+                String::new()
+            },
+            procedure: classes.get(&k.procedure).cloned().unwrap_or("0".into()),
+            channel: k.channel.clone(),
+        };
+        let m = out.entry(key).or_default();
+        m.carried_over += f.carried_over;
+        m.flows.add_all(&f.flows, 1);
+        m.overdue += f.overdue;
+    }
+    out.into_iter()
+        .filter(|(_, f)| *f != KeyFigures::default())
+        .collect()
+}
+
+/// The sums per class, kept as dossiers changed and as procedures changed class, equal the
+/// sums per procedure added up by each procedure's class now.
+async fn check_classes(store: &Store, seed: u64) {
+    let classes = classes(store).await;
+    let mut expected: BTreeMap<(i32, StatKey), motcua_domain::stats::Counts> = BTreeMap::new();
+    for (month, k, c) in store.stat_monthly_rows().await.unwrap() {
+        let key = StatKey {
+            procedure: classes.get(&k.procedure).cloned().unwrap_or("0".into()),
+            ..k
+        };
+        expected.entry((month, key)).or_default().add_all(&c, 1);
+    }
+    let mut kept: Vec<_> = store
+        .stat_class_rows()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(m, k, c)| ((m, k), c))
+        .collect();
+    kept.sort_by(|a, b| a.0.cmp(&b.0));
+    let expected: Vec<_> = expected.into_iter().filter(|(_, c)| !c.is_zero()).collect();
+    assert_eq!(kept, expected, "seed {seed}: the sums per class");
+    // The years are the sums of their months.
+    let mut years: BTreeMap<(i32, StatKey), motcua_domain::stats::Counts> = BTreeMap::new();
+    for ((month, key), c) in &expected {
+        years
+            .entry((month / 100, key.clone()))
+            .or_default()
+            .add_all(c, 1);
+    }
+    let mut kept: Vec<_> = store
+        .stat_class_years()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(y, k, c)| ((y, k), c))
+        .collect();
+    kept.sort_by(|a, b| a.0.cmp(&b.0));
+    let years: Vec<_> = years.into_iter().filter(|(_, c)| !c.is_zero()).collect();
+    assert_eq!(kept, years, "seed {seed}: the sums per class and year");
 }

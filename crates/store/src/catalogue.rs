@@ -53,11 +53,12 @@ fn levels_text(levels: &[ImplLevel]) -> String {
 macro_rules! upsert_procedure {
     ($exec:expr, $p:expr, $now:expr) => {
         sqlx::query(
-            "INSERT INTO procedures (code, name, field, levels, online_level, published, search_text, data, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+            "INSERT INTO procedures (code, name, field, levels, online_level, published, search_text, data, updated_at, stat_class) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (code) DO UPDATE SET name = excluded.name, field = excluded.field, \
              levels = excluded.levels, online_level = excluded.online_level, published = excluded.published, \
-             search_text = excluded.search_text, data = excluded.data, updated_at = excluded.updated_at",
+             search_text = excluded.search_text, data = excluded.data, updated_at = excluded.updated_at, \
+             stat_class = excluded.stat_class",
         )
         .bind($p.code.as_str())
         .bind(&$p.name)
@@ -68,9 +69,39 @@ macro_rules! upsert_procedure {
         .bind($p.search_text())
         .bind(Json(&$p))
         .bind($now)
+        .bind(i32::from(motcua_domain::stats::ProcedureClass::of(&$p).0))
         .execute($exec)
         .await
     };
+}
+
+/// The statistics' class of every procedure, or of one (`NULL`: not computed yet).
+macro_rules! stat_classes {
+    ($exec:expr, $code:expr) => {{
+        let rows: Vec<(String, Option<i32>)> = match $code {
+            Some(code) => {
+                sqlx::query_as("SELECT code, stat_class FROM procedures WHERE code = $1")
+                    .bind(code)
+                    .fetch_all($exec)
+                    .await?
+            }
+            None => {
+                sqlx::query_as("SELECT code, stat_class FROM procedures")
+                    .fetch_all($exec)
+                    .await?
+            }
+        };
+        rows.into_iter()
+            .collect::<std::collections::HashMap<String, Option<i32>>>()
+    }};
+}
+
+/// Whether a procedure's statistics class moves from `old` (none: not in the catalogue, or
+/// not computed) to `new`: the sums per class must then be recomputed.
+fn class_moves(old: Option<&Option<i32>>, new: Option<&Procedure>) -> bool {
+    let old = old.copied().flatten();
+    let new = new.map(|p| i32::from(motcua_domain::stats::ProcedureClass::of(p).0));
+    old.unwrap_or(0) != new.unwrap_or(0)
 }
 
 impl Store {
@@ -88,7 +119,11 @@ impl Store {
             .bind(p.code.as_str())
             .fetch_optional(&mut *tx)
             .await?;
+            let classes = stat_classes!(&mut *tx, Some(p.code.as_str()));
             upsert_procedure!(&mut *tx, p, now)?;
+            if class_moves(classes.get(p.code.as_str()), Some(&p)) {
+                crate::stats::reclass!(tx);
+            }
             let inserted = before.is_none();
             let record = by.record(
                 "procedure",
@@ -133,8 +168,14 @@ impl Store {
         let (before, after) = on_db!(self, pool => {
             let mut tx = pool.begin_with(self.begin_write()).await?;
             let (before,): (i64,) = sqlx::query_as(count).fetch_one(&mut *tx).await?;
+            let classes = stat_classes!(&mut *tx, None::<&str>);
+            let mut moves = false;
             for p in &valid {
+                moves |= class_moves(classes.get(p.code.as_str()), Some(p));
                 upsert_procedure!(&mut *tx, p, now)?;
+            }
+            if moves {
+                crate::stats::reclass!(tx);
             }
             let (after,): (i64,) = sqlx::query_as(count).fetch_one(&mut *tx).await?;
             let record = by.record(
@@ -173,7 +214,18 @@ impl Store {
 
     pub async fn delete_procedure(&self, code: &str) -> Result<bool> {
         let n = on_db!(self, p => {
-            sqlx::query("DELETE FROM procedures WHERE code = $1").bind(code).execute(p).await?.rows_affected()
+            let mut tx = p.begin_with(self.begin_write()).await?;
+            let classes = stat_classes!(&mut *tx, Some(code));
+            let n = sqlx::query("DELETE FROM procedures WHERE code = $1")
+                .bind(code)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if class_moves(classes.get(code), None) {
+                crate::stats::reclass!(tx);
+            }
+            tx.commit().await?;
+            n
         });
         Ok(n > 0)
     }

@@ -8,7 +8,8 @@ use crate::{Result, Store, on_db};
 use chrono::{DateTime, Utc};
 use motcua_domain::dossier::{Dossier, DossierEvent, EventRecord};
 use motcua_domain::stats::{
-    Attributes, Counts, Facts, Measure, contributions, delta, month_of, month_start, next_month,
+    Attributes, Counts, Facts, Measure, ProcedureClass, contributions, delta, month_of,
+    month_start, next_month,
 };
 use sqlx::Row;
 use std::collections::HashMap;
@@ -113,6 +114,76 @@ static ADD_MONTH: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// The upsert of one period's difference into the sums per class of procedure (`table`, by
+/// `period`: a month, or a year), the class looked up in the catalogue (none: 0).
+fn add_class_sql(table: &str, period: &str) -> String {
+    let cols: Vec<&str> = Measure::ALL.iter().map(|m| m.column()).collect();
+    let params: Vec<String> = (5..5 + cols.len()).map(|i| format!("${i}")).collect();
+    let sets: Vec<String> = cols
+        .iter()
+        .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+        .collect();
+    // `WHERE true`: SQLite reads `ON CONFLICT` after a bare `SELECT … FROM` as a join clause.
+    format!(
+        "INSERT INTO {table} ({period}, agency_code, class, channel, {}) SELECT $1, $2, \
+         COALESCE((SELECT stat_class FROM procedures WHERE code = $3), 0), $4, {} WHERE true \
+         ON CONFLICT ({period}, agency_code, class, channel) DO UPDATE SET {}",
+        cols.join(", "),
+        params.join(", "),
+        sets.join(", ")
+    )
+}
+
+static ADD_MONTH_CLASS: LazyLock<String> =
+    LazyLock::new(|| add_class_sql("stat_monthly_class", "month"));
+static ADD_YEAR_CLASS: LazyLock<String> =
+    LazyLock::new(|| add_class_sql("stat_yearly_class", "year"));
+
+/// Recomputes the sums per class from the sums per procedure and the catalogue's classes,
+/// then the years from the months.
+static RECLASS: LazyLock<[String; 2]> = LazyLock::new(|| {
+    let cols: Vec<&str> = Measure::ALL.iter().map(|m| m.column()).collect();
+    let sums: Vec<String> = cols.iter().map(|c| format!("SUM(m.{c})")).collect();
+    [
+        format!(
+            "INSERT INTO stat_monthly_class (month, agency_code, class, channel, {}) \
+             SELECT m.month, m.agency_code, COALESCE(p.stat_class, 0), m.channel, {} \
+             FROM stat_monthly m LEFT JOIN procedures p ON p.code = m.procedure_code \
+             GROUP BY m.month, m.agency_code, COALESCE(p.stat_class, 0), m.channel",
+            cols.join(", "),
+            sums.join(", ")
+        ),
+        format!(
+            "INSERT INTO stat_yearly_class (year, agency_code, class, channel, {}) \
+             SELECT m.month / 100, m.agency_code, m.class, m.channel, {} \
+             FROM stat_monthly_class m GROUP BY m.month / 100, m.agency_code, m.class, m.channel",
+            cols.join(", "),
+            sums.join(", ")
+        ),
+    ]
+});
+
+/// Recomputes the sums per class inside a transaction (after a procedure's class changed).
+macro_rules! reclass {
+    ($tx:expr) => {{
+        for table in ["stat_monthly_class", "stat_yearly_class"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+                .execute(&mut *$tx)
+                .await?;
+        }
+        for sql in $crate::stats::reclass_sql() {
+            sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
+}
+pub(crate) use reclass;
+
+pub(crate) fn reclass_sql() -> &'static [String; 2] {
+    &RECLASS
+}
+
 /// The differences a change makes to the monthly sums: `old`'s contributions taken away,
 /// `new`'s added (under their own keys).
 pub(crate) fn changes(
@@ -149,7 +220,8 @@ pub(crate) fn changes(
     }
 }
 
-/// Adds `(key, month, counts)` differences to the monthly sums inside a transaction.
+/// Adds `(key, month, counts)` differences to the monthly sums (per procedure and per class)
+/// inside a transaction.
 macro_rules! add_to_months {
     ($tx:expr, $changes:expr) => {{
         for (key, month, counts) in $changes {
@@ -158,10 +230,25 @@ macro_rules! add_to_months {
                 .bind(&key.agency)
                 .bind(&key.procedure)
                 .bind(&key.channel);
+            let (month_class, year_class) = $crate::stats::add_class_sqls();
+            let mut c = sqlx::query(month_class)
+                .bind(month)
+                .bind(&key.agency)
+                .bind(&key.procedure)
+                .bind(&key.channel);
+            let mut y = sqlx::query(year_class)
+                .bind(month / 100)
+                .bind(&key.agency)
+                .bind(&key.procedure)
+                .bind(&key.channel);
             for n in counts.0 {
                 q = q.bind(n);
+                c = c.bind(n);
+                y = y.bind(n);
             }
             q.execute(&mut *$tx).await?;
+            c.execute(&mut *$tx).await?;
+            y.execute(&mut *$tx).await?;
         }
     }};
 }
@@ -169,6 +256,11 @@ pub(crate) use add_to_months;
 
 pub(crate) fn add_month_sql() -> &'static str {
     ADD_MONTH.as_str()
+}
+
+/// The upserts into the sums per class: by month, by year.
+pub(crate) fn add_class_sqls() -> (&'static str, &'static str) {
+    (ADD_MONTH_CLASS.as_str(), ADD_YEAR_CLASS.as_str())
 }
 
 /// Reads a dossier's stored facts inside a transaction.
@@ -329,6 +421,34 @@ pub struct StatFilter {
     pub agencies: Option<Vec<String>>,
     pub procedures: Option<Vec<String>>,
     pub channel: Option<String>,
+    /// What the keys' `procedure` holds.
+    pub grain: StatGrain,
+}
+
+/// What a report's keys hold besides the agency and the channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StatGrain {
+    /// The procedure's code.
+    #[default]
+    Procedure,
+    /// The procedure's class (`ProcedureClass` bits, in decimal): for reports that neither
+    /// filter nor group by procedure or field, read from the sums per class.
+    Class,
+    /// The class, and no agency (the keys' agency is empty): for reports that moreover
+    /// neither group by agency, unit or level nor filter by unit or level (the sums are
+    /// added up across agencies by the database).
+    ClassOnly,
+}
+
+/// How the rows of a report's queries become its keys.
+struct Keying {
+    filter: StatFilter,
+    /// The monthly sums are read per class (`stat_monthly_class`).
+    coarse: bool,
+    /// Procedure code → class, for the rows read per procedure when the keys are classes.
+    classes: Option<HashMap<String, String>>,
+    /// The keys keep the agency (not with [`StatGrain::ClassOnly`]).
+    agency: bool,
 }
 
 impl StatFilter {
@@ -390,15 +510,19 @@ type Sums = HashMap<StatKey, Counts>;
 /// database hands over costs a copy and a hand-off between threads (SQLite), so thousands of
 /// rows of twenty-two values come back as one.
 macro_rules! read_packed {
-    ($text:expr, $sums:expr, $measures:expr, $sign:expr) => {{
+    ($text:expr, $sums:expr, $measures:expr, $sign:expr, $rekey:expr) => {{
         let text: Option<String> = $text;
+        let rekey: Option<&Keying> = $rekey;
         for row in text
             .as_deref()
             .unwrap_or("")
             .split(';')
             .filter(|r| !r.is_empty())
         {
-            let (key, counts) = $crate::stats::unpack(row)?;
+            let (mut key, counts) = $crate::stats::unpack(row)?;
+            if let Some(k) = rekey {
+                k.rekey(&mut key);
+            }
             let c = $sums.entry(key).or_default();
             for (m, n) in $measures.iter().zip(counts) {
                 c.add(*m, $sign * n);
@@ -407,12 +531,11 @@ macro_rules! read_packed {
     }};
 }
 
-/// Rewrites `SELECT agency_code, procedure_code, channel, e1, e2, … FROM …` to select one
-/// text value: its rows `agency|procedure|channel|n1,n2,…` joined by `;` with the string
-/// aggregate `agg` (read back by [`unpack`]).
+/// Rewrites `SELECT k1, k2, k3, e1, e2, … FROM …` (the key's three text parts: agency,
+/// procedure or class, channel) to select one text value: its rows `k1|k2|k3|n1,n2,…` joined
+/// by `;` with the string aggregate `agg` (read back by [`unpack`]).
 fn packed(sql: &str, agg: &str) -> String {
-    const HEAD: &str = "SELECT agency_code, procedure_code, channel, ";
-    let Some(rest) = sql.strip_prefix(HEAD) else {
+    let Some(rest) = sql.strip_prefix("SELECT ") else {
         return sql.to_owned();
     };
     let mut exprs = Vec::new();
@@ -422,7 +545,7 @@ fn packed(sql: &str, agg: &str) -> String {
             '(' => depth += 1,
             ')' => depth -= 1,
             ',' if depth == 0 => {
-                exprs.push(&rest[start..i]);
+                exprs.push(rest[start..i].trim());
                 start = i + 1;
             }
             ' ' if depth == 0 && rest[i..].starts_with(" FROM ") => {
@@ -432,14 +555,20 @@ fn packed(sql: &str, agg: &str) -> String {
             _ => {}
         }
     }
-    exprs.push(&rest[start..end]);
-    let values: Vec<String> = exprs
+    exprs.push(rest[start..end].trim());
+    if exprs.len() < 4 {
+        return sql.to_owned();
+    }
+    let values: Vec<String> = exprs[3..]
         .iter()
-        .map(|e| format!("CAST(COALESCE({}, 0) AS TEXT)", e.trim()))
+        .map(|e| format!("CAST(COALESCE({e}, 0) AS TEXT)"))
         .collect();
     format!(
-        "SELECT {agg}(packed_row, ';') FROM (SELECT agency_code || '|' || procedure_code || '|' || \
-         channel || '|' || {} AS packed_row{}) AS packed_rows",
+        "SELECT {agg}(packed_row, ';') FROM (SELECT {} || '|' || {} || '|' || {} || '|' || {} \
+         AS packed_row{}) AS packed_rows",
+        exprs[0],
+        exprs[1],
+        exprs[2],
         values.join(" || ',' || "),
         &rest[end..]
     )
@@ -481,6 +610,46 @@ fn string_agg(store: &Store) -> &'static str {
 }
 
 const GROUP: &str = "GROUP BY agency_code, procedure_code, channel";
+const KEY: &str = "agency_code, procedure_code, channel";
+const GROUP_KEY: &str = KEY;
+
+impl Keying {
+    /// The sums' table by `period`, the key it is read with and what it is grouped by.
+    fn sums(&self, period: Period) -> (&'static str, &'static str, &'static str) {
+        let table = match (period, self.coarse) {
+            (Period::Month, false) => return ("stat_monthly", KEY, GROUP_KEY),
+            (Period::Month, true) => "stat_monthly_class",
+            (Period::Year, _) => "stat_yearly_class",
+        };
+        if self.agency {
+            (
+                table,
+                "agency_code, CAST(class AS TEXT), channel",
+                "agency_code, class, channel",
+            )
+        } else {
+            (table, "'', CAST(class AS TEXT), channel", "class, channel")
+        }
+    }
+
+    /// The rekeying of rows read from the sums (none when they are read per class).
+    fn sums_rekey(&self) -> Option<&Keying> {
+        if self.coarse { None } else { Some(self) }
+    }
+
+    /// A key read per procedure (and agency) as the report keys it.
+    fn rekey(&self, key: &mut StatKey) {
+        if let Some(classes) = &self.classes {
+            key.procedure = classes
+                .get(&key.procedure)
+                .cloned()
+                .unwrap_or_else(|| "0".to_owned());
+        }
+        if !self.agency {
+            key.agency.clear();
+        }
+    }
+}
 
 impl Store {
     /// The figures of each key for the period `[from, end)`.
@@ -532,13 +701,14 @@ impl Store {
         } else {
             MonthParts::Scanned
         };
+        let k = self.keying(filter).await?;
         // (open, overdue) of each key at the start of the next period.
         let mut stock: HashMap<StatKey, (i64, i64)> = HashMap::new();
-        for (key, s) in self.stat_open_at(m_from, filter).await? {
+        for (key, s) in self.stat_open_at(m_from, &k).await? {
             stock.insert(key, s);
         }
         // The part of `from`'s month before it.
-        for (key, c) in self.stat_sums(ms_from, from, filter, parts).await? {
+        for (key, c) in self.stat_sums(ms_from, from, parts, &k).await? {
             carry(stock.entry(key).or_default(), &c);
         }
         let mut out = Vec::with_capacity(cuts.len());
@@ -547,7 +717,7 @@ impl Store {
             // Consecutive by contract; a gap would break the carried stocks.
             let a = a.max(cur);
             let b = b.max(a);
-            let flows = self.stat_sums(a, b, filter, parts).await?;
+            let flows = self.stat_sums(a, b, parts, &k).await?;
             let mut figures: HashMap<StatKey, KeyFigures> = stock
                 .iter()
                 .map(|(k, s)| {
@@ -578,13 +748,40 @@ impl Store {
         Ok(out)
     }
 
+    /// How the rows of a report with `filter` become its keys: per class of procedure, from
+    /// the sums per class unless the report is limited to some procedures.
+    async fn keying(&self, filter: &StatFilter) -> Result<Keying> {
+        if filter.grain == StatGrain::Procedure {
+            return Ok(Keying {
+                filter: filter.clone(),
+                coarse: false,
+                classes: None,
+                agency: true,
+            });
+        }
+        let rows: Vec<(String, Option<i32>)> = on_db!(self, p => {
+            sqlx::query_as("SELECT code, stat_class FROM procedures").fetch_all(p).await?
+        });
+        Ok(Keying {
+            filter: filter.clone(),
+            coarse: filter.procedures.is_none(),
+            agency: filter.grain != StatGrain::ClassOnly,
+            classes: Some(
+                rows.into_iter()
+                    .map(|(code, class)| (code, class.unwrap_or(0).to_string()))
+                    .collect(),
+            ),
+        })
+    }
+
     /// The latest instant any figure but "became overdue" was recorded at (receipt, end,
     /// supplement request, rating); `None` with no facts. Only an appointment lies ahead.
     async fn stat_latest(&self) -> Result<Option<DateTime<Utc>>> {
         // One query per column: a lone MAX is an index lookup; several in one query scan.
         let mut latest: Option<DateTime<Utc>> = None;
         for col in ["received_at", "ended_at", "first_supplement_at", "rated_at"] {
-            let sql = format!("SELECT MAX({col}) FROM stat_facts");
+            // `IS NOT NULL`: the index of ends holds only those.
+            let sql = format!("SELECT MAX({col}) FROM stat_facts WHERE {col} IS NOT NULL");
             let t: Option<DateTime<Utc>> = on_db!(self, p => {
                 sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())).fetch_one(p).await?
             });
@@ -594,17 +791,18 @@ impl Store {
     }
 
     /// Open and overdue dossiers of each key at the first instant of `month`.
-    async fn stat_open_at(&self, month: i32, f: &StatFilter) -> Result<Vec<(StatKey, (i64, i64))>> {
+    async fn stat_open_at(&self, month: i32, k: &Keying) -> Result<Vec<(StatKey, (i64, i64))>> {
         let Some(start) = month_start(month) else {
             return Ok(Vec::new());
         };
         let mut sums = Sums::new();
         let measures = [Measure::OpenAtStart, Measure::OverdueAtStart];
-        let (cond, binds) = f.sql(2);
+        let (cond, binds) = k.filter.sql(2);
         let agg = string_agg(self);
+        let (table, key, group) = k.sums(Period::Month);
         let monthly = format!(
-            "SELECT agency_code, procedure_code, channel, SUM(open_at_start), SUM(overdue_at_start) \
-             FROM stat_monthly WHERE month = $1{cond} {GROUP}"
+            "SELECT {key}, SUM(open_at_start), SUM(overdue_at_start) \
+             FROM {table} WHERE month = $1{cond} GROUP BY {group}"
         );
         let live = format!(
             "SELECT agency_code, procedure_code, channel, COUNT(*), \
@@ -616,12 +814,12 @@ impl Store {
             for b in &binds {
                 q = q.bind(b);
             }
-            read_packed!(q.fetch_one(p).await?, sums, measures, 1);
+            read_packed!(q.fetch_one(p).await?, sums, measures, 1, k.sums_rekey());
             let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(packed(&live, agg))).bind(start);
             for b in &binds {
                 q = q.bind(b);
             }
-            read_packed!(q.fetch_one(p).await?, sums, measures, 1);
+            read_packed!(q.fetch_one(p).await?, sums, measures, 1, Some(k));
         });
         Ok(sums
             .into_iter()
@@ -641,8 +839,8 @@ impl Store {
         &self,
         a: DateTime<Utc>,
         b: DateTime<Utc>,
-        f: &StatFilter,
         parts: MonthParts,
+        k: &Keying,
     ) -> Result<Sums> {
         let mut sums = Sums::new();
         let mut whole: Option<(i32, i32)> = None;
@@ -659,7 +857,7 @@ impl Store {
                 continue;
             }
             let MonthParts::Rows { latest } = parts else {
-                self.stat_facts_query(cur, seg_end, f, &mut sums, false, 1)
+                self.stat_facts_query(cur, seg_end, k, &mut sums, false, 1)
                     .await?;
                 cur = seg_end;
                 continue;
@@ -674,11 +872,12 @@ impl Store {
                     me - seg_end
                 };
             if rest >= direct {
-                self.stat_facts_query(cur, seg_end, f, &mut sums, false, 1)
+                self.stat_facts_query(cur, seg_end, k, &mut sums, false, 1)
                     .await?;
             } else {
                 let mut month = Sums::new();
-                self.stat_month_sums(m, m, f, &mut month).await?;
+                self.stat_period_sums(Period::Month, m, m, k, &mut month, 1)
+                    .await?;
                 for (key, mut c) in month {
                     // The stocks are read apart ([`Store::stat_open_at`]).
                     for stock in [Measure::OpenAtStart, Measure::OverdueAtStart] {
@@ -688,47 +887,106 @@ impl Store {
                     sums.entry(key).or_default().add_all(&c, 1);
                 }
                 if cur > ms {
-                    self.stat_facts_query(ms, cur, f, &mut sums, false, -1)
+                    self.stat_facts_query(ms, cur, k, &mut sums, false, -1)
                         .await?;
                 }
                 if seg_end < me {
-                    self.stat_facts_query(seg_end, me, f, &mut sums, quiet_after, -1)
+                    self.stat_facts_query(seg_end, me, k, &mut sums, quiet_after, -1)
                         .await?;
                 }
             }
             cur = seg_end;
         }
         if let Some((first, last)) = whole {
-            self.stat_month_sums(first, last, f, &mut sums).await?;
+            self.stat_whole_months(first, last, k, &mut sums).await?;
         }
         Ok(sums)
     }
 
-    /// The sums of the months `first..=last`, added to `sums` (one month: its rows as they
-    /// are, without SQL's sums, which cost more than reading the rows).
-    async fn stat_month_sums(
+    /// The sums of the whole months `first..=last`, added to `sums`. Read per class, a year
+    /// covered for seven months or more is its year's row less the months left out (fewer rows
+    /// than the months it covers).
+    async fn stat_whole_months(
         &self,
         first: i32,
         last: i32,
-        f: &StatFilter,
+        k: &Keying,
         sums: &mut Sums,
     ) -> Result<()> {
-        let (cond, binds) = f.sql(3);
+        if !k.coarse {
+            return self
+                .stat_period_sums(Period::Month, first, last, k, sums, 1)
+                .await;
+        }
+        let mut full_years: Option<(i32, i32)> = None;
+        for year in first / 100..=last / 100 {
+            let (jan, dec) = (year * 100 + 1, year * 100 + 12);
+            let (a, b) = (first.max(jan), last.min(dec));
+            let covered = b - a + 1;
+            if covered == 12 {
+                full_years = Some(full_years.map_or((year, year), |(f, _)| (f, year)));
+            } else if covered >= 7 {
+                self.stat_period_sums(Period::Year, year, year, k, sums, 1)
+                    .await?;
+                if a > jan {
+                    self.stat_period_sums(Period::Month, jan, a - 1, k, sums, -1)
+                        .await?;
+                }
+                if b < dec {
+                    self.stat_period_sums(Period::Month, b + 1, dec, k, sums, -1)
+                        .await?;
+                }
+            } else {
+                self.stat_period_sums(Period::Month, a, b, k, sums, 1)
+                    .await?;
+            }
+        }
+        if let Some((f, l)) = full_years {
+            self.stat_period_sums(Period::Year, f, l, k, sums, 1)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The sums of the months (or, per class, the years) `first..=last`, added to `sums` with
+    /// `sign` (one period: its rows as they are, without SQL's sums, which cost more than
+    /// reading the rows).
+    async fn stat_period_sums(
+        &self,
+        period: Period,
+        first: i32,
+        last: i32,
+        k: &Keying,
+        sums: &mut Sums,
+        sign: i64,
+    ) -> Result<()> {
+        let (cond, binds) = k.filter.sql(3);
+        // Across agencies the database adds the rows up even for one period.
+        let summed = first != last || !k.agency;
         let cols: Vec<String> = Measure::ALL
             .iter()
             .map(|m| {
-                if first == last {
-                    m.column().to_owned()
-                } else {
+                if summed {
                     format!("SUM({})", m.column())
+                } else {
+                    m.column().to_owned()
                 }
             })
             .collect();
-        let group = if first == last { "" } else { GROUP };
+        let (table, key, group_key) = k.sums(period);
+        let unit = match period {
+            Period::Month => "month",
+            Period::Year => "year",
+        };
+        let group = if summed {
+            format!("GROUP BY {group_key}")
+        } else {
+            String::new()
+        };
         let agg = string_agg(self);
         let sql = format!(
-            "SELECT agency_code, procedure_code, channel, {} FROM stat_monthly \
-             WHERE month >= $1 AND month <= $2{cond} {group}",
+            "SELECT {key}, {} FROM {table} \
+             WHERE {unit} >= $1 AND {unit} <= $2{cond} {group}",
             cols.join(", ")
         );
         on_db!(self, p => {
@@ -736,24 +994,25 @@ impl Store {
             for b in &binds {
                 q = q.bind(b);
             }
-            read_packed!(q.fetch_one(p).await?, *sums, Measure::ALL, 1);
+            read_packed!(q.fetch_one(p).await?, *sums, Measure::ALL, sign, k.sums_rekey());
         });
         Ok(())
     }
 
     /// The flows of `[a, b)` from the facts, added to `sums` with `sign`: all of them, or
-    /// (`only_began`) only the dossiers that became overdue.
+    /// (`only_began`) only the dossiers that became overdue — in `[a, b)` after everything but
+    /// appointments was recorded, so only open dossiers can.
     async fn stat_facts_query(
         &self,
         a: DateTime<Utc>,
         b: DateTime<Utc>,
-        f: &StatFilter,
+        k: &Keying,
         sums: &mut Sums,
         only_began: bool,
         sign: i64,
     ) -> Result<()> {
         let agg = string_agg(self);
-        let (cond, binds) = f.sql(3);
+        let (cond, binds) = k.filter.sql(3);
         let received = [
             Measure::Received,
             Measure::Digitised,
@@ -789,9 +1048,16 @@ impl Store {
              SUM(CASE WHEN result_electronic AND {resolved} THEN 1 ELSE 0 END) \
              FROM stat_facts WHERE ended_at >= $1 AND ended_at < $2{cond} {GROUP}"
         );
+        // Appointments still ahead belong to open dossiers only (an ended one became overdue,
+        // if ever, before it ended): read from the open dossiers' index.
+        let ahead = if only_began {
+            " AND ended_at IS NULL"
+        } else {
+            ""
+        };
         let began_sql = format!(
             "SELECT agency_code, procedure_code, channel, COUNT(*) FROM stat_facts \
-             WHERE overdue_since >= $1 AND overdue_since < $2 AND received_at IS NOT NULL{cond} {GROUP}"
+             WHERE overdue_since >= $1 AND overdue_since < $2 AND received_at IS NOT NULL{ahead}{cond} {GROUP}"
         );
         let supplement_sql = format!(
             "SELECT agency_code, procedure_code, channel, COUNT(*) FROM stat_facts \
@@ -827,7 +1093,7 @@ impl Store {
                 for v in &binds {
                     q = q.bind(v);
                 }
-                read_packed!(q.fetch_one(p).await?, *sums, measures, sign);
+                read_packed!(q.fetch_one(p).await?, *sums, measures, sign, Some(k));
             });
         }
         Ok(())
@@ -835,10 +1101,32 @@ impl Store {
 
     /// The monthly sums as stored, every key and month (for comparing with a rebuild).
     pub async fn stat_monthly_rows(&self) -> Result<Vec<(i32, StatKey, Counts)>> {
+        self.monthly_rows("stat_monthly", "month", "procedure_code")
+            .await
+    }
+
+    /// Recomputes the sums per class from the sums per procedure (what a change of a
+    /// procedure's class does).
+    pub async fn stat_reclass(&self) -> Result<()> {
+        let _turn = self.write_turn().await;
+        on_db!(self, p => {
+            let mut tx = p.begin_with(self.begin_write()).await?;
+            reclass!(tx);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    async fn monthly_rows(
+        &self,
+        table: &str,
+        period: &str,
+        key: &str,
+    ) -> Result<Vec<(i32, StatKey, Counts)>> {
         let cols: Vec<&str> = Measure::ALL.iter().map(|m| m.column()).collect();
         let sql = format!(
-            "SELECT agency_code, procedure_code, channel, month, {} FROM stat_monthly \
-             ORDER BY month, agency_code, procedure_code, channel",
+            "SELECT agency_code, {key}, channel, {period}, {} FROM {table} \
+             ORDER BY {period}, agency_code, {key}, channel",
             cols.join(", ")
         );
         let mut out = Vec::new();
@@ -875,12 +1163,14 @@ impl Store {
         on_db!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             if matches!(self.db, crate::Db::Postgres(_)) {
-                sqlx::query("LOCK TABLE stat_facts, stat_monthly IN ACCESS EXCLUSIVE MODE")
+                sqlx::query("LOCK TABLE stat_facts, stat_monthly, stat_monthly_class, stat_yearly_class IN ACCESS EXCLUSIVE MODE")
                     .execute(&mut *tx)
                     .await?;
             }
             sqlx::query("DELETE FROM stat_facts").execute(&mut *tx).await?;
             sqlx::query("DELETE FROM stat_monthly").execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM stat_monthly_class").execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM stat_yearly_class").execute(&mut *tx).await?;
             let mut after = String::new();
             loop {
                 let rows: Vec<(String, String)> = sqlx::query_as(
@@ -943,8 +1233,10 @@ impl Store {
 
 impl Store {
     /// Rebuilds the statistics once on a database that has never had them built (one
-    /// upgraded with dossiers already in it); `None` when they were.
+    /// upgraded with dossiers already in it); `None` when they were. Gives every procedure
+    /// without one its class first (and then recomputes the sums per class).
     pub async fn stat_ensure_built(&self, at: DateTime<Utc>) -> Result<Option<RebuildReport>> {
+        self.stat_classify().await?;
         let built: Option<(i32,)> = on_db!(self, p => {
             sqlx::query_as("SELECT id FROM stat_built WHERE id = 1")
                 .fetch_optional(p)
@@ -954,6 +1246,50 @@ impl Store {
             return Ok(None);
         }
         Ok(Some(self.stat_rebuild(at).await?))
+    }
+
+    /// Computes the class of the procedures that have none (an upgraded database) and then
+    /// the sums per class; returns how many procedures it classed.
+    pub async fn stat_classify(&self) -> Result<u64> {
+        let missing: Vec<(String,)> = on_db!(self, p => {
+            sqlx::query_as("SELECT code FROM procedures WHERE stat_class IS NULL")
+                .fetch_all(p)
+                .await?
+        });
+        if missing.is_empty() {
+            return Ok(0);
+        }
+        let mut classes = Vec::with_capacity(missing.len());
+        for (code,) in &missing {
+            let p = self.procedure(code).await?;
+            classes.push((code, i32::from(ProcedureClass::of(&p).0)));
+        }
+        let _turn = self.write_turn().await;
+        on_db!(self, p => {
+            let mut tx = p.begin_with(self.begin_write()).await?;
+            for (code, class) in &classes {
+                sqlx::query("UPDATE procedures SET stat_class = $1 WHERE code = $2")
+                    .bind(class)
+                    .bind(code)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            reclass!(tx);
+            tx.commit().await?;
+        });
+        Ok(u64::try_from(classes.len()).unwrap_or(u64::MAX))
+    }
+
+    /// The sums per class as stored, every key and month (for comparing with a recomputation).
+    pub async fn stat_class_rows(&self) -> Result<Vec<(i32, StatKey, Counts)>> {
+        self.monthly_rows("stat_monthly_class", "month", "CAST(class AS TEXT)")
+            .await
+    }
+
+    /// The sums per class and year as stored (the year in the month's place).
+    pub async fn stat_class_years(&self) -> Result<Vec<(i32, StatKey, Counts)>> {
+        self.monthly_rows("stat_yearly_class", "year", "CAST(class AS TEXT)")
+            .await
     }
 }
 
@@ -967,6 +1303,14 @@ enum MonthParts {
     /// after it holds only appointments still ahead, and this month up to now costs a count of
     /// the dossiers that became overdue, not a scan of the month's facts.
     Rows { latest: Option<DateTime<Utc>> },
+}
+
+/// The periods sums are kept by.
+#[derive(Debug, Clone, Copy)]
+enum Period {
+    Month,
+    /// Per class only.
+    Year,
 }
 
 /// Moves (open, overdue) across a period by its flows: open + received − ended; overdue +
@@ -1112,6 +1456,17 @@ mod tests {
              ',' || CAST(COALESCE(SUM(CASE WHEN outcome IN ('early', 'on_time') THEN 1 ELSE 0 \
              END), 0) AS TEXT) AS packed_row FROM stat_facts WHERE x = 1 GROUP BY agency_code) AS \
              packed_rows"
+        );
+        // Sums per class: the class as the key's middle part.
+        assert_eq!(
+            packed(
+                "SELECT agency_code, CAST(class AS TEXT), channel, SUM(received) FROM \
+                 stat_monthly_class GROUP BY agency_code, class, channel",
+                "string_agg"
+            ),
+            "SELECT string_agg(packed_row, ';') FROM (SELECT agency_code || '|' || CAST(class AS \
+             TEXT) || '|' || channel || '|' || CAST(COALESCE(SUM(received), 0) AS TEXT) AS \
+             packed_row FROM stat_monthly_class GROUP BY agency_code, class, channel) AS packed_rows"
         );
         let (key, counts) = unpack("000.00.11.H58|1.004194|online|3,-2,0").unwrap();
         assert_eq!(
