@@ -383,44 +383,49 @@ async fn merged_by_class(
         .collect()
 }
 
+type Rows = Vec<((i32, StatKey), motcua_domain::stats::Counts)>;
+
+/// Stored rows of sums by (period, key), in order.
+fn by_key(rows: Vec<(i32, StatKey, motcua_domain::stats::Counts)>) -> Rows {
+    let mut rows: Rows = rows.into_iter().map(|(p, k, c)| ((p, k), c)).collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows
+}
+
+/// Rows added up by `(period, key)` after `regroup`, without the empty ones.
+fn regrouped(rows: &Rows, regroup: impl Fn(i32, &StatKey) -> (i32, StatKey)) -> Rows {
+    let mut out: BTreeMap<(i32, StatKey), motcua_domain::stats::Counts> = BTreeMap::new();
+    for ((period, key), c) in rows {
+        out.entry(regroup(*period, key)).or_default().add_all(c, 1);
+    }
+    out.into_iter().filter(|(_, c)| !c.is_zero()).collect()
+}
+
 /// The sums per class, kept as dossiers changed and as procedures changed class, equal the
-/// sums per procedure added up by each procedure's class now.
+/// sums per procedure added up by each procedure's class now; the years, their months.
 async fn check_classes(store: &Store, seed: u64) {
     let classes = classes(store).await;
-    let mut expected: BTreeMap<(i32, StatKey), motcua_domain::stats::Counts> = BTreeMap::new();
-    for (month, k, c) in store.stat_monthly_rows().await.unwrap() {
-        let key = StatKey {
-            procedure: classes.get(&k.procedure).cloned().unwrap_or("0".into()),
-            ..k
-        };
-        expected.entry((month, key)).or_default().add_all(&c, 1);
-    }
-    let mut kept: Vec<_> = store
-        .stat_class_rows()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(m, k, c)| ((m, k), c))
-        .collect();
-    kept.sort_by(|a, b| a.0.cmp(&b.0));
-    let expected: Vec<_> = expected.into_iter().filter(|(_, c)| !c.is_zero()).collect();
-    assert_eq!(kept, expected, "seed {seed}: the sums per class");
-    // The years are the sums of their months.
-    let mut years: BTreeMap<(i32, StatKey), motcua_domain::stats::Counts> = BTreeMap::new();
-    for ((month, key), c) in &expected {
-        years
-            .entry((month / 100, key.clone()))
-            .or_default()
-            .add_all(c, 1);
-    }
-    let mut kept: Vec<_> = store
-        .stat_class_years()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(y, k, c)| ((y, k), c))
-        .collect();
-    kept.sort_by(|a, b| a.0.cmp(&b.0));
-    let years: Vec<_> = years.into_iter().filter(|(_, c)| !c.is_zero()).collect();
-    assert_eq!(kept, years, "seed {seed}: the sums per class and year");
+    let months = regrouped(
+        &by_key(store.stat_monthly_rows().await.unwrap()),
+        |month, k| {
+            let procedure = classes.get(&k.procedure).cloned().unwrap_or("0".into());
+            (
+                month,
+                StatKey {
+                    procedure,
+                    ..k.clone()
+                },
+            )
+        },
+    );
+    assert_eq!(
+        by_key(store.stat_class_rows().await.unwrap()),
+        months,
+        "seed {seed}: the sums per class"
+    );
+    assert_eq!(
+        by_key(store.stat_class_years().await.unwrap()),
+        regrouped(&months, |month, k| (month / 100, k.clone())),
+        "seed {seed}: the sums per class and year"
+    );
 }
