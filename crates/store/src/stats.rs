@@ -97,26 +97,10 @@ macro_rules! facts_of_row {
 }
 pub(crate) use facts_of_row;
 
-/// The upsert of one month's difference into the sums.
-static ADD_MONTH: LazyLock<String> = LazyLock::new(|| {
-    let cols: Vec<&str> = Measure::ALL.iter().map(|m| m.column()).collect();
-    let params: Vec<String> = (5..5 + cols.len()).map(|i| format!("${i}")).collect();
-    let sets: Vec<String> = cols
-        .iter()
-        .map(|c| format!("{c} = stat_monthly.{c} + excluded.{c}"))
-        .collect();
-    format!(
-        "INSERT INTO stat_monthly (month, agency_code, procedure_code, channel, {}) VALUES ($1, $2, $3, $4, {}) \
-         ON CONFLICT (month, agency_code, procedure_code, channel) DO UPDATE SET {}",
-        cols.join(", "),
-        params.join(", "),
-        sets.join(", ")
-    )
-});
-
-/// The upsert of one period's difference into the sums per class of procedure (`table`, by
-/// `period`: a month, or a year), the class looked up in the catalogue (none: 0).
-fn add_class_sql(table: &str, period: &str) -> String {
+/// The upsert of one period's difference into a table of sums (`table`, by `period`: a
+/// month, or a year), keyed by `key_col`, whose value is `key` (an expression of the procedure
+/// code `$3`).
+fn add_sql(table: &str, period: &str, key_col: &str, key: &str) -> String {
     let cols: Vec<&str> = Measure::ALL.iter().map(|m| m.column()).collect();
     let params: Vec<String> = (5..5 + cols.len()).map(|i| format!("${i}")).collect();
     let sets: Vec<String> = cols
@@ -125,19 +109,35 @@ fn add_class_sql(table: &str, period: &str) -> String {
         .collect();
     // `WHERE true`: SQLite reads `ON CONFLICT` after a bare `SELECT … FROM` as a join clause.
     format!(
-        "INSERT INTO {table} ({period}, agency_code, class, channel, {}) SELECT $1, $2, \
-         COALESCE((SELECT stat_class FROM procedures WHERE code = $3), 0), $4, {} WHERE true \
-         ON CONFLICT ({period}, agency_code, class, channel) DO UPDATE SET {}",
+        "INSERT INTO {table} ({period}, agency_code, {key_col}, channel, {}) SELECT $1, $2, {key}, \
+         $4, {} WHERE true ON CONFLICT ({period}, agency_code, {key_col}, channel) DO UPDATE SET {}",
         cols.join(", "),
         params.join(", "),
         sets.join(", ")
     )
 }
 
-static ADD_MONTH_CLASS: LazyLock<String> =
-    LazyLock::new(|| add_class_sql("stat_monthly_class", "month"));
-static ADD_YEAR_CLASS: LazyLock<String> =
-    LazyLock::new(|| add_class_sql("stat_yearly_class", "year"));
+/// The class of the procedure `$3` in the catalogue (none: 0).
+const CLASS_OF: &str = "COALESCE((SELECT stat_class FROM procedures WHERE code = $3), 0)";
+
+/// The upserts of a month's difference: per procedure, per class by month, per class by
+/// year (the year bound in the month's place).
+static ADD: LazyLock<[(String, bool); 3]> = LazyLock::new(|| {
+    [
+        (
+            add_sql("stat_monthly", "month", "procedure_code", "$3"),
+            false,
+        ),
+        (
+            add_sql("stat_monthly_class", "month", "class", CLASS_OF),
+            false,
+        ),
+        (
+            add_sql("stat_yearly_class", "year", "class", CLASS_OF),
+            true,
+        ),
+    ]
+});
 
 /// Recomputes the sums per class from the sums per procedure and the catalogue's classes,
 /// then the years from the months.
@@ -225,42 +225,25 @@ pub(crate) fn changes(
 macro_rules! add_to_months {
     ($tx:expr, $changes:expr) => {{
         for (key, month, counts) in $changes {
-            let mut q = sqlx::query($crate::stats::add_month_sql())
-                .bind(month)
-                .bind(&key.agency)
-                .bind(&key.procedure)
-                .bind(&key.channel);
-            let (month_class, year_class) = $crate::stats::add_class_sqls();
-            let mut c = sqlx::query(month_class)
-                .bind(month)
-                .bind(&key.agency)
-                .bind(&key.procedure)
-                .bind(&key.channel);
-            let mut y = sqlx::query(year_class)
-                .bind(month / 100)
-                .bind(&key.agency)
-                .bind(&key.procedure)
-                .bind(&key.channel);
-            for n in counts.0 {
-                q = q.bind(n);
-                c = c.bind(n);
-                y = y.bind(n);
+            for (sql, by_year) in $crate::stats::add_sqls() {
+                let mut q = sqlx::query(sql.as_str())
+                    .bind(if *by_year { month / 100 } else { month })
+                    .bind(&key.agency)
+                    .bind(&key.procedure)
+                    .bind(&key.channel);
+                for n in counts.0 {
+                    q = q.bind(n);
+                }
+                q.execute(&mut *$tx).await?;
             }
-            q.execute(&mut *$tx).await?;
-            c.execute(&mut *$tx).await?;
-            y.execute(&mut *$tx).await?;
         }
     }};
 }
 pub(crate) use add_to_months;
 
-pub(crate) fn add_month_sql() -> &'static str {
-    ADD_MONTH.as_str()
-}
-
-/// The upserts into the sums per class: by month, by year.
-pub(crate) fn add_class_sqls() -> (&'static str, &'static str) {
-    (ADD_MONTH_CLASS.as_str(), ADD_YEAR_CLASS.as_str())
+/// The upserts of a month's difference, each with whether it takes the year.
+pub(crate) fn add_sqls() -> &'static [(String, bool); 3] {
+    &ADD
 }
 
 /// Reads a dossier's stored facts inside a transaction.
@@ -611,13 +594,12 @@ fn string_agg(store: &Store) -> &'static str {
 
 const GROUP: &str = "GROUP BY agency_code, procedure_code, channel";
 const KEY: &str = "agency_code, procedure_code, channel";
-const GROUP_KEY: &str = KEY;
 
 impl Keying {
     /// The sums' table by `period`, the key it is read with and what it is grouped by.
     fn sums(&self, period: Period) -> (&'static str, &'static str, &'static str) {
         let table = match (period, self.coarse) {
-            (Period::Month, false) => return ("stat_monthly", KEY, GROUP_KEY),
+            (Period::Month, false) => return ("stat_monthly", KEY, KEY),
             (Period::Month, true) => "stat_monthly_class",
             (Period::Year, _) => "stat_yearly_class",
         };
@@ -1103,18 +1085,6 @@ impl Store {
     pub async fn stat_monthly_rows(&self) -> Result<Vec<(i32, StatKey, Counts)>> {
         self.monthly_rows("stat_monthly", "month", "procedure_code")
             .await
-    }
-
-    /// Recomputes the sums per class from the sums per procedure (what a change of a
-    /// procedure's class does).
-    pub async fn stat_reclass(&self) -> Result<()> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
-            let mut tx = p.begin_with(self.begin_write()).await?;
-            reclass!(tx);
-            tx.commit().await?;
-        });
-        Ok(())
     }
 
     async fn monthly_rows(
