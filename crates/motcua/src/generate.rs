@@ -19,7 +19,7 @@ use motcua_domain::dossier::{
 };
 use motcua_domain::process::Process;
 use motcua_domain::units::Agency;
-use motcua_service::store::dossiers::{ImportedEvent, ImportedHistory};
+use motcua_service::store::dossiers::{ImportedEvent, ImportedHistory, Keep};
 use motcua_service::{Acting, Service};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -137,6 +137,7 @@ pub async fn generate(
     years: u32,
     seed: u64,
     batch: usize,
+    keep: Keep,
 ) -> anyhow::Result<Generated> {
     crate::demo::load(svc, by).await?;
     let places = places(svc, by).await?;
@@ -284,7 +285,7 @@ pub async fn generate(
                 .filter(|h| h.dossier.parent_code.is_some())
                 .count() as u64;
             store
-                .prepare_histories(histories)
+                .prepare_histories(histories, keep)
                 .map(|p| (p, events, children))
         });
         if let Some(p) = writing.take() {

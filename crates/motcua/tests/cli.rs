@@ -690,3 +690,89 @@ async fn a_generated_history_is_counted_and_rebuilt_the_same() {
         assert_eq!(report(&run), before, "a rebuild gives the same figures");
     }
 }
+
+/// `demo generate --lean` keeps the events of the open dossiers only: the figures are all
+/// there, the audit records far fewer, and `stats rebuild` (which recomputes the figures from
+/// the events) refuses to run on it, rather than losing the ended dossiers' figures.
+#[tokio::test]
+async fn a_lean_history_keeps_its_figures_and_refuses_a_rebuild() {
+    let pg = motcua_store::testing::TestDb::postgres()
+        .await
+        .expect("PostgreSQL test database");
+    let schema = pg.schema().unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = Vec::new();
+    for (i, lean) in [false, true].into_iter().enumerate() {
+        // Each history in its own database (SQLite for the full one, PostgreSQL for the lean).
+        let url = if lean {
+            format!(
+                "{}?options=-c%20search_path%3D{schema}",
+                motcua_store::testing::pg_url()
+            )
+        } else {
+            format!("sqlite:{}", dir.path().join(format!("g{i}.db")).display())
+        };
+        let run = |args: &[&str]| {
+            let mut all: Vec<&str> = args.to_vec();
+            all.extend(["--database", url.as_str()]);
+            Command::new(env!("CARGO_BIN_EXE_motcua"))
+                .args(&all)
+                .current_dir(dir.path())
+                .env("MOTCUA_SECRET_KEY_FILE", pg.key_file())
+                .output()
+                .unwrap()
+        };
+        let mut args = vec!["demo", "generate", "--dossiers", "400", "--seed", "5"];
+        if lean {
+            args.push("--lean");
+        }
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = run(&[
+            "stats",
+            "--from",
+            "2020-01-01",
+            "--to",
+            "2060-01-01",
+            "--as-of",
+            "2030-01-01T00:00:00Z",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let t = &serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["total"];
+        let received = t["received"].as_i64().unwrap();
+        assert!(received > 350, "{t}");
+        let resolved: i64 = ["early", "on_time", "late"]
+            .iter()
+            .map(|k| t["resolved"][k].as_i64().unwrap())
+            .sum();
+        assert!(resolved > 300, "the ended dossiers are counted: {t}");
+        // The full history agrees with its dossiers; the lean one is told apart: its ended
+        // dossiers have no history to agree with.
+        let o = run(&["audit", "verify"]);
+        assert_eq!(o.status.success(), !lean, "{}", stderr(&o));
+        if lean {
+            assert!(
+                stderr(&o).contains("no history in the audit log"),
+                "{}",
+                stderr(&o)
+            );
+        }
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        records.push(v["checked"].as_i64().unwrap() + v["unsealed"].as_i64().unwrap());
+        let o = run(&["stats", "rebuild"]);
+        if lean {
+            assert!(
+                !o.status.success(),
+                "a rebuild of a lean history must refuse"
+            );
+            assert!(stderr(&o).contains("lean history"), "{}", stderr(&o));
+        } else {
+            assert!(o.status.success(), "{}", stderr(&o));
+        }
+    }
+    assert!(
+        records[1] * 3 < records[0],
+        "the lean history keeps the events of open dossiers only: {records:?}"
+    );
+}

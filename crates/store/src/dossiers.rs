@@ -82,11 +82,33 @@ pub struct ImportedHistory {
     pub digitisation: Vec<(String, DateTime<Utc>, Option<i32>, String)>,
 }
 
+/// Whose events an import of histories stores as audit records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Every dossier's: the whole history.
+    Everything,
+    /// Only the events of dossiers not finished (neither returned, stopped nor rejected); a
+    /// finished dossier keeps its document, its digitisation records and its figures. Events are most of a history's bytes (about half
+    /// of 7.7 KB a dossier), so this makes a synthetic history that measures the figures and
+    /// the daily work at a size whose whole history does not fit the disk. The database is
+    /// marked ([`LEAN_HISTORY`]): `stats rebuild`, which recomputes the figures from the
+    /// events, refuses to run on it.
+    EventsOfOpen,
+}
+
+/// The `meta` key that marks a database holding a lean history ([`Keep::EventsOfOpen`]).
+pub const LEAN_HISTORY: &str = "lean_history";
+
 /// A batch of histories ready to be written ([`Store::prepare_histories`]).
 pub struct PreparedHistories {
+    /// Only the open dossiers' events are kept ([`Keep::EventsOfOpen`]).
+    lean: bool,
     batch: Vec<ImportedHistory>,
-    audits: Vec<Vec<(crate::audit::AuditRecord, String)>>,
-    facts: Vec<crate::stats::FactsRow>,
+    /// Each dossier's document and folded applicant name, in the batch's order.
+    docs: Vec<(String, String)>,
+    audits: Vec<(crate::audit::AuditRecord, String)>,
+    /// The facts of each counted dossier, by code.
+    facts: Vec<(String, crate::stats::FactsRow)>,
     months: std::collections::HashMap<(crate::stats::StatKey, i32), motcua_domain::stats::Counts>,
     counters: std::collections::HashMap<(String, NaiveDate), i64>,
 }
@@ -140,46 +162,86 @@ impl From<Refusal> for StoreError {
     }
 }
 
-/// Inserts or replaces the row of `$d` at `$version`.
-macro_rules! put_dossier {
-    ($tx:expr, $d:expr, $version:expr, $at:expr, $imported:expr) => {{
-        let d: &Dossier = $d;
-        let data = json_text(d)?;
-        sqlx::query(
+/// A dossier's row as written: the dossier with its version, its last change's instant, whether
+/// it was imported, and its document and folded applicant name (computed before the write).
+struct DossierRow<'a> {
+    d: &'a Dossier,
+    version: i64,
+    at: DateTime<Utc>,
+    imported: bool,
+    data: String,
+    folded: String,
+}
+
+impl<'a> DossierRow<'a> {
+    fn new(d: &'a Dossier, version: i64, at: DateTime<Utc>, imported: bool) -> Result<Self> {
+        Ok(DossierRow {
+            d,
+            version,
+            at,
+            imported,
+            data: json_text(d)?,
+            folded: motcua_domain::text::fold(&d.applicant.name),
+        })
+    }
+}
+
+/// The rows of a multi-row write of dossiers (22 values each), of audit records (9) and of
+/// digitisation records (7): under SQLite's 32,766 bound values a statement.
+const DOSSIER_CHUNK: usize = 1000;
+const AUDIT_CHUNK: usize = 3000;
+const DIGITISATION_CHUNK: usize = 4000;
+
+/// Inserts or replaces the rows `$rows` (a slice of [`DossierRow`]).
+macro_rules! upsert_dossiers {
+    ($tx:expr, $rows:expr) => {{
+        let rows: &[DossierRow<'_>] = $rows;
+        crate::insert_rows!(
+            $tx,
             "INSERT INTO dossiers (code, procedure_code, channel, status, receiving_agency, current_agency, \
              assignee, owner_id, applicant_id, parent_code, submitted_at, received_at, due_at, queue_due, \
-             paused_at, ended_at, timeliness, imported, version, updated_at, data, applicant_folded) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
-             ON CONFLICT (code) DO UPDATE SET status = excluded.status, current_agency = excluded.current_agency, \
+             paused_at, ended_at, timeliness, imported, version, updated_at, data, applicant_folded) ",
+            rows,
+            DOSSIER_CHUNK,
+            " ON CONFLICT (code) DO UPDATE SET status = excluded.status, current_agency = excluded.current_agency, \
              assignee = excluded.assignee, received_at = excluded.received_at, due_at = excluded.due_at, \
              queue_due = excluded.queue_due, paused_at = excluded.paused_at, ended_at = excluded.ended_at, \
              timeliness = excluded.timeliness, version = excluded.version, updated_at = excluded.updated_at, \
              data = excluded.data, applicant_folded = excluded.applicant_folded",
+            |v, r| {
+                let d = r.d;
+                v.push_bind(&d.code)
+                    .push_bind(d.procedure_code.as_str())
+                    .push_bind(crate::catalogue::enum_text(&d.channel))
+                    .push_bind(d.status.as_str())
+                    .push_bind(d.receiving_agency.as_str())
+                    .push_bind(d.current_agency.as_str())
+                    .push_bind(&d.assignee)
+                    .push_bind(d.owner_id)
+                    .push_bind(&d.applicant.id_number)
+                    .push_bind(&d.parent_code)
+                    .push_bind(d.submitted_at)
+                    .push_bind(d.received_at)
+                    .push_bind(d.due_at)
+                    .push_bind(d.due_at.unwrap_or_else(far_future))
+                    .push_bind(d.paused_at)
+                    .push_bind(d.ended_at)
+                    .push_bind(d.timeliness.map(|t| t.as_str()))
+                    .push_bind(r.imported)
+                    .push_bind(r.version)
+                    .push_bind(r.at)
+                    .push_bind(&r.data)
+                    .push_bind(&r.folded);
+            }
         )
-        .bind(&d.code)
-        .bind(d.procedure_code.as_str())
-        .bind(crate::catalogue::enum_text(&d.channel))
-        .bind(d.status.as_str())
-        .bind(d.receiving_agency.as_str())
-        .bind(d.current_agency.as_str())
-        .bind(&d.assignee)
-        .bind(d.owner_id)
-        .bind(&d.applicant.id_number)
-        .bind(&d.parent_code)
-        .bind(d.submitted_at)
-        .bind(d.received_at)
-        .bind(d.due_at)
-        .bind(d.due_at.unwrap_or_else(far_future))
-        .bind(d.paused_at)
-        .bind(d.ended_at)
-        .bind(d.timeliness.map(|t| t.as_str()))
-        .bind($imported)
-        .bind($version)
-        .bind($at)
-        .bind(data)
-        .bind(motcua_domain::text::fold(&d.applicant.name))
-        .execute(&mut *$tx)
-        .await?;
+    }};
+}
+
+/// Inserts or replaces the row of `$d` at `$version`.
+macro_rules! put_dossier {
+    ($tx:expr, $d:expr, $version:expr, $at:expr, $imported:expr) => {{
+        let row = DossierRow::new($d, $version, $at, $imported)?;
+        upsert_dossiers!($tx, std::slice::from_ref(&row));
     }};
 }
 
@@ -678,18 +740,23 @@ impl Store {
     /// daily sequence of each agency is moved past the codes used. Nothing of a batch is kept if
     /// one dossier of it fails.
     pub async fn import_histories(&self, batch: Vec<ImportedHistory>) -> Result<()> {
-        let prepared = self.prepare_histories(batch)?;
+        let prepared = self.prepare_histories(batch, Keep::Everything)?;
         self.import_prepared(prepared).await
     }
 
     /// Everything of an import that does not need the database (audit records with their
     /// MACs, the facts with their attributes from the history's own records, the month
     /// sums): plain computation, which a caller may run on another thread while an earlier
-    /// batch is written.
-    pub fn prepare_histories(&self, batch: Vec<ImportedHistory>) -> Result<PreparedHistories> {
+    /// batch is written. `keep` says whose events are stored (see [`Keep`]).
+    pub fn prepare_histories(
+        &self,
+        batch: Vec<ImportedHistory>,
+        keep: Keep,
+    ) -> Result<PreparedHistories> {
         use crate::stats::{FactsRow, changes};
-        let mut audits: Vec<Vec<(crate::audit::AuditRecord, String)>> = Vec::new();
-        let mut facts: Vec<FactsRow> = Vec::new();
+        let mut audits: Vec<(crate::audit::AuditRecord, String)> = Vec::new();
+        let mut docs = Vec::with_capacity(batch.len());
+        let mut facts: Vec<(String, FactsRow)> = Vec::new();
         let mut months: std::collections::HashMap<
             (crate::stats::StatKey, i32),
             motcua_domain::stats::Counts,
@@ -703,13 +770,24 @@ impl Store {
                 .entry((agency.as_str().to_owned(), day))
                 .or_insert(0);
             *top = (*top).max(n);
-            let mut records = Vec::new();
-            for e in &h.events {
+            docs.push((json_text(d)?, motcua_domain::text::fold(&d.applicant.name)));
+            let events = match keep {
+                Keep::Everything => &h.events[..],
+                Keep::EventsOfOpen
+                    if matches!(
+                        d.status,
+                        Status::Returned | Status::Stopped | Status::Rejected
+                    ) =>
+                {
+                    &[]
+                }
+                Keep::EventsOfOpen => &h.events[..],
+            };
+            for e in events {
                 let r = audit_of(&d.code, &e.actor, e.at, &e.change)?;
                 let mac = r.mac(&self.audit_key[..]);
-                records.push((r, mac));
+                audits.push((r, mac));
             }
-            audits.push(records);
             let mut row = FactsRow::of(d);
             for e in &h.events {
                 row.facts.apply(&e.change.event, e.at);
@@ -742,11 +820,13 @@ impl Store {
                 for (key, month, c) in changes(None, Some(&row)) {
                     months.entry((key, month)).or_default().add_all(&c, 1);
                 }
-                facts.push(row);
+                facts.push((d.code.clone(), row));
             }
         }
         Ok(PreparedHistories {
+            lean: keep == Keep::EventsOfOpen,
             batch,
+            docs,
             audits,
             facts,
             months,
@@ -754,67 +834,104 @@ impl Store {
         })
     }
 
-    /// Writes a prepared batch of histories in one transaction.
+    /// Writes a prepared batch of histories in one transaction, each table's rows in a few
+    /// multi-row statements.
     pub async fn import_prepared(&self, prepared: PreparedHistories) -> Result<()> {
         let PreparedHistories {
+            lean,
             batch,
+            docs,
             audits,
             facts,
             months,
             counters,
         } = prepared;
+        // A code twice in one batch: the later history wins, as it would written one by one
+        // (and one statement may not upsert a row twice).
+        let mut last = std::collections::HashMap::new();
+        for (i, h) in batch.iter().enumerate() {
+            last.insert(h.dossier.code.as_str(), i);
+        }
+        let rows: Vec<DossierRow<'_>> = batch
+            .iter()
+            .zip(docs)
+            .enumerate()
+            .filter(|(i, (h, _))| last.get(h.dossier.code.as_str()) == Some(i))
+            .map(|(_, (h, (data, folded)))| DossierRow {
+                d: &h.dossier,
+                version: i64::try_from(h.events.len()).unwrap_or(1).max(1),
+                at: h.events.last().map_or(h.dossier.submitted_at, |e| e.at),
+                imported: true,
+                data,
+                folded,
+            })
+            .collect();
+        let digitisation: Vec<_> = batch
+            .iter()
+            .flat_map(|h| h.digitisation.iter().map(move |r| (&h.dossier, r)))
+            .collect();
+        let mut facts_rows: Vec<(&str, &crate::stats::FactsRow)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (code, row) in facts.iter().rev() {
+            if seen.insert(code.as_str()) {
+                facts_rows.push((code.as_str(), row));
+            }
+        }
+        facts_rows.reverse();
         let _turn = self.write_turn().await;
         on_db!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
-            let mut f = facts.iter();
-            for (h, records) in batch.iter().zip(&audits) {
-                let d = &h.dossier;
-                let at = h.events.last().map_or(d.submitted_at, |e| e.at);
-                put_dossier!(tx, d, i64::try_from(h.events.len()).unwrap_or(1).max(1), at, true);
-                if !records.is_empty() {
-                    let mut b = QueryBuilder::new(
-                        "INSERT INTO audit_log (at, actor, entity, entity_key, action, before, after, data, mac) ",
-                    );
-                    b.push_values(records, |mut v, (r, mac)| {
-                        v.push_bind(r.stored_at())
-                            .push_bind(&r.actor)
-                            .push_bind(r.entity)
-                            .push_bind(&r.entity_key)
-                            .push_bind(&r.action)
-                            .push_bind(&r.before)
-                            .push_bind(&r.after)
-                            .push_bind(&r.data)
-                            .push_bind(mac);
-                    });
-                    b.build().execute(&mut *tx).await?;
+            upsert_dossiers!(tx, &rows);
+            crate::insert_rows!(
+                tx,
+                "INSERT INTO audit_log (at, actor, entity, entity_key, action, before, after, data, mac) ",
+                &audits,
+                AUDIT_CHUNK,
+                "",
+                |v, row| {
+                    let (r, mac) = row;
+                    v.push_bind(r.stored_at())
+                        .push_bind(&r.actor)
+                        .push_bind(r.entity)
+                        .push_bind(&r.entity_key)
+                        .push_bind(&r.action)
+                        .push_bind(&r.before)
+                        .push_bind(&r.after)
+                        .push_bind(&r.data)
+                        .push_bind(mac);
                 }
-                if !h.digitisation.is_empty() {
-                    let mut b = QueryBuilder::new(
-                        "INSERT INTO digitisation_events (kind, at, agency_code, dossier_code, component_index, \
-                         document_code, actor) ",
-                    );
-                    b.push_values(&h.digitisation, |mut v, (kind, at, component, document)| {
-                        v.push_bind(kind)
-                            .push_bind(at)
-                            .push_bind(d.receiving_agency.as_str())
-                            .push_bind(&d.code)
-                            .push_bind(component)
-                            .push_bind(document)
-                            .push_bind("generator");
-                    });
-                    b.build().execute(&mut *tx).await?;
+            );
+            crate::insert_rows!(
+                tx,
+                "INSERT INTO digitisation_events (kind, at, agency_code, dossier_code, component_index, \
+                 document_code, actor) ",
+                &digitisation,
+                DIGITISATION_CHUNK,
+                "",
+                |v, row| {
+                    let (d, (kind, at, component, document)) = *row;
+                    v.push_bind(kind)
+                        .push_bind(at)
+                        .push_bind(d.receiving_agency.as_str())
+                        .push_bind(&d.code)
+                        .push_bind(component)
+                        .push_bind(document)
+                        .push_bind("generator");
                 }
-                if d.parent_code.is_none()
-                    && let Some(row) = f.next()
-                {
-                    crate::stats::write_facts!(tx, &d.code, row);
-                }
-            }
+            );
+            crate::stats::upsert_facts!(tx, &facts_rows);
             let mut sorted: Vec<_> = months.into_iter().collect();
             sorted.sort_by(|a, b| (a.0.1, &a.0.0).cmp(&(b.0.1, &b.0.0)));
             crate::stats::add_to_months!(tx, sorted.into_iter().map(|((k, m), c)| (k, m, c)));
             for ((agency, day), n) in counters {
                 bump_counter!(tx, agency.as_str(), day, n);
+            }
+            if lean {
+                sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                    .bind(LEAN_HISTORY)
+                    .bind("the events of dossiers finished before the import are not kept")
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
         });

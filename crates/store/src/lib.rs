@@ -62,6 +62,28 @@ macro_rules! on_db {
 }
 pub(crate) use on_db;
 
+/// Inserts `$rows` in multi-row statements of at most `$per` rows each (under both databases'
+/// limits on bound values): `$head` (`INSERT INTO t (cols) `), the rows' values bound by
+/// `$bind`, then `$tail` (a conflict clause, or ""). One statement per chunk instead of one per
+/// row: a bulk import hands the database a few statements a batch, not thousands.
+macro_rules! insert_rows {
+    ($tx:expr, $head:expr, $rows:expr, $per:expr, $tail:expr, |$v:ident, $r:ident| $bind:block) => {{
+        let rows = $rows;
+        for chunk in rows.chunks($per) {
+            let mut b = sqlx::QueryBuilder::new($head);
+            b.push_values(chunk, |mut $v, $r| $bind);
+            b.push($tail);
+            // A single row's or a full chunk's statement recurs (kept prepared); the last,
+            // shorter chunk of a bulk write seldom does.
+            b.build()
+                .persistent(rows.len() == 1 || chunk.len() == $per)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
+}
+pub(crate) use insert_rows;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("not found: {0}")]

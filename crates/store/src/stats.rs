@@ -97,23 +97,38 @@ macro_rules! facts_of_row {
 }
 pub(crate) use facts_of_row;
 
-/// The upsert of one period's difference into a table of sums (`table`, by `period`: a
-/// month, or a year), keyed by `key_col`, whose value is `key` (an expression of the procedure
-/// code `$3`).
-fn add_sql(table: &str, period: &str, key_col: &str, key: &str) -> String {
+/// The two ends of an upsert adding differences to a table of sums (`table`, by `period`: a
+/// month, or a year, keyed by `key_col`): `INSERT INTO … (columns) `, and the conflict clause
+/// that adds each measure to the row already there.
+fn sum_upsert(table: &str, period: &str, key_col: &str) -> (String, String) {
     let cols: Vec<&str> = Measure::ALL.iter().map(|m| m.column()).collect();
-    let params: Vec<String> = (5..5 + cols.len()).map(|i| format!("${i}")).collect();
     let sets: Vec<String> = cols
         .iter()
         .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
         .collect();
+    (
+        format!(
+            "INSERT INTO {table} ({period}, agency_code, {key_col}, channel, {}) ",
+            cols.join(", ")
+        ),
+        format!(
+            " ON CONFLICT ({period}, agency_code, {key_col}, channel) DO UPDATE SET {}",
+            sets.join(", ")
+        ),
+    )
+}
+
+/// The upsert of one period's difference into a table of sums (see [`sum_upsert`]), whose key
+/// is `key` (an expression of the procedure code `$3`).
+fn add_sql(table: &str, period: &str, key_col: &str, key: &str) -> String {
+    let (head, tail) = sum_upsert(table, period, key_col);
+    let params: Vec<String> = (5..5 + Measure::ALL.len())
+        .map(|i| format!("${i}"))
+        .collect();
     // `WHERE true`: SQLite reads `ON CONFLICT` after a bare `SELECT … FROM` as a join clause.
     format!(
-        "INSERT INTO {table} ({period}, agency_code, {key_col}, channel, {}) SELECT $1, $2, {key}, \
-         $4, {} WHERE true ON CONFLICT ({period}, agency_code, {key_col}, channel) DO UPDATE SET {}",
-        cols.join(", "),
-        params.join(", "),
-        sets.join(", ")
+        "{head}SELECT $1, $2, {key}, $4, {} WHERE true{tail}",
+        params.join(", ")
     )
 }
 
@@ -221,25 +236,155 @@ pub(crate) fn changes(
 }
 
 /// Adds `(key, month, counts)` differences to the monthly sums (per procedure and per class)
-/// inside a transaction.
+/// inside a transaction: one upsert per table and difference when they are few (a dossier's
+/// change), else multi-row upserts of the differences summed per row (an import, a rebuild).
 macro_rules! add_to_months {
     ($tx:expr, $changes:expr) => {{
-        for (key, month, counts) in $changes {
-            for (sql, by_year) in $crate::stats::add_sqls() {
-                let mut q = sqlx::query(sql.as_str())
-                    .bind(if *by_year { month / 100 } else { month })
-                    .bind(&key.agency)
-                    .bind(&key.procedure)
-                    .bind(&key.channel);
-                for n in counts.0 {
-                    q = q.bind(n);
+        let changes: Vec<($crate::stats::StatKey, i32, motcua_domain::stats::Counts)> =
+            $changes.into_iter().collect();
+        if changes.len() <= $crate::stats::FEW_CHANGES {
+            for (key, month, counts) in changes {
+                for (sql, by_year) in $crate::stats::add_sqls() {
+                    let mut q = sqlx::query(sql.as_str())
+                        .bind(if *by_year { month / 100 } else { month })
+                        .bind(&key.agency)
+                        .bind(&key.procedure)
+                        .bind(&key.channel);
+                    for n in counts.0 {
+                        q = q.bind(n);
+                    }
+                    q.execute(&mut *$tx).await?;
                 }
-                q.execute(&mut *$tx).await?;
+            }
+        } else {
+            let mut codes: Vec<&str> = changes.iter().map(|c| c.0.procedure.as_str()).collect();
+            codes.sort_unstable();
+            codes.dedup();
+            let mut classes = std::collections::HashMap::new();
+            for chunk in codes.chunks(10_000) {
+                let mut b = sqlx::QueryBuilder::new(
+                    "SELECT code, CAST(COALESCE(stat_class, 0) AS BIGINT) FROM procedures WHERE code IN (",
+                );
+                let mut s = b.separated(", ");
+                for c in chunk {
+                    s.push_bind(*c);
+                }
+                b.push(")");
+                let rows: Vec<(String, i64)> = b
+                    .build_query_as()
+                    .persistent(false)
+                    .fetch_all(&mut *$tx)
+                    .await?;
+                classes.extend(rows);
+            }
+            for (table, rows) in $crate::stats::sum_rows(&changes, &classes) {
+                let (head, tail) = $crate::stats::sum_upserts(table);
+                $crate::insert_rows!($tx, head.as_str(), &rows, $crate::stats::SUM_CHUNK, tail.as_str(), |v, r| {
+                    v.push_bind(r.period).push_bind(r.agency);
+                    match r.key {
+                        $crate::stats::SumKey::Procedure(code) => v.push_bind(code),
+                        $crate::stats::SumKey::Class(class) => v.push_bind(class),
+                    };
+                    v.push_bind(r.channel);
+                    for n in r.counts.0 {
+                        v.push_bind(n);
+                    }
+                });
             }
         }
     }};
 }
 pub(crate) use add_to_months;
+
+/// Up to this many differences are added one upsert each.
+pub(crate) const FEW_CHANGES: usize = 8;
+
+/// The rows of a multi-row upsert of sums (23 values each).
+pub(crate) const SUM_CHUNK: usize = 1400;
+
+/// The key of a row of sums besides its period, agency and channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum SumKey<'a> {
+    Procedure(&'a str),
+    Class(i64),
+}
+
+/// A row of differences to add to a table of sums.
+pub(crate) struct SumRow<'a> {
+    pub period: i32,
+    pub agency: &'a str,
+    pub key: SumKey<'a>,
+    pub channel: &'a str,
+    pub counts: Counts,
+}
+
+/// A row of sums' period, agency, key and channel.
+type SumRowKey<'a> = (i32, &'a str, SumKey<'a>, &'a str);
+
+/// The tables of sums, in the order their rows are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SumTable {
+    Monthly,
+    MonthlyClass,
+    YearlyClass,
+}
+
+/// The two ends of the multi-row upsert into `table` (see [`sum_upsert`]).
+pub(crate) fn sum_upserts(table: SumTable) -> &'static (String, String) {
+    static UPSERTS: LazyLock<[(String, String); 3]> = LazyLock::new(|| {
+        [
+            sum_upsert("stat_monthly", "month", "procedure_code"),
+            sum_upsert("stat_monthly_class", "month", "class"),
+            sum_upsert("stat_yearly_class", "year", "class"),
+        ]
+    });
+    &UPSERTS[table as usize]
+}
+
+/// The differences `changes` as rows of each table of sums: per procedure and month, and
+/// summed per class (`classes`: each procedure's; one not there is class 0, as in
+/// [`CLASS_OF`]) by month and by year; each table's rows in key order, so that concurrent
+/// writers lock rows in one order.
+pub(crate) fn sum_rows<'a>(
+    changes: &'a [(StatKey, i32, Counts)],
+    classes: &std::collections::HashMap<String, i64>,
+) -> [(SumTable, Vec<SumRow<'a>>); 3] {
+    use std::collections::BTreeMap;
+    let mut tables: [BTreeMap<SumRowKey<'a>, Counts>; 3] = Default::default();
+    for (key, month, counts) in changes {
+        let class = SumKey::Class(classes.get(&key.procedure).copied().unwrap_or(0));
+        for (i, (period, k)) in [
+            (*month, SumKey::Procedure(key.procedure.as_str())),
+            (*month, class),
+            (*month / 100, class),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            tables[i]
+                .entry((period, key.agency.as_str(), k, key.channel.as_str()))
+                .or_default()
+                .add_all(counts, 1);
+        }
+    }
+    let [monthly, monthly_class, yearly_class] = tables;
+    let rows = |t: BTreeMap<SumRowKey<'a>, Counts>| {
+        t.into_iter()
+            .map(|((period, agency, key, channel), counts)| SumRow {
+                period,
+                agency,
+                key,
+                channel,
+                counts,
+            })
+            .collect::<Vec<_>>()
+    };
+    [
+        (SumTable::Monthly, rows(monthly)),
+        (SumTable::MonthlyClass, rows(monthly_class)),
+        (SumTable::YearlyClass, rows(yearly_class)),
+    ]
+}
 
 /// The upserts of a month's difference, each with whether it takes the year.
 pub(crate) fn add_sqls() -> &'static [(String, bool); 3] {
@@ -264,13 +409,22 @@ macro_rules! load_facts {
 }
 pub(crate) use load_facts;
 
-/// Writes a dossier's facts inside a transaction.
-macro_rules! write_facts {
-    ($tx:expr, $code:expr, $r:expr) => {{
-        let r: &$crate::stats::FactsRow = $r;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO stat_facts (dossier_code, {}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (dossier_code) DO UPDATE SET \
+/// The rows of a multi-row write of facts (19 values each).
+pub(crate) const FACTS_CHUNK: usize = 1500;
+
+/// Inserts or replaces the facts `$rows` (a slice of `(dossier code, &FactsRow)`).
+macro_rules! upsert_facts {
+    ($tx:expr, $rows:expr) => {{
+        let rows: &[(&str, &$crate::stats::FactsRow)] = $rows;
+        $crate::insert_rows!(
+            $tx,
+            format!(
+                "INSERT INTO stat_facts (dossier_code, {}) ",
+                $crate::stats::FACTS_COLUMNS
+            ),
+            rows,
+            $crate::stats::FACTS_CHUNK,
+            " ON CONFLICT (dossier_code) DO UPDATE SET \
              agency_code = excluded.agency_code, procedure_code = excluded.procedure_code, \
              channel = excluded.channel, components = excluded.components, received_at = excluded.received_at, \
              due_at = excluded.due_at, waiting_since = excluded.waiting_since, \
@@ -279,29 +433,39 @@ macro_rules! write_facts {
              digitised = excluded.digitised, reused = excluded.reused, \
              result_digitised = excluded.result_digitised, result_electronic = excluded.result_electronic, \
              rating = excluded.rating, rated_at = excluded.rated_at",
-            $crate::stats::FACTS_COLUMNS
-        )))
-        .bind($code)
-        .bind(&r.key.agency)
-        .bind(&r.key.procedure)
-        .bind(&r.key.channel)
-        .bind(i32::try_from(r.components).unwrap_or(i32::MAX))
-        .bind(r.facts.received_at)
-        .bind(r.facts.due_at)
-        .bind(r.facts.waiting_since)
-        .bind(r.facts.overdue_since)
-        .bind(r.facts.ended_at)
-        .bind(r.facts.outcome.map(|o| o.as_str()))
-        .bind(r.facts.first_supplement_at)
-        .bind(r.facts.paid_online)
-        .bind(r.attrs.digitised)
-        .bind(r.attrs.reused)
-        .bind(r.attrs.result_digitised)
-        .bind(r.attrs.result_electronic)
-        .bind(r.facts.rating.map(|l| l.as_str()))
-        .bind(r.facts.rated_at)
-        .execute(&mut *$tx)
-        .await?;
+            |v, row| {
+                let (code, r) = *row;
+                v.push_bind(code)
+                    .push_bind(&r.key.agency)
+                    .push_bind(&r.key.procedure)
+                    .push_bind(&r.key.channel)
+                    .push_bind(i32::try_from(r.components).unwrap_or(i32::MAX))
+                    .push_bind(r.facts.received_at)
+                    .push_bind(r.facts.due_at)
+                    .push_bind(r.facts.waiting_since)
+                    .push_bind(r.facts.overdue_since)
+                    .push_bind(r.facts.ended_at)
+                    .push_bind(r.facts.outcome.map(|o| o.as_str()))
+                    .push_bind(r.facts.first_supplement_at)
+                    .push_bind(r.facts.paid_online)
+                    .push_bind(r.attrs.digitised)
+                    .push_bind(r.attrs.reused)
+                    .push_bind(r.attrs.result_digitised)
+                    .push_bind(r.attrs.result_electronic)
+                    .push_bind(r.facts.rating.map(|l| l.as_str()))
+                    .push_bind(r.facts.rated_at);
+            }
+        )
+    }};
+}
+pub(crate) use upsert_facts;
+
+/// Inserts or replaces the facts `$r` of the dossier `$code`.
+macro_rules! write_facts {
+    ($tx:expr, $code:expr, $r:expr) => {{
+        let code: &str = $code;
+        let r: &$crate::stats::FactsRow = $r;
+        $crate::stats::upsert_facts!($tx, &[(code, r)]);
     }};
 }
 pub(crate) use write_facts;
@@ -1127,6 +1291,14 @@ impl Store {
     /// (changes wait for it; reports too, on PostgreSQL).
     pub async fn stat_rebuild(&self, at: DateTime<Utc>) -> Result<RebuildReport> {
         const BATCH: usize = 500;
+        if self.meta(crate::dossiers::LEAN_HISTORY).await?.is_some() {
+            return Err(crate::StoreError::Conflict(motcua_domain::Msg::new(
+                "Cơ sở dữ liệu chứa lịch sử rút gọn (không lưu sự kiện của hồ sơ đã kết thúc): \
+                 không thể tính lại số liệu từ sự kiện",
+                "this database holds a lean history (the events of ended dossiers are not kept): \
+                 the figures cannot be recomputed from the events",
+            )));
+        }
         let _turn = self.write_turn().await;
         let mut report = RebuildReport::default();
         let mut months: HashMap<(StatKey, i32), Counts> = HashMap::new();
