@@ -595,6 +595,19 @@ fn extract_reads_an_id_card() {
     assert!(!o.status.success());
 }
 
+/// The figures of every dossier of a generated history, as JSON: received from 2020 until
+/// 2060, as of 2030 (when everything generated has ended or is overdue).
+const ALL_TIME_REPORT: &[&str] = &[
+    "stats",
+    "--from",
+    "2020-01-01",
+    "--to",
+    "2060-01-01",
+    "--as-of",
+    "2030-01-01T00:00:00Z",
+    "--json",
+];
+
 /// `motcua demo generate` on SQLite and on PostgreSQL: a history with the field's mix, whose
 /// figures `motcua stats` reads and a rebuild from the events gives again, number for number.
 #[tokio::test]
@@ -636,18 +649,7 @@ async fn a_generated_history_is_counted_and_rebuilt_the_same() {
         ]);
         assert_eq!(g["dossiers"], 600, "{g}");
         let report = |run: &dyn Fn(&[&str]) -> serde_json::Value| {
-            run(&[
-                "stats",
-                "--from",
-                "2020-01-01",
-                "--to",
-                "2060-01-01",
-                "--as-of",
-                "2030-01-01T00:00:00Z",
-                "--group-by",
-                "level",
-                "--json",
-            ])
+            run(&[ALL_TIME_REPORT, &["--group-by", "level"]].concat())
         };
         let before = report(&run);
         let t = &before["total"];
@@ -728,16 +730,7 @@ async fn a_lean_history_keeps_its_figures_and_refuses_a_rebuild() {
         }
         let o = run(&args);
         assert!(o.status.success(), "{}", stderr(&o));
-        let o = run(&[
-            "stats",
-            "--from",
-            "2020-01-01",
-            "--to",
-            "2060-01-01",
-            "--as-of",
-            "2030-01-01T00:00:00Z",
-            "--json",
-        ]);
+        let o = run(ALL_TIME_REPORT);
         assert!(o.status.success(), "{}", stderr(&o));
         let t = &serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["total"];
         let received = t["received"].as_i64().unwrap();
