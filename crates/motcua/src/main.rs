@@ -641,7 +641,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 seed,
                 batch.max(1),
                 if lean {
-                    motcua_service::store::dossiers::Keep::EventsOfOpen
+                    motcua_service::store::dossiers::Keep::EventsOfUnfinished
                 } else {
                     motcua_service::store::dossiers::Keep::Everything
                 },

@@ -88,20 +88,20 @@ pub enum Keep {
     /// Every dossier's: the whole history.
     Everything,
     /// Only the events of dossiers not finished (neither returned, stopped nor rejected); a
-    /// finished dossier keeps its document, its digitisation records and its figures. Events are most of a history's bytes (about half
-    /// of 7.7 KB a dossier), so this makes a synthetic history that measures the figures and
-    /// the daily work at a size whose whole history does not fit the disk. The database is
-    /// marked ([`LEAN_HISTORY`]): `stats rebuild`, which recomputes the figures from the
-    /// events, refuses to run on it.
-    EventsOfOpen,
+    /// finished dossier keeps its document, its digitisation records and its figures. Events
+    /// are about half of a history's bytes (7.7 KB a dossier), so this makes a synthetic
+    /// history that measures the figures and the daily work at a size whose whole history
+    /// does not fit the disk. The database is marked ([`LEAN_HISTORY`]): `stats rebuild`,
+    /// which recomputes the figures from the events, refuses to run on it.
+    EventsOfUnfinished,
 }
 
-/// The `meta` key that marks a database holding a lean history ([`Keep::EventsOfOpen`]).
+/// The `meta` key that marks a database holding a lean history ([`Keep::EventsOfUnfinished`]).
 pub const LEAN_HISTORY: &str = "lean_history";
 
 /// A batch of histories ready to be written ([`Store::prepare_histories`]).
 pub struct PreparedHistories {
-    /// Only the open dossiers' events are kept ([`Keep::EventsOfOpen`]).
+    /// Only the unfinished dossiers' events are kept ([`Keep::EventsOfUnfinished`]).
     lean: bool,
     batch: Vec<ImportedHistory>,
     /// Each dossier's document and folded applicant name, in the batch's order.
@@ -235,6 +235,20 @@ macro_rules! upsert_dossiers {
             }
         )
     }};
+}
+
+/// The items whose code does not come again later, in their order: where a code comes twice
+/// in one batch the later one wins, as it would written one by one (and one statement may not
+/// upsert a row twice).
+fn last_of_each<'a, T>(items: impl DoubleEndedIterator<Item = (&'a str, T)>) -> Vec<T> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out: Vec<T> = items
+        .rev()
+        .filter(|(code, _)| seen.insert(*code))
+        .map(|(_, t)| t)
+        .collect();
+    out.reverse();
+    out
 }
 
 /// Inserts or replaces the row of `$d` at `$version`.
@@ -773,7 +787,7 @@ impl Store {
             docs.push((json_text(d)?, motcua_domain::text::fold(&d.applicant.name)));
             let events = match keep {
                 Keep::Everything => &h.events[..],
-                Keep::EventsOfOpen
+                Keep::EventsOfUnfinished
                     if matches!(
                         d.status,
                         Status::Returned | Status::Stopped | Status::Rejected
@@ -781,7 +795,7 @@ impl Store {
                 {
                     &[]
                 }
-                Keep::EventsOfOpen => &h.events[..],
+                Keep::EventsOfUnfinished => &h.events[..],
             };
             for e in events {
                 let r = audit_of(&d.code, &e.actor, e.at, &e.change)?;
@@ -824,7 +838,7 @@ impl Store {
             }
         }
         Ok(PreparedHistories {
-            lean: keep == Keep::EventsOfOpen,
+            lean: keep == Keep::EventsOfUnfinished,
             batch,
             docs,
             audits,
@@ -846,38 +860,27 @@ impl Store {
             months,
             counters,
         } = prepared;
-        // A code twice in one batch: the later history wins, as it would written one by one
-        // (and one statement may not upsert a row twice).
-        let mut last = std::collections::HashMap::new();
-        for (i, h) in batch.iter().enumerate() {
-            last.insert(h.dossier.code.as_str(), i);
-        }
-        let rows: Vec<DossierRow<'_>> = batch
-            .iter()
-            .zip(docs)
-            .enumerate()
-            .filter(|(i, (h, _))| last.get(h.dossier.code.as_str()) == Some(i))
-            .map(|(_, (h, (data, folded)))| DossierRow {
-                d: &h.dossier,
-                version: i64::try_from(h.events.len()).unwrap_or(1).max(1),
-                at: h.events.last().map_or(h.dossier.submitted_at, |e| e.at),
-                imported: true,
-                data,
-                folded,
-            })
-            .collect();
+        let rows: Vec<DossierRow<'_>> =
+            last_of_each(batch.iter().zip(docs).map(|(h, (data, folded))| {
+                let row = DossierRow {
+                    d: &h.dossier,
+                    version: i64::try_from(h.events.len()).unwrap_or(1).max(1),
+                    at: h.events.last().map_or(h.dossier.submitted_at, |e| e.at),
+                    imported: true,
+                    data,
+                    folded,
+                };
+                (h.dossier.code.as_str(), row)
+            }));
         let digitisation: Vec<_> = batch
             .iter()
             .flat_map(|h| h.digitisation.iter().map(move |r| (&h.dossier, r)))
             .collect();
-        let mut facts_rows: Vec<(&str, &crate::stats::FactsRow)> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for (code, row) in facts.iter().rev() {
-            if seen.insert(code.as_str()) {
-                facts_rows.push((code.as_str(), row));
-            }
-        }
-        facts_rows.reverse();
+        let facts_rows: Vec<(&str, &crate::stats::FactsRow)> = last_of_each(
+            facts
+                .iter()
+                .map(|(code, row)| (code.as_str(), (code.as_str(), row))),
+        );
         let _turn = self.write_turn().await;
         on_db!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;

@@ -100,7 +100,7 @@ pub(crate) use facts_of_row;
 /// The two ends of an upsert adding differences to a table of sums (`table`, by `period`: a
 /// month, or a year, keyed by `key_col`): `INSERT INTO … (columns) `, and the conflict clause
 /// that adds each measure to the row already there.
-fn sum_upsert(table: &str, period: &str, key_col: &str) -> (String, String) {
+fn sum_upsert((table, period, key_col): (&str, &str, &str)) -> (String, String) {
     let cols: Vec<&str> = Measure::ALL.iter().map(|m| m.column()).collect();
     let sets: Vec<String> = cols
         .iter()
@@ -120,8 +120,8 @@ fn sum_upsert(table: &str, period: &str, key_col: &str) -> (String, String) {
 
 /// The upsert of one period's difference into a table of sums (see [`sum_upsert`]), whose key
 /// is `key` (an expression of the procedure code `$3`).
-fn add_sql(table: &str, period: &str, key_col: &str, key: &str) -> String {
-    let (head, tail) = sum_upsert(table, period, key_col);
+fn add_sql(table: (&str, &str, &str), key: &str) -> String {
+    let (head, tail) = sum_upsert(table);
     let params: Vec<String> = (5..5 + Measure::ALL.len())
         .map(|i| format!("${i}"))
         .collect();
@@ -138,21 +138,20 @@ const CLASS_OF: &str = "COALESCE((SELECT stat_class FROM procedures WHERE code =
 /// The upserts of a month's difference: per procedure, per class by month, per class by
 /// year (the year bound in the month's place).
 static ADD: LazyLock<[(String, bool); 3]> = LazyLock::new(|| {
+    let [monthly, monthly_class, yearly_class] = SUM_TABLES;
     [
-        (
-            add_sql("stat_monthly", "month", "procedure_code", "$3"),
-            false,
-        ),
-        (
-            add_sql("stat_monthly_class", "month", "class", CLASS_OF),
-            false,
-        ),
-        (
-            add_sql("stat_yearly_class", "year", "class", CLASS_OF),
-            true,
-        ),
+        (add_sql(monthly, "$3"), false),
+        (add_sql(monthly_class, CLASS_OF), false),
+        (add_sql(yearly_class, CLASS_OF), true),
     ]
 });
+
+/// The tables of sums (name, period column, key column), in [`SumTable`]'s order.
+const SUM_TABLES: [(&str, &str, &str); 3] = [
+    ("stat_monthly", "month", "procedure_code"),
+    ("stat_monthly_class", "month", "class"),
+    ("stat_yearly_class", "year", "class"),
+];
 
 /// Recomputes the sums per class from the sums per procedure and the catalogue's classes,
 /// then the years from the months.
@@ -331,13 +330,7 @@ pub(crate) enum SumTable {
 
 /// The two ends of the multi-row upsert into `table` (see [`sum_upsert`]).
 pub(crate) fn sum_upserts(table: SumTable) -> &'static (String, String) {
-    static UPSERTS: LazyLock<[(String, String); 3]> = LazyLock::new(|| {
-        [
-            sum_upsert("stat_monthly", "month", "procedure_code"),
-            sum_upsert("stat_monthly_class", "month", "class"),
-            sum_upsert("stat_yearly_class", "year", "class"),
-        ]
-    });
+    static UPSERTS: LazyLock<[(String, String); 3]> = LazyLock::new(|| SUM_TABLES.map(sum_upsert));
     &UPSERTS[table as usize]
 }
 
