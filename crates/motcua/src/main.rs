@@ -260,9 +260,9 @@ enum DemoAction {
         batch: usize,
         /// Keep the events (audit records) only of the dossiers not finished (neither
         /// returned, stopped nor rejected); finished ones keep their document, digitisation
-        /// records and figures. About half the bytes: for
-        /// measuring the figures at sizes whose whole history does not fit the disk. `stats
-        /// rebuild` refuses to run on such a database.
+        /// records and figures. About half the bytes: for measuring the figures at sizes
+        /// whose whole history does not fit the disk. `stats rebuild` refuses to run on such
+        /// a database.
         #[arg(long)]
         lean: bool,
         #[command(flatten)]
