@@ -541,6 +541,7 @@ try {
   await audit(admin, 'admin-units');
   await admin.goto(`${base}/quan-tri/tac-vu`);
   check((await admin.content()).includes('audit.seal'), 'the job queue shows the audit sealer');
+  check(/niêm phong/i.test(await admin.locator('#seal-backlog').innerText()), 'the job queue shows the audit sealer\'s backlog');
   await audit(admin, 'admin-jobs');
   await admin.goto(`${base}/quan-tri/mot-thu-tuc?ma=1.004884`);
   const json = JSON.parse(await admin.locator('#text').inputValue());

@@ -7,7 +7,8 @@
 //! Handlers must be idempotent: a worker killed mid-job has its job taken over by another once
 //! the lease expires, and the job runs again.
 //!
-//! Built-in kinds: `audit.seal` (every second: seals new audit records into the chain),
+//! Built-in kinds: `audit.seal` (every second, in a slot of its own outside the shared workers:
+//! seals new audit records into the chain),
 //! `jobs.purge` (hourly: forgets finished jobs after a week), `file.ocr` (reads a new file's
 //! text; one per core at most) and `probe` (an operator's check that the queue runs:
 //! optionally sleeps, then records its run).
@@ -33,6 +34,9 @@ type HandlerFn = Arc<dyn Fn(Arc<Service>, Job) -> BoxFuture + Send + Sync>;
 struct Kind {
     handler: HandlerFn,
     slots: Arc<Semaphore>,
+    /// Runs in its own slots, outside the process's shared worker count: housekeeping that must
+    /// keep pace whatever else is queued (the audit sealer behind thousands of slips to sign).
+    reserved: bool,
 }
 
 /// A recurring job: enqueued at start and again after each completion.
@@ -103,6 +107,7 @@ impl Runner {
             }
         });
         r.every("audit.seal", Duration::seconds(1));
+        r.reserve("audit.seal");
         r.register("jobs.purge", 1, |svc, _job| async move {
             let before = svc.now() - Duration::days(7);
             svc.store()
@@ -172,9 +177,26 @@ impl Runner {
             Kind {
                 handler,
                 slots: Arc::new(Semaphore::new(concurrency.max(1))),
+                reserved: false,
             },
         );
         self
+    }
+
+    /// Runs `kind` (registered) in its own slots, beside the shared workers: its jobs never
+    /// wait for a worker busy with another kind.
+    pub fn reserve(&mut self, kind: &str) -> &mut Self {
+        if let Some(k) = self.kinds.get_mut(kind) {
+            k.reserved = true;
+        }
+        self
+    }
+
+    /// Whether a reserved kind has a free slot.
+    fn reserved_room(&self) -> bool {
+        self.kinds
+            .values()
+            .any(|k| k.reserved && k.slots.available_permits() > 0)
     }
 
     /// Makes `kind` recurring every `every`.
@@ -199,29 +221,41 @@ impl Runner {
         Ok(())
     }
 
-    /// Claims what this process has room for, of the kinds with a free slot.
+    /// Claims what this process has room for, of the kinds with a free slot: the reserved
+    /// kinds in their own slots, then the others up to the free shared workers.
     async fn claim(&self) -> Result<Vec<Job>> {
-        let room = self.total.available_permits();
-        let kinds: Vec<String> = self
-            .kinds
-            .iter()
-            .filter(|(_, k)| k.slots.available_permits() > 0)
-            .map(|(n, _)| n.clone())
-            .collect();
-        if room == 0 || kinds.is_empty() {
-            return Ok(Vec::new());
+        let mut jobs = Vec::new();
+        for reserved in [true, false] {
+            let mut room = 0;
+            let kinds: Vec<String> = self
+                .kinds
+                .iter()
+                .filter(|(_, k)| k.reserved == reserved && k.slots.available_permits() > 0)
+                .map(|(n, k)| {
+                    room += k.slots.available_permits();
+                    n.clone()
+                })
+                .collect();
+            if !reserved {
+                room = self.total.available_permits();
+            }
+            if room == 0 || kinds.is_empty() {
+                continue;
+            }
+            jobs.extend(
+                self.svc
+                    .store()
+                    .claim_jobs(
+                        &kinds,
+                        u32::try_from(room).unwrap_or(u32::MAX),
+                        &self.cfg.worker_id,
+                        self.svc.now(),
+                        self.cfg.lease,
+                    )
+                    .await?,
+            );
         }
-        Ok(self
-            .svc
-            .store()
-            .claim_jobs(
-                &kinds,
-                u32::try_from(room).unwrap_or(u32::MAX),
-                &self.cfg.worker_id,
-                self.svc.now(),
-                self.cfg.lease,
-            )
-            .await?)
+        Ok(jobs)
     }
 
     /// Runs every job due now, one after another, until none is left; returns how many ran
@@ -254,7 +288,7 @@ impl Runner {
                 break;
             }
             // Every slot busy: wait for a job to end, not for the poll interval.
-            if this.total.available_permits() == 0 {
+            if this.total.available_permits() == 0 && !this.reserved_room() {
                 tokio::select! {
                     _ = tasks.join_next() => {}
                     _ = stop.changed() => {}
@@ -274,10 +308,15 @@ impl Runner {
                     continue;
                 };
                 // Room was counted before claiming; these never wait long.
-                let (Ok(total), Ok(slot)) = (
-                    this.total.clone().acquire_owned().await,
-                    kind.slots.clone().acquire_owned().await,
-                ) else {
+                let total = if kind.reserved {
+                    None
+                } else {
+                    match this.total.clone().acquire_owned().await {
+                        Ok(p) => Some(p),
+                        Err(_) => continue,
+                    }
+                };
+                let Ok(slot) = kind.slots.clone().acquire_owned().await else {
                     continue;
                 };
                 let runner = this.clone();
@@ -410,7 +449,9 @@ pub async fn watch_reference(svc: Arc<Service>, mut stop: watch::Receiver<bool>)
     }
 }
 
-/// Publishes queue depth and oldest job age per kind to Prometheus every few seconds.
+/// Publishes queue depth and oldest job age per kind, and the audit records awaiting the
+/// sealer (`motcua_audit_unsealed`, `motcua_audit_unsealed_oldest_seconds`), to Prometheus
+/// every few seconds.
 pub async fn publish_queue_metrics(svc: Arc<Service>, mut stop: watch::Receiver<bool>) {
     loop {
         if let Ok(stats) = svc.store().job_stats(svc.now()).await {
@@ -424,6 +465,7 @@ pub async fn publish_queue_metrics(svc: Arc<Service>, mut stop: watch::Receiver<
                     .set(k.oldest_due_seconds.unwrap_or(0) as f64);
             }
         }
+        svc.publish_seal_backlog().await;
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
             _ = stop.changed() => {}
@@ -442,6 +484,31 @@ impl Service {
     ) -> Result<Vec<motcua_store::KindStats>> {
         self.authorize(actor, motcua_domain::policy::Permission::ManageJobs)?;
         Ok(self.store().job_stats(self.now()).await?)
+    }
+
+    /// Sets the gauges of the audit sealer's backlog (`motcua_audit_unsealed`,
+    /// `motcua_audit_unsealed_oldest_seconds`): every few seconds, and at each scrape.
+    pub async fn publish_seal_backlog(&self) {
+        match self.store().seal_backlog().await {
+            Ok(b) => {
+                metrics::gauge!("motcua_audit_unsealed").set(b.unsealed as f64);
+                metrics::gauge!("motcua_audit_unsealed_oldest_seconds").set(
+                    b.oldest_at.map_or(0.0, |at| {
+                        (self.now() - at).num_milliseconds().max(0) as f64 / 1e3
+                    }),
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the audit sealer's backlog"),
+        }
+    }
+
+    /// How far the audit sealer is behind (the admin view).
+    pub async fn seal_backlog(
+        &self,
+        actor: &motcua_domain::dossier::Actor,
+    ) -> Result<motcua_store::audit::SealBacklog> {
+        self.authorize(actor, motcua_domain::policy::Permission::ManageJobs)?;
+        Ok(self.store().seal_backlog().await?)
     }
 
     /// Jobs by state (newest first), for the admin view.

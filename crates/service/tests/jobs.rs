@@ -22,6 +22,7 @@ motcua_store::on_both!(motcua_store::testing::TestDb::start =>
     failures_back_off_then_die_and_can_be_retried_or_discarded,
     jobs_of_one_key_run_one_at_a_time_in_order,
     reference_edits_reach_every_instance,
+    the_sealer_runs_while_every_worker_is_busy,
 );
 
 mod common;
@@ -467,4 +468,67 @@ async fn reference_edits_reach_every_instance(db: &TestDb) {
         two.calendar().due(start, limit),
         one.calendar().due(start, limit)
     );
+}
+
+/// The audit sealer has a slot of its own: with the only shared worker held by a long job
+/// (thousands of slips to sign, in production), the chain is still sealed.
+async fn the_sealer_runs_while_every_worker_is_busy(db: &TestDb) {
+    let store: &Store = db;
+    let at = t0();
+    // Queued before the sealer's first run: a single shared worker would take it first.
+    store
+        .enqueue(&job("test.block", 0, at - Duration::hours(1)), at)
+        .await
+        .unwrap();
+    let svc = service(store, Arc::new(FixedClock::new(at))).await;
+    for i in 0..25 {
+        store
+            .record_audit(&motcua_store::audit::AuditRecord {
+                at,
+                actor: "canbo".into(),
+                entity: "user",
+                entity_key: format!("u{i}"),
+                action: "login".into(),
+                before: None,
+                after: None,
+                data: "{}".into(),
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.seal_backlog().await.unwrap().unsealed, 25);
+    let (release_tx, release) = tokio::sync::watch::channel(false);
+    let (running_tx, mut running) = tokio::sync::watch::channel(false);
+    let mut cfg = RunnerConfig::new("busy", 1);
+    cfg.idle_poll = std::time::Duration::from_millis(20);
+    let mut runner = Runner::new(svc.clone(), cfg);
+    runner.register("test.block", 1, move |_svc, _job| {
+        let (mut release, running_tx) = (release.clone(), running_tx.clone());
+        async move {
+            let _ = running_tx.send(true);
+            let _ = release.wait_for(|r| *r).await;
+            Ok(())
+        }
+    });
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(runner.run(stop));
+    running.wait_for(|r| *r).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store.seal_backlog().await.unwrap().unsealed > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the chain was not sealed while the shared worker was busy"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let stats = store.job_stats(at).await.unwrap();
+    let block = stats.iter().find(|k| k.kind == "test.block").unwrap();
+    assert_eq!(
+        block.running, 1,
+        "the long job was still running: {block:?}"
+    );
+    release_tx.send(true).unwrap();
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+    assert!(store.verify_audit().await.unwrap().is_intact());
 }

@@ -332,7 +332,25 @@ macro_rules! append_reference_change {
 }
 pub(crate) use append_reference_change;
 
-const SEAL_BATCH: i64 = 2000;
+/// Records linked per sealing transaction.
+const SEAL_BATCH: usize = 4000;
+/// Records per `UPDATE` statement (four bound values each).
+const SEAL_CHUNK: usize = 1000;
+
+/// How far the sealer is behind: records not yet in the chain, and the instant of the oldest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SealBacklog {
+    pub unsealed: i64,
+    pub oldest_at: Option<DateTime<Utc>>,
+}
+
+/// A record's place in the chain, as the sealer writes it.
+struct Link {
+    id: i64,
+    seq: i64,
+    prev_hash: String,
+    hash: String,
+}
 
 impl Store {
     /// Appends one record on its own (for changes that are not dossier actions).
@@ -345,58 +363,118 @@ impl Store {
         Ok(())
     }
 
-    /// Seals every unsealed record; returns how many. Safe to run from several processes: they
-    /// take turns on the chain head.
+    /// Seals every unsealed record; returns how many. Safe to run from several processes: a
+    /// batch whose head another sealer moved meanwhile is linked again from the new head.
     pub async fn seal_audit(&self) -> Result<u64> {
         let mut total = 0;
         loop {
-            let n = self.seal_batch().await?;
-            total += n;
-            if n < SEAL_BATCH as u64 {
-                return Ok(total);
+            match self.seal_batch().await? {
+                Some(n) => {
+                    total += n;
+                    if n < SEAL_BATCH as u64 {
+                        return Ok(total);
+                    }
+                }
+                // Another sealer moved the head: link again from where it left it.
+                None => tokio::task::yield_now().await,
             }
         }
     }
 
-    async fn seal_batch(&self) -> Result<u64> {
-        let _turn = self.write_turn().await;
+    /// Seals the oldest unsealed records, set-based: the head and the records are read and
+    /// linked (hashed) here, outside any transaction, then written in a few multi-row
+    /// statements under a compare-and-set on the chain head. Intake and tracking never wait
+    /// on it: it takes no lock while it reads and hashes, and its write (on SQLite, the one
+    /// writer's turn) lasts as long as those statements. `None` when another sealer moved
+    /// the head or sealed one of the records in between (nothing was written).
+    async fn seal_batch(&self) -> Result<Option<u64>> {
         let key = self.audit_key.clone();
-        on_db!(self, p => {
-            let mut tx = p.begin_with(self.begin_write()).await?;
-            // A write first: it takes the head's lock (and SQLite's write lock) at once.
-            let (mut seq, mut hash, keyed_from): (i64, String, i64) = sqlx::query_as(
-                "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash, keyed_from_seq",
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            let rows: Vec<AuditEntry> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let (seq0, hash0, keyed_from): (i64, String, i64) = on_db!(self, p => {
+            sqlx::query_as("SELECT seq, hash, keyed_from_seq FROM audit_head WHERE id = 1")
+                .fetch_one(p)
+                .await?
+        });
+        let rows: Vec<AuditEntry> = on_db!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT {SEAL_BATCH}"
             )))
-            .fetch_all(&mut *tx)
-            .await?;
-            for r in &rows {
+            .fetch_all(p)
+            .await?
+        });
+        if rows.is_empty() {
+            return Ok(Some(0));
+        }
+        let (mut seq, mut hash) = (seq0, hash0.clone());
+        let links: Vec<Link> = rows
+            .iter()
+            .map(|r| {
                 seq += 1;
                 let h = if seq >= keyed_from {
                     r.compute_keyed_hash(seq, &hash, &key[..])
                 } else {
                     r.compute_hash(seq, &hash)
                 };
-                sqlx::query("UPDATE audit_log SET seq = $1, prev_hash = $2, hash = $3 WHERE id = $4")
-                    .bind(seq)
-                    .bind(&hash)
-                    .bind(&h)
-                    .bind(r.id)
-                    .execute(&mut *tx)
-                    .await?;
-                hash = h;
+                Link {
+                    id: r.id,
+                    seq,
+                    prev_hash: std::mem::replace(&mut hash, h.clone()),
+                    hash: h,
+                }
+            })
+            .collect();
+        let _turn = self.write_turn().await;
+        on_db!(self, p => {
+            let mut tx = p.begin_with(self.begin_write()).await?;
+            let moved = sqlx::query(
+                "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4",
+            )
+            .bind(seq)
+            .bind(&hash)
+            .bind(seq0)
+            .bind(&hash0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if moved != 1 {
+                tx.rollback().await?;
+                return Ok(None);
             }
-            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-                .bind(seq)
-                .bind(&hash)
-                .execute(&mut *tx)
-                .await?;
+            let sealed = crate::insert_rows!(
+                tx,
+                "UPDATE audit_log SET seq = v.column2, prev_hash = v.column3, hash = v.column4 FROM (",
+                &links,
+                SEAL_CHUNK,
+                ") AS v WHERE audit_log.id = v.column1 AND audit_log.seq IS NULL",
+                |v, l| {
+                    v.push_bind(l.id)
+                        .push_bind(l.seq)
+                        .push_bind(&l.prev_hash)
+                        .push_bind(&l.hash);
+                }
+            );
+            if sealed != links.len() as u64 {
+                tx.rollback().await?;
+                return Ok(None);
+            }
             tx.commit().await?;
-            Ok(rows.len() as u64)
+            Ok(Some(sealed))
+        })
+    }
+
+    /// Records not yet sealed into the chain, and the instant of the oldest (read through the
+    /// partial index of unsealed records: its cost is the backlog's, not the log's).
+    pub async fn seal_backlog(&self) -> Result<SealBacklog> {
+        let (unsealed, oldest_at): (i64, Option<DateTime<Utc>>) = on_db!(self, p => {
+            sqlx::query_as(
+                "SELECT COUNT(*), (SELECT at FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT 1) \
+                 FROM audit_log WHERE seq IS NULL",
+            )
+            .fetch_one(p)
+            .await?
+        });
+        Ok(SealBacklog {
+            unsealed,
+            oldest_at,
         })
     }
 

@@ -62,24 +62,29 @@ macro_rules! on_db {
 }
 pub(crate) use on_db;
 
-/// Inserts `$rows` in multi-row statements of at most `$per` rows each (under both databases'
-/// limits on bound values): `$head` (`INSERT INTO t (cols) `), the rows' values bound by
-/// `$bind`, then `$tail` (a conflict clause, or ""). One statement per chunk instead of one per
-/// row: a bulk import hands the database a few statements a batch, not thousands.
+/// Writes `$rows` in multi-row statements of at most `$per` rows each (under both databases'
+/// limits on bound values): `$head` (`INSERT INTO t (cols) `, or `UPDATE t SET … FROM (`), the
+/// rows' values bound by `$bind` (`VALUES (…), (…)`), then `$tail` (a conflict clause, `) AS v
+/// WHERE …`, or ""). One statement per chunk instead of one per row: a bulk write hands the
+/// database a few statements a batch, not thousands. Evaluates to the rows affected.
 macro_rules! insert_rows {
     ($tx:expr, $head:expr, $rows:expr, $per:expr, $tail:expr, |$v:ident, $r:ident| $bind:block) => {{
         let rows = $rows;
+        let mut affected = 0u64;
         for chunk in rows.chunks($per) {
             let mut b = sqlx::QueryBuilder::new($head);
             b.push_values(chunk, |mut $v, $r| $bind);
             b.push($tail);
             // A single row's or a full chunk's statement recurs (kept prepared); the last,
             // shorter chunk of a bulk write seldom does.
-            b.build()
+            affected += b
+                .build()
                 .persistent(rows.len() == 1 || chunk.len() == $per)
                 .execute(&mut *$tx)
-                .await?;
+                .await?
+                .rows_affected();
         }
+        affected
     }};
 }
 pub(crate) use insert_rows;
@@ -321,6 +326,24 @@ impl Store {
             Db::Sqlite(_) => Some(self.writer.lock().await),
             Db::Postgres(_) => None,
         }
+    }
+
+    /// The database's size in bytes (PostgreSQL: the whole database; SQLite: the main file).
+    pub async fn database_bytes(&self) -> Result<i64> {
+        Ok(match &self.db {
+            Db::Postgres(p) => {
+                sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                    .fetch_one(p)
+                    .await?
+            }
+            Db::Sqlite(p) => {
+                sqlx::query_scalar(
+                    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+                )
+                .fetch_one(p)
+                .await?
+            }
+        })
     }
 
     pub async fn meta(&self, key: &str) -> Result<Option<String>> {

@@ -18,6 +18,7 @@ motcua_store::on_both!(motcua_store::testing::TestDb::start =>
     agencies_validate_references,
     users_and_tokens,
     audit_chain_detects_tampering,
+    concurrent_sealers_keep_one_chain,
 );
 
 fn reference_data(name: &str) -> String {
@@ -519,6 +520,58 @@ async fn audit_chain_detects_tampering(s: &Store) {
 }
 
 /// Who makes the tests' changes of reference data, and when.
+/// Writers append while two sealers run at once (as two processes would): every record gets
+/// exactly one place in one chain, and the backlog names what is left.
+async fn concurrent_sealers_keep_one_chain(s: &Store) {
+    for i in 0..5 {
+        s.record_audit(&audit_record(i)).await.unwrap();
+    }
+    let b = s.seal_backlog().await.unwrap();
+    assert_eq!(b.unsealed, 5);
+    assert_eq!(b.oldest_at, Some(audit_record(0).stored_at()));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                for i in 0..150 {
+                    s.record_audit(&audit_record(1000 * (w + 1) + i))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sealers: Vec<_> = (0..2)
+        .map(|_| {
+            let (s, done) = (s.clone(), done.clone());
+            tokio::spawn(async move {
+                let mut sealed = 0;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    sealed += s.seal_audit().await.unwrap();
+                    tokio::task::yield_now().await;
+                }
+                sealed
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut sealed = 0;
+    for t in sealers {
+        sealed += t.await.unwrap();
+    }
+    sealed += s.seal_audit().await.unwrap();
+    assert_eq!(sealed, 605, "each record sealed once");
+    let r = s.verify_audit().await.unwrap();
+    assert!(r.is_intact(), "{r:?}");
+    assert_eq!((r.checked, r.head_seq, r.unsealed), (605, 605, 0));
+    let b = s.seal_backlog().await.unwrap();
+    assert_eq!((b.unsealed, b.oldest_at), (0, None));
+}
+
 fn by() -> motcua_store::ChangeBy {
     motcua_store::ChangeBy::new("test", Utc.with_ymd_and_hms(2025, 1, 28, 2, 0, 0).unwrap())
 }

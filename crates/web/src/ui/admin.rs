@@ -60,6 +60,10 @@ struct JobsPage {
     page: Page,
     kinds: Vec<KindRow>,
     dead: Vec<DeadRow>,
+    /// Audit records not yet sealed into the chain.
+    unsealed: i64,
+    /// Seconds since the oldest of them was written ("" when none).
+    unsealed_oldest: String,
     notice: String,
     errors: Vec<String>,
 }
@@ -75,9 +79,19 @@ async fn jobs_page(s: &AppState, page: Page, notice: String, errors: Vec<String>
         Ok(j) => j,
         Err(e) => return error_page(tr, e.into()),
     };
+    let backlog = match s.seal_backlog(&actor).await {
+        Ok(b) => b,
+        Err(e) => return error_page(tr, e.into()),
+    };
+    let now = s.now();
     let has_errors = !errors.is_empty();
     render_form(
         &JobsPage {
+            unsealed: backlog.unsealed,
+            unsealed_oldest: backlog
+                .oldest_at
+                .map(|at| (now - at).num_seconds().max(0).to_string())
+                .unwrap_or_default(),
             page: page.titled("Tác vụ nền", "Background jobs"),
             kinds: kinds
                 .into_iter()

@@ -767,6 +767,66 @@ pub(crate) async fn province_user_administration(app: &TestApp) {
     assert_eq!(trail[1].actor, "quantri");
 }
 
+/// The administrator's jobs view and `/metrics` show how far the audit sealer is behind.
+async fn the_jobs_view_shows_the_sealer_backlog(app: &TestApp) {
+    let _c = setup(app).await;
+    let (cookie, _) = web(app, "quantri").await;
+    let store = app.store();
+    store.seal_audit().await.unwrap();
+    let r = app
+        .get("/quan-tri/tac-vu")
+        .header("cookie", &cookie)
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.text
+            .contains("Mọi bản ghi nhật ký đã được niêm phong vào chuỗi."),
+        "{}",
+        r.text
+    );
+    for i in 0..3 {
+        store
+            .record_audit(&motcua_store::audit::AuditRecord {
+                at: app.now(),
+                actor: "quantri".into(),
+                entity: "user",
+                entity_key: format!("test{i}"),
+                action: "probe".into(),
+                before: None,
+                after: None,
+                data: "{}".into(),
+            })
+            .await
+            .unwrap();
+    }
+    let waiting = store.seal_backlog().await.unwrap().unsealed;
+    assert!(waiting >= 3, "{waiting}");
+    let r = app
+        .get("/quan-tri/tac-vu")
+        .header("cookie", &cookie)
+        .send()
+        .await;
+    assert!(
+        r.text.contains(&format!(
+            "Bản ghi chờ niêm phong: <strong>{waiting}</strong>"
+        )),
+        "{}",
+        r.text
+    );
+    let metrics = app.get("/metrics").send().await.text;
+    assert!(metrics.contains("motcua_audit_unsealed "), "{metrics}");
+    assert!(
+        metrics.contains("motcua_audit_unsealed_oldest_seconds "),
+        "{metrics}"
+    );
+    // An officer does not see the queue.
+    assert_eq!(
+        page(app, "tiepnhan.a", "/quan-tri/tac-vu").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
 motcua_store::on_both!(
     crate::start =>
     components_are_recorded_when_received,
@@ -775,6 +835,7 @@ motcua_store::on_both!(
     counter_form_for_a_working_day,
     the_citizens_path,
     province_user_administration,
+    the_jobs_view_shows_the_sealer_backlog,
 );
 
 mod public {
