@@ -315,7 +315,6 @@ macro_rules! insert_new {
                 )?;
             }
         }
-        $crate::stats::refresh_stats!($tx, d, [(&$change.event, $at)]);
         for job in ($outbox)(d, $change, $at) {
             enqueue!($tx, &job, $at)?;
         }
@@ -332,6 +331,9 @@ macro_rules! insert_new {
             .execute(&mut *$tx)
             .await?;
         }
+        // Last: the sums' rows are shared by every dossier of a month, agency and procedure,
+        // and their locks are held until the commit.
+        $crate::stats::refresh_stats!($tx, d, [(&$change.event, $at)]);
     }};
 }
 
@@ -496,7 +498,6 @@ impl Store {
                 records.push(audit_of(&d.code, &actor.name, at, &opened)?);
             }
             put_dossier!(tx, &d, version + 1, at, false);
-            crate::stats::refresh_stats!(tx, &d, [(&change.event, at)]);
             if let Some(parent_code) = d.parent_code.clone()
                 && d.ended()
             {
@@ -511,6 +512,8 @@ impl Store {
             for job in outbox(&d, &change, at) {
                 enqueue!(tx, &job, at)?;
             }
+            // Last: the shared rows of sums stay locked until the commit.
+            crate::stats::refresh_stats!(tx, &d, [(&change.event, at)]);
             tx.commit().await?;
             Ok((StoredDossier { dossier: d, version: version + 1 }, change))
         })
@@ -925,7 +928,7 @@ impl Store {
             crate::stats::upsert_facts!(tx, &facts_rows);
             let mut sorted: Vec<_> = months.into_iter().collect();
             sorted.sort_by(|a, b| (a.0.1, &a.0.0).cmp(&(b.0.1, &b.0.0)));
-            crate::stats::add_to_months!(tx, sorted.into_iter().map(|((k, m), c)| (k, m, c)));
+            crate::stats::add_to_months!(tx, sorted.into_iter().map(|((k, m), c)| (k, m, c)), 0);
             for ((agency, day), n) in counters {
                 bump_counter!(tx, agency.as_str(), day, n);
             }

@@ -98,6 +98,8 @@ pub struct KindStats {
     /// Queued again after at least one failed attempt.
     pub failed: i64,
     pub dead: i64,
+    /// Finished in the last 24 hours (older ones are not counted: their number grows with
+    /// the history, kept a week).
     pub done: i64,
     /// Age in seconds of the oldest job due and not yet started.
     pub oldest_due_seconds: Option<i64>,
@@ -172,22 +174,41 @@ impl Store {
         }
         let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 5)).collect();
         let lock = match self.db {
-            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            Db::Postgres(_) => " FOR UPDATE OF j SKIP LOCKED",
             Db::Sqlite(_) => "",
         };
+        // Not behind an earlier job of the same ordering key.
+        let free = "(j.ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs k \
+                    WHERE k.ordering_key = j.ordering_key AND k.id < j.id \
+                    AND k.state IN ('queued', 'running')))";
+        // Each kind's due jobs in order from its own index (`jobs_queued`), at most `limit`
+        // each, and the running jobs whose lease expired (few): a claim's cost is what it
+        // takes, not the queue's length (one sort of every due job of every kind read past
+        // hundreds of thousands of queued slips to find the sealer's job).
+        let mut branches: Vec<String> = placeholders
+            .iter()
+            .enumerate()
+            .map(|(i, kind)| {
+                format!(
+                    "SELECT id, run_at FROM (SELECT j.id, j.run_at FROM jobs j \
+                     WHERE j.state = 'queued' AND j.kind = {kind} AND j.run_at <= $3 AND {free} \
+                     ORDER BY j.run_at, j.id LIMIT $4{lock}) AS due{i}"
+                )
+            })
+            .collect();
+        branches.push(format!(
+            "SELECT id, run_at FROM (SELECT j.id, j.run_at FROM jobs j \
+             WHERE j.state = 'running' AND j.locked_until < $3 AND j.kind IN ({}) AND {free} \
+             ORDER BY j.run_at, j.id LIMIT $4{lock}) AS expired",
+            placeholders.join(", ")
+        ));
         // A CTE is evaluated once (PostgreSQL locks exactly the rows it picked).
         let sql = format!(
-            "WITH picked AS (SELECT j.id FROM jobs j WHERE \
-               ((j.state = 'queued' AND j.run_at <= $3) OR (j.state = 'running' AND j.locked_until < $3)) \
-               AND j.kind IN ({}) \
-               AND (j.ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs k \
-                    WHERE k.ordering_key = j.ordering_key AND k.id < j.id \
-                    AND k.state IN ('queued', 'running'))) \
-               ORDER BY j.run_at, j.id LIMIT $4{lock}) \
+            "WITH picked AS (SELECT id FROM ({}) AS candidates ORDER BY run_at, id LIMIT $4) \
              UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, \
              locked_until = $2, updated_at = $3 WHERE id IN (SELECT id FROM picked) \
              RETURNING {JOB_COLUMNS}",
-            placeholders.join(", ")
+            branches.join(" UNION ALL ")
         );
         let _turn = self.write_turn().await;
         let jobs: Vec<Job> = on_db!(self, p => {
@@ -329,9 +350,13 @@ impl Store {
             sqlx::query_as(
                 "SELECT kind, state, attempts > 0 AND state = 'queued', COUNT(*), \
                  MIN(CASE WHEN state = 'queued' AND run_at <= $1 THEN run_at END) \
-                 FROM jobs GROUP BY kind, state, attempts > 0 AND state = 'queued' ORDER BY kind",
+                 FROM jobs WHERE state <> 'done' GROUP BY kind, state, attempts > 0 AND state = 'queued' \
+                 UNION ALL SELECT kind, state, FALSE, COUNT(*), NULL FROM jobs \
+                 WHERE state = 'done' AND finished_at >= $2 GROUP BY kind, state \
+                 ORDER BY 1",
             )
             .bind(now)
+            .bind(now - Duration::days(1))
             .fetch_all(p)
             .await?
         });
@@ -369,7 +394,7 @@ impl Store {
         for k in &mut out {
             let e: Option<(Option<String>,)> = on_db!(self, p => {
                 sqlx::query_as(
-                    "SELECT last_error FROM jobs WHERE kind = $1 AND last_error IS NOT NULL \
+                    "SELECT last_error FROM jobs WHERE last_error IS NOT NULL AND kind = $1 \
                      ORDER BY updated_at DESC LIMIT 1",
                 )
                 .bind(&k.kind)

@@ -97,9 +97,44 @@ macro_rules! facts_of_row {
 }
 pub(crate) use facts_of_row;
 
+/// Shards of each key of the tables of sums ([`shard_of`]): on PostgreSQL concurrent changes
+/// of one key (a busy counter's intakes of one procedure in one month) add to different rows
+/// instead of queueing on one row's lock until each commit. SQLite has one writer at a time:
+/// one row per key.
+pub(crate) trait SumShards {
+    const SHARDS: u32;
+}
+
+impl SumShards for sqlx::Transaction<'_, sqlx::Postgres> {
+    const SHARDS: u32 = 8;
+}
+
+impl SumShards for sqlx::pool::PoolConnection<sqlx::Postgres> {
+    const SHARDS: u32 = 8;
+}
+
+impl SumShards for sqlx::Transaction<'_, sqlx::Sqlite> {
+    const SHARDS: u32 = 1;
+}
+
+impl SumShards for sqlx::pool::PoolConnection<sqlx::Sqlite> {
+    const SHARDS: u32 = 1;
+}
+
+/// The shard a dossier's changes add to, on the connection `_c` (FNV-1a of its code).
+pub(crate) fn shard_of<C: SumShards>(_c: &C, code: &str) -> i32 {
+    if C::SHARDS <= 1 {
+        return 0;
+    }
+    let h = code.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    i32::try_from(h % C::SHARDS).unwrap_or(0)
+}
+
 /// The two ends of an upsert adding differences to a table of sums (`table`, by `period`: a
-/// month, or a year, keyed by `key_col`): `INSERT INTO … (columns) `, and the conflict clause
-/// that adds each measure to the row already there.
+/// month, or a year, keyed by `key_col`, in shards): `INSERT INTO … (columns) `, and the
+/// conflict clause that adds each measure to the row already there.
 fn sum_upsert((table, period, key_col): (&str, &str, &str)) -> (String, String) {
     let cols: Vec<&str> = Measure::ALL.iter().map(|m| m.column()).collect();
     let sets: Vec<String> = cols
@@ -108,26 +143,26 @@ fn sum_upsert((table, period, key_col): (&str, &str, &str)) -> (String, String) 
         .collect();
     (
         format!(
-            "INSERT INTO {table} ({period}, agency_code, {key_col}, channel, {}) ",
+            "INSERT INTO {table} ({period}, agency_code, {key_col}, channel, shard, {}) ",
             cols.join(", ")
         ),
         format!(
-            " ON CONFLICT ({period}, agency_code, {key_col}, channel) DO UPDATE SET {}",
+            " ON CONFLICT ({period}, agency_code, {key_col}, channel, shard) DO UPDATE SET {}",
             sets.join(", ")
         ),
     )
 }
 
 /// The upsert of one period's difference into a table of sums (see [`sum_upsert`]), whose key
-/// is `key` (an expression of the procedure code `$3`).
+/// is `key` (an expression of the procedure code `$3`), into shard `$5`.
 fn add_sql(table: (&str, &str, &str), key: &str) -> String {
     let (head, tail) = sum_upsert(table);
-    let params: Vec<String> = (5..5 + Measure::ALL.len())
+    let params: Vec<String> = (6..6 + Measure::ALL.len())
         .map(|i| format!("${i}"))
         .collect();
     // `WHERE true`: SQLite reads `ON CONFLICT` after a bare `SELECT … FROM` as a join clause.
     format!(
-        "{head}SELECT $1, $2, {key}, $4, {} WHERE true{tail}",
+        "{head}SELECT $1, $2, {key}, $4, $5, {} WHERE true{tail}",
         params.join(", ")
     )
 }
@@ -235,10 +270,12 @@ pub(crate) fn changes(
 }
 
 /// Adds `(key, month, counts)` differences to the monthly sums (per procedure and per class)
-/// inside a transaction: one upsert per table and difference when they are few (a dossier's
-/// change), else multi-row upserts of the differences summed per row (an import, a rebuild).
+/// inside a transaction: one upsert per table and difference into shard `$shard` when they are
+/// few (a dossier's change), else multi-row upserts of the differences summed per row into
+/// shard 0 (an import, a rebuild).
 macro_rules! add_to_months {
-    ($tx:expr, $changes:expr) => {{
+    ($tx:expr, $changes:expr, $shard:expr) => {{
+        let shard: i32 = $shard;
         let changes: Vec<($crate::stats::StatKey, i32, motcua_domain::stats::Counts)> =
             $changes.into_iter().collect();
         if changes.len() <= $crate::stats::FEW_CHANGES {
@@ -248,7 +285,8 @@ macro_rules! add_to_months {
                         .bind(if *by_year { month / 100 } else { month })
                         .bind(&key.agency)
                         .bind(&key.procedure)
-                        .bind(&key.channel);
+                        .bind(&key.channel)
+                        .bind(shard);
                     for n in counts.0 {
                         q = q.bind(n);
                     }
@@ -284,7 +322,7 @@ macro_rules! add_to_months {
                         $crate::stats::SumKey::Procedure(code) => v.push_bind(code),
                         $crate::stats::SumKey::Class(class) => v.push_bind(class),
                     };
-                    v.push_bind(r.channel);
+                    v.push_bind(r.channel).push_bind(0i32);
                     for n in r.counts.0 {
                         v.push_bind(n);
                     }
@@ -525,7 +563,8 @@ macro_rules! refresh_stats {
                 $crate::stats::write_facts!($tx, &d.code, &new);
                 $crate::stats::add_to_months!(
                     $tx,
-                    $crate::stats::changes(old.as_ref(), Some(&new))
+                    $crate::stats::changes(old.as_ref(), Some(&new)),
+                    $crate::stats::shard_of(&$tx, &d.code)
                 );
             }
         }
@@ -548,7 +587,11 @@ macro_rules! touch_stats {
             );
             if new != old {
                 $crate::stats::write_facts!($tx, code, &new);
-                $crate::stats::add_to_months!($tx, $crate::stats::changes(Some(&old), Some(&new)));
+                $crate::stats::add_to_months!(
+                    $tx,
+                    $crate::stats::changes(Some(&old), Some(&new)),
+                    $crate::stats::shard_of(&$tx, code)
+                );
             }
         }
     }};
@@ -1100,7 +1143,8 @@ impl Store {
         sign: i64,
     ) -> Result<()> {
         let (cond, binds) = k.filter.sql(3);
-        // Across agencies the database adds the rows up even for one period.
+        // Across agencies the database adds the rows up even for one period (the shards of
+        // one key are added up as they are read).
         let summed = first != last || !k.agency;
         let cols: Vec<String> = Measure::ALL
             .iter()
@@ -1251,10 +1295,12 @@ impl Store {
         key: &str,
     ) -> Result<Vec<(i32, StatKey, Counts)>> {
         let cols: Vec<&str> = Measure::ALL.iter().map(|m| m.column()).collect();
+        let sums: Vec<String> = cols.iter().map(|c| format!("SUM({c})")).collect();
         let sql = format!(
             "SELECT agency_code, {key}, channel, {period}, {} FROM {table} \
+             GROUP BY {period}, agency_code, {key}, channel \
              ORDER BY {period}, agency_code, {key}, channel",
-            cols.join(", ")
+            sums.join(", ")
         );
         let mut out = Vec::new();
         on_db!(self, p => {
@@ -1268,7 +1314,7 @@ impl Store {
                 let month: i32 = r.try_get(3usize)?;
                 let mut c = Counts::default();
                 for (i, m) in Measure::ALL.iter().enumerate() {
-                    let n: i64 = r.try_get::<i32, _>(4 + i).map(i64::from)?;
+                    let n: i64 = r.try_get(4 + i)?;
                     c.add(*m, n);
                 }
                 if !c.is_zero() {
@@ -1353,7 +1399,7 @@ impl Store {
             report.months = u64::try_from(months.len()).unwrap_or(u64::MAX);
             let mut sorted: Vec<_> = months.into_iter().collect();
             sorted.sort_by(|a, b| (a.0.1, &a.0.0).cmp(&(b.0.1, &b.0.0)));
-            add_to_months!(tx, sorted.into_iter().map(|((k, m), c)| (k, m, c)));
+            add_to_months!(tx, sorted.into_iter().map(|((k, m), c)| (k, m, c)), 0);
             sqlx::query(
                 "INSERT INTO stat_built (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
             )
