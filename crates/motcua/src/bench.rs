@@ -8,10 +8,10 @@ use std::hint::black_box;
 use std::time::Instant;
 
 /// A small deterministic generator, so every run measures the same inputs.
-struct Lcg(u64);
+pub(crate) struct Lcg(pub(crate) u64);
 
 impl Lcg {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6364136223846793005)
@@ -248,7 +248,7 @@ async fn drop_schema(schema: Option<String>, database: Option<String>) -> anyhow
     Ok(())
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -313,6 +313,92 @@ async fn bench_store(
     }
 }
 
+/// An officer's bearer token from the demo password.
+pub(crate) async fn login(
+    http: &reqwest::Client,
+    base: &str,
+    username: &str,
+) -> anyhow::Result<String> {
+    let token: serde_json::Value = http
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&serde_json::json!({"username": username, "password": "motcua-demo"}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(token["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// What public tracking did under an offered load.
+pub(crate) struct TrackingLoad {
+    pub offered: u64,
+    pub served_per_second: f64,
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub failed: usize,
+}
+
+/// Offers `rate` public tracking lookups a second for `seconds`, of codes drawn from `codes`
+/// (open loop: a slow answer does not slow the offered load), and measures the answers.
+pub(crate) async fn offer_tracking(
+    http: &reqwest::Client,
+    base: &str,
+    codes: &[String],
+    rate: u64,
+    seconds: u64,
+    rng: &mut Lcg,
+) -> TrackingLoad {
+    let total = rate * seconds;
+    let period = std::time::Duration::from_secs_f64(1.0 / rate.max(1) as f64);
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Option<f64>>();
+    let t = Instant::now();
+    for _ in 0..total {
+        tick.tick().await;
+        let Some(code) = codes.get((rng.next() as usize) % codes.len().max(1)) else {
+            break;
+        };
+        let (http, url, tx) = (
+            http.clone(),
+            format!("{base}/api/v1/tracking/{code}"),
+            tx.clone(),
+        );
+        tokio::spawn(async move {
+            let s = Instant::now();
+            let ok = match http.get(url).send().await {
+                Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                _ => false,
+            };
+            let _ = tx.send(ok.then(|| s.elapsed().as_secs_f64() * 1e3));
+        });
+    }
+    drop(tx);
+    let mut tl = Vec::new();
+    let mut failed = 0;
+    while let Some(r) = rx.recv().await {
+        match r {
+            Some(ms) => tl.push(ms),
+            None => failed += 1,
+        }
+    }
+    let el = t.elapsed().as_secs_f64();
+    tl.sort_by(f64::total_cmp);
+    TrackingLoad {
+        offered: total,
+        served_per_second: tl.len() as f64 / el,
+        p50: percentile(&tl, 0.5),
+        p99: percentile(&tl, 0.99),
+        max: tl.last().copied().unwrap_or(f64::NAN),
+        failed,
+    }
+}
+
 /// Creates `count` dossiers over HTTP at a counter with `concurrency` clients, then offers
 /// `tracking_rate` public tracking lookups per second for `tracking_seconds` (open loop: a
 /// slow answer does not slow the offered load) and prints the figures.
@@ -347,18 +433,7 @@ pub async fn intake(b: IntakeBench) -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(b.concurrency.max(64))
         .build()?;
-    let token: serde_json::Value = http
-        .post(format!("{base}/api/v1/auth/token"))
-        .json(&serde_json::json!({"username": "tiepnhan.minhxuan", "password": "motcua-demo"}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let token = token["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let token = login(&http, &base, "tiepnhan.minhxuan").await?;
     let body = serde_json::json!({
         "procedure_code": "1.004884",
         "channel": "counter",
@@ -439,52 +514,26 @@ pub async fn intake(b: IntakeBench) -> anyhow::Result<()> {
     let intake_rate = codes.len() as f64 / el;
     raw_commits(&store, &codes[0], b.count, b.concurrency, intake_rate).await?;
     // Tracking under an offered load.
-    let codes = Arc::new(codes);
-    let total = b.tracking_rate * b.tracking_seconds;
-    let period = std::time::Duration::from_secs_f64(1.0 / b.tracking_rate.max(1) as f64);
-    let mut tick = tokio::time::interval(period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Option<f64>>();
-    let mut rng = Lcg(7);
-    let t = Instant::now();
-    for _ in 0..total {
-        tick.tick().await;
-        let code = codes[(rng.next() as usize) % codes.len()].clone();
-        let (http, base, tx) = (http.clone(), base.clone(), tx.clone());
-        tokio::spawn(async move {
-            let s = Instant::now();
-            let ok = match http
-                .get(format!("{base}/api/v1/tracking/{code}"))
-                .send()
-                .await
-            {
-                Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
-                _ => false,
-            };
-            let _ = tx.send(ok.then(|| s.elapsed().as_secs_f64() * 1e3));
-        });
-    }
-    drop(tx);
-    let mut tl = Vec::new();
-    let mut tfail = 0;
-    while let Some(r) = rx.recv().await {
-        match r {
-            Some(ms) => tl.push(ms),
-            None => tfail += 1,
-        }
-    }
-    let el = t.elapsed().as_secs_f64();
-    tl.sort_by(f64::total_cmp);
-    println!(
-        "bench tracking [{backend:?}]: {} lookups offered at {}/s for {} s, achieved {:.0}/s; \
-         latency p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms; {tfail} failed",
-        total,
+    let t = offer_tracking(
+        &http,
+        &base,
+        &codes,
         b.tracking_rate,
         b.tracking_seconds,
-        tl.len() as f64 / el,
-        percentile(&tl, 0.5),
-        percentile(&tl, 0.99),
-        tl.last().copied().unwrap_or(f64::NAN),
+        &mut Lcg(7),
+    )
+    .await;
+    println!(
+        "bench tracking [{backend:?}]: {} lookups offered at {}/s for {} s, achieved {:.0}/s; \
+         latency p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms; {} failed",
+        t.offered,
+        b.tracking_rate,
+        b.tracking_seconds,
+        t.served_per_second,
+        t.p50,
+        t.p99,
+        t.max,
+        t.failed,
     );
     let _ = stop_tx.send(true);
     for t in background {

@@ -24,6 +24,7 @@ mod digitize;
 mod generate;
 mod import;
 mod sign;
+mod soak;
 mod stats;
 
 use clock::SystemClock;
@@ -421,6 +422,37 @@ enum BenchCmd {
         #[arg(long, default_value_t = 2)]
         workers: usize,
     },
+    /// A large province's intake through the HTTP API of a `motcua serve` process, up to
+    /// `--dossiers`, printing for every tenth: the intake rate, public tracking p50/p99 under
+    /// an offered load, the audit sealer's backlog, the database's size per dossier and the
+    /// server's memory.
+    Soak {
+        /// Dossiers to file in all.
+        #[arg(long, default_value_t = 100_000)]
+        dossiers: usize,
+        /// PostgreSQL server to run on (a new database is made beside the one named, and
+        /// dropped afterwards); default: a fresh temporary SQLite file.
+        #[arg(long)]
+        database: Option<String>,
+        /// Concurrent clients filing dossiers.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Tracking lookups per second offered after each tenth (open loop).
+        #[arg(long, default_value_t = 1_000)]
+        tracking_rate: u64,
+        /// Seconds of tracking load after each tenth.
+        #[arg(long, default_value_t = 10)]
+        tracking_seconds: u64,
+        /// Share of new dossiers the counter officer forwards to processing at once.
+        #[arg(long, default_value_t = 0.25)]
+        action_share: f64,
+        /// The server's job workers (as `motcua serve`'s default).
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        /// Keep the database and the server's log afterwards.
+        #[arg(long)]
+        keep: bool,
+    },
     /// OCR pages per minute through motcua and for plain tesseract on the same pages with the
     /// same parallelism, the CPU motcua spends per page outside tesseract, and the accuracy on
     /// the fixtures (character error rate, exact fields).
@@ -811,6 +843,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tracking_seconds,
                 database,
                 workers,
+            })
+            .await
+        }
+        Command::Bench(BenchCmd::Soak {
+            dossiers,
+            database,
+            concurrency,
+            tracking_rate,
+            tracking_seconds,
+            action_share,
+            workers,
+            keep,
+        }) => {
+            soak::soak(soak::Soak {
+                dossiers,
+                database,
+                concurrency,
+                tracking_rate,
+                tracking_seconds,
+                action_share,
+                workers,
+                keep,
             })
             .await
         }

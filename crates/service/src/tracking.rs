@@ -14,8 +14,8 @@ use motcua_store::changes::Changed;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-/// At most this many views are kept (then the cache starts afresh).
-const CAPACITY: usize = 200_000;
+/// Views kept per generation: at most twice this many are kept in all.
+const GENERATION: usize = 100_000;
 
 /// A remembered view with what `overdue` needs.
 #[derive(Debug, Clone)]
@@ -26,21 +26,83 @@ struct Entry {
     version: i64,
 }
 
-#[derive(Debug, Default)]
+/// Two generations of views: new views go to the young one; when it is full it becomes the
+/// old one and the previous old one is dropped; a view read from the old generation moves back
+/// to the young one. So the views read lately stay, memory is bounded, and a full cache never
+/// empties at once (which sent every lookup to the database together).
+#[derive(Debug)]
+struct Generations<V> {
+    young: HashMap<String, V>,
+    old: HashMap<String, V>,
+    /// Entries per generation.
+    size: usize,
+}
+
+impl<V> Generations<V> {
+    fn new(size: usize) -> Self {
+        Generations {
+            young: HashMap::new(),
+            old: HashMap::new(),
+            size: size.max(1),
+        }
+    }
+
+    fn insert(&mut self, code: String, e: V) {
+        self.old.remove(&code);
+        if self.young.len() >= self.size && !self.young.contains_key(&code) {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(code, e);
+    }
+
+    /// The entry, moved to the young generation if it was in the old one.
+    fn get(&mut self, code: &str) -> Option<&V> {
+        if let Some(e) = self.old.remove(code) {
+            self.insert(code.to_owned(), e);
+        }
+        self.young.get(code)
+    }
+
+    fn remove(&mut self, code: &str) {
+        self.young.remove(code);
+        self.old.remove(code);
+    }
+
+    fn len(&self) -> usize {
+        self.young.len() + self.old.len()
+    }
+}
+
+#[derive(Debug)]
 pub struct TrackingCache {
-    map: RwLock<HashMap<String, Entry>>,
+    map: RwLock<Generations<Entry>>,
+}
+
+impl Default for TrackingCache {
+    fn default() -> Self {
+        TrackingCache {
+            map: RwLock::new(Generations::new(GENERATION)),
+        }
+    }
 }
 
 impl TrackingCache {
     fn get(&self, code: &str) -> Option<Entry> {
-        self.map.read().ok()?.get(code).cloned()
+        {
+            // Most lookups find a young view under the shared lock.
+            let m = self.map.read().ok()?;
+            if let Some(e) = m.young.get(code) {
+                return Some(e.clone());
+            }
+            if !m.old.contains_key(code) {
+                return None;
+            }
+        }
+        self.map.write().ok()?.get(code).cloned()
     }
 
     fn put(&self, code: String, e: Entry) {
         if let Ok(mut m) = self.map.write() {
-            if m.len() >= CAPACITY {
-                m.clear();
-            }
             m.insert(code, e);
         }
     }
@@ -54,17 +116,18 @@ impl TrackingCache {
 
     /// Forgets a dossier's view if it shows a version older than `version`.
     pub fn forget_older(&self, code: &str, version: i64) {
-        if let Ok(mut m) = self.map.write()
-            && m.get(code).is_some_and(|e| e.version < version)
-        {
-            m.remove(code);
+        if let Ok(mut m) = self.map.write() {
+            let stale = |e: Option<&Entry>| e.is_some_and(|e| e.version < version);
+            if stale(m.young.get(code)) || stale(m.old.get(code)) {
+                m.remove(code);
+            }
         }
     }
 
     /// Forgets every view.
     pub fn clear(&self) {
         if let Ok(mut m) = self.map.write() {
-            m.clear();
+            *m = Generations::new(GENERATION);
         }
     }
 
@@ -253,5 +316,39 @@ pub async fn watch_dossier_changes(
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Generations;
+
+    #[test]
+    fn the_cache_keeps_what_is_read_and_never_empties_at_once() {
+        let mut g = Generations::new(3);
+        for c in ["a", "b", "c"] {
+            g.insert(c.into(), c.to_uppercase());
+        }
+        // Full: the next view starts a new generation; the three stay readable.
+        g.insert("d".into(), "D".into());
+        assert_eq!(g.len(), 4);
+        assert_eq!(g.young.len(), 1);
+        // Reading "a" moves it back to the young generation.
+        assert_eq!(g.get("a").map(String::as_str), Some("A"));
+        g.insert("e".into(), "E".into());
+        // Young is full (d, a, e): "f" retires it, and b and c (never read again) are dropped.
+        g.insert("f".into(), "F".into());
+        assert_eq!(g.get("b"), None);
+        assert_eq!(g.get("c"), None);
+        for c in ["a", "d", "e", "f"] {
+            assert!(g.get(c).is_some(), "{c} kept");
+        }
+        assert!(g.len() <= 6, "bounded by two generations");
+        // A view written again replaces the one of either generation.
+        g.insert("a".into(), "A2".into());
+        assert_eq!(g.get("a").map(String::as_str), Some("A2"));
+        assert_eq!(g.len(), 4);
+        g.remove("a");
+        assert_eq!(g.get("a"), None);
     }
 }
