@@ -199,7 +199,7 @@ async fn intake_phase(
     out
 }
 
-/// Samples the sealer's backlog every 250 ms until told to stop; returns the largest seen.
+/// Samples the sealer's backlog every second until told to stop; returns the largest seen.
 fn sample_backlog(
     store: Store,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -211,7 +211,7 @@ fn sample_backlog(
                 max = max.max(b.unsealed);
             }
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 _ = stop.changed() => return max,
             }
         }

@@ -1,7 +1,8 @@
 //! The audit chain. Every change writes an [`AuditRecord`] in its own transaction; [`Store::seal_audit`]
-//! later gives unsealed records their place in one SHA-256 chain (`seq`, `prev_hash`, `hash`),
-//! in batches under a short lock on the chain head, so that writers never queue on it (the
-//! X-Road lesson). [`Store::verify_audit`] recomputes the chain and names the first bad record.
+//! later gives unsealed records (listed in `audit_unsealed` by a trigger) their place in one
+//! SHA-256 chain (`seq`, `prev_hash`, `hash`), in set-based batches under a compare-and-set of
+//! the chain head, so that writers never queue on it (the X-Road lesson).
+//! [`Store::verify_audit`] recomputes the chain and names the first bad record.
 
 use crate::{Result, Store, on_db};
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
@@ -369,9 +370,9 @@ impl Store {
         let mut total = 0;
         loop {
             match self.seal_batch().await? {
-                Some(n) => {
-                    total += n;
-                    if n < SEAL_BATCH as u64 {
+                Some((listed, sealed)) => {
+                    total += sealed;
+                    if listed < SEAL_BATCH {
                         return Ok(total);
                     }
                 }
@@ -381,29 +382,42 @@ impl Store {
         }
     }
 
-    /// Seals the oldest unsealed records, set-based: the head and the records are read and
-    /// linked (hashed) here, outside any transaction, then written in a few multi-row
-    /// statements under a compare-and-set on the chain head. Intake and tracking never wait
-    /// on it: it takes no lock while it reads and hashes, and its write (on SQLite, the one
-    /// writer's turn) lasts as long as those statements. `None` when another sealer moved
-    /// the head or sealed one of the records in between (nothing was written).
-    async fn seal_batch(&self) -> Result<Option<u64>> {
+    /// Seals the oldest unsealed records, set-based: the head and the records listed in
+    /// `audit_unsealed` are read and linked (hashed) here, outside any transaction, then
+    /// written in a few multi-row statements under a compare-and-set on the chain head, and
+    /// struck off the list. Intake and tracking never wait on it: it takes no lock while it
+    /// reads and hashes, and its write (on SQLite, the one writer's turn) lasts as long as
+    /// those statements. Returns how many were listed and how many sealed (a listed record
+    /// already sealed, or gone, is struck off), or `None` when another sealer moved the head
+    /// or sealed one of the records in between (nothing was written).
+    async fn seal_batch(&self) -> Result<Option<(usize, u64)>> {
         let key = self.audit_key.clone();
         let (seq0, hash0, keyed_from): (i64, String, i64) = on_db!(self, p => {
             sqlx::query_as("SELECT seq, hash, keyed_from_seq FROM audit_head WHERE id = 1")
                 .fetch_one(p)
                 .await?
         });
-        let rows: Vec<AuditEntry> = on_db!(self, p => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT {SEAL_BATCH}"
+        let listed: Vec<i64> = on_db!(self, p => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT id FROM audit_unsealed ORDER BY id LIMIT {SEAL_BATCH}"
             )))
             .fetch_all(p)
             .await?
         });
-        if rows.is_empty() {
-            return Ok(Some(0));
+        if listed.is_empty() {
+            return Ok(Some((0, 0)));
         }
+        let rows: Vec<AuditEntry> = on_db!(self, p => {
+            let mut b = sqlx::QueryBuilder::new(format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq IS NULL AND id IN ("
+            ));
+            let mut ids = b.separated(", ");
+            for id in &listed {
+                ids.push_bind(*id);
+            }
+            b.push(") ORDER BY id");
+            b.build_query_as().persistent(false).fetch_all(p).await?
+        });
         let (mut seq, mut hash) = (seq0, hash0.clone());
         let links: Vec<Link> = rows
             .iter()
@@ -456,18 +470,28 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(None);
             }
+            crate::insert_rows!(
+                tx,
+                "DELETE FROM audit_unsealed WHERE id IN (SELECT column1 FROM (",
+                &listed,
+                SEAL_CHUNK,
+                ") AS v)",
+                |v, id| {
+                    v.push_bind(*id);
+                }
+            );
             tx.commit().await?;
-            Ok(Some(sealed))
+            Ok(Some((listed.len(), sealed)))
         })
     }
 
-    /// Records not yet sealed into the chain, and the instant of the oldest (read through the
-    /// partial index of unsealed records: its cost is the backlog's, not the log's).
+    /// Records not yet sealed into the chain, and the instant of the oldest (read from the
+    /// list of unsealed records: its cost is the backlog's, not the log's).
     pub async fn seal_backlog(&self) -> Result<SealBacklog> {
         let (unsealed, oldest_at): (i64, Option<DateTime<Utc>>) = on_db!(self, p => {
             sqlx::query_as(
-                "SELECT COUNT(*), (SELECT at FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT 1) \
-                 FROM audit_log WHERE seq IS NULL",
+                "SELECT (SELECT COUNT(*) FROM audit_unsealed), (SELECT at FROM audit_log \
+                 WHERE id = (SELECT MIN(id) FROM audit_unsealed))",
             )
             .fetch_one(p)
             .await?
