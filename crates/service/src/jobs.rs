@@ -8,7 +8,8 @@
 //! the lease expires, and the job runs again.
 //!
 //! Built-in kinds: `audit.seal` (every second, in a slot of its own outside the shared workers:
-//! seals new audit records into the chain),
+//! seals new audit records into the chain; `audit.vacuum` every minute beside it keeps the
+//! sealer's list compact on PostgreSQL),
 //! `jobs.purge` (hourly: forgets finished jobs after a week), `file.ocr` (reads a new file's
 //! text; one per core at most) and `probe` (an operator's check that the queue runs:
 //! optionally sleeps, then records its run).
@@ -108,6 +109,14 @@ impl Runner {
         });
         r.every("audit.seal", Duration::seconds(1));
         r.reserve("audit.seal");
+        r.register("audit.vacuum", 1, |svc, _job| async move {
+            svc.store()
+                .vacuum_seal_list()
+                .await
+                .map_err(|e| e.to_string())
+        });
+        r.every("audit.vacuum", Duration::minutes(1));
+        r.reserve("audit.vacuum");
         r.register("jobs.purge", 1, |svc, _job| async move {
             let before = svc.now() - Duration::days(7);
             svc.store()

@@ -485,6 +485,17 @@ impl Store {
         })
     }
 
+    /// Vacuums the list of unsealed records (PostgreSQL; SQLite removes a deleted row's
+    /// entries at once): the sealer deletes from its head thousands of ids a second, whose
+    /// dead entries every read of the list walks past until a vacuum, and a server may run
+    /// without autovacuum, or take long to reach such a small table. A few milliseconds.
+    pub async fn vacuum_seal_list(&self) -> Result<()> {
+        if let crate::Db::Postgres(p) = &self.db {
+            sqlx::query("VACUUM audit_unsealed").execute(p).await?;
+        }
+        Ok(())
+    }
+
     /// Records not yet sealed into the chain, and the instant of the oldest (read from the
     /// list of unsealed records: its cost is the backlog's, not the log's).
     pub async fn seal_backlog(&self) -> Result<SealBacklog> {

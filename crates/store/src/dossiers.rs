@@ -277,15 +277,18 @@ macro_rules! bump_counter {
     }};
 }
 
-/// Locks a dossier's row for this transaction and reads it.
+/// Locks a dossier's row for this transaction and reads it (`SELECT … FOR UPDATE`: a lock
+/// without a new row version, which an `UPDATE` leaves for the vacuum in every index).
 macro_rules! lock_dossier {
     ($tx:expr, $code:expr) => {{
-        let row: Option<(String, i64)> = sqlx::query_as(
-            "UPDATE dossiers SET version = version WHERE code = $1 RETURNING data, version",
-        )
-        .bind($code)
-        .fetch_optional(&mut *$tx)
-        .await?;
+        let sql = match crate::for_update(&$tx) {
+            "" => "SELECT data, version FROM dossiers WHERE code = $1",
+            _ => "SELECT data, version FROM dossiers WHERE code = $1 FOR UPDATE",
+        };
+        let row: Option<(String, i64)> = sqlx::query_as(sql)
+            .bind($code)
+            .fetch_optional(&mut *$tx)
+            .await?;
         match row {
             Some((data, version)) => parse_row(&data, version)?,
             None => return Err(not_found($code)),

@@ -62,6 +62,44 @@ macro_rules! on_db {
 }
 pub(crate) use on_db;
 
+/// What differs between the two databases inside a transaction or on a connection, known from
+/// its type (for the macros that run on either).
+pub(crate) trait Dialect {
+    /// Shards of each key of the tables of sums ([`stats::shard_of`]): on PostgreSQL
+    /// concurrent changes of one key (a busy counter's intakes of one procedure in one month)
+    /// add to different rows instead of queueing on one row's lock until each commit. SQLite
+    /// has one writer at a time: one row per key.
+    const SUM_SHARDS: u32;
+    /// The clause that locks the rows a `SELECT` reads until the commit (SQLite's writer
+    /// holds the whole database already).
+    const FOR_UPDATE: &'static str;
+}
+
+impl Dialect for sqlx::Transaction<'_, sqlx::Postgres> {
+    const SUM_SHARDS: u32 = 8;
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+}
+
+impl Dialect for sqlx::pool::PoolConnection<sqlx::Postgres> {
+    const SUM_SHARDS: u32 = 8;
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+}
+
+impl Dialect for sqlx::Transaction<'_, sqlx::Sqlite> {
+    const SUM_SHARDS: u32 = 1;
+    const FOR_UPDATE: &'static str = "";
+}
+
+impl Dialect for sqlx::pool::PoolConnection<sqlx::Sqlite> {
+    const SUM_SHARDS: u32 = 1;
+    const FOR_UPDATE: &'static str = "";
+}
+
+/// `C::FOR_UPDATE` for the connection `_c`.
+pub(crate) fn for_update<C: Dialect>(_c: &C) -> &'static str {
+    C::FOR_UPDATE
+}
+
 /// Writes `$rows` in multi-row statements of at most `$per` rows each (under both databases'
 /// limits on bound values): `$head` (`INSERT INTO t (cols) `, or `UPDATE t SET … FROM (`), the
 /// rows' values bound by `$bind` (`VALUES (…), (…)`), then `$tail` (a conflict clause, `) AS v

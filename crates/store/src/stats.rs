@@ -97,39 +97,16 @@ macro_rules! facts_of_row {
 }
 pub(crate) use facts_of_row;
 
-/// Shards of each key of the tables of sums ([`shard_of`]): on PostgreSQL concurrent changes
-/// of one key (a busy counter's intakes of one procedure in one month) add to different rows
-/// instead of queueing on one row's lock until each commit. SQLite has one writer at a time:
-/// one row per key.
-pub(crate) trait SumShards {
-    const SHARDS: u32;
-}
-
-impl SumShards for sqlx::Transaction<'_, sqlx::Postgres> {
-    const SHARDS: u32 = 8;
-}
-
-impl SumShards for sqlx::pool::PoolConnection<sqlx::Postgres> {
-    const SHARDS: u32 = 8;
-}
-
-impl SumShards for sqlx::Transaction<'_, sqlx::Sqlite> {
-    const SHARDS: u32 = 1;
-}
-
-impl SumShards for sqlx::pool::PoolConnection<sqlx::Sqlite> {
-    const SHARDS: u32 = 1;
-}
-
-/// The shard a dossier's changes add to, on the connection `_c` (FNV-1a of its code).
-pub(crate) fn shard_of<C: SumShards>(_c: &C, code: &str) -> i32 {
-    if C::SHARDS <= 1 {
+/// The shard of the tables of sums a dossier's changes add to, on the connection `_c`
+/// (FNV-1a of its code; see [`crate::Dialect::SUM_SHARDS`]).
+pub(crate) fn shard_of<C: crate::Dialect>(_c: &C, code: &str) -> i32 {
+    if C::SUM_SHARDS <= 1 {
         return 0;
     }
     let h = code.bytes().fold(0x811c_9dc5u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });
-    i32::try_from(h % C::SHARDS).unwrap_or(0)
+    i32::try_from(h % C::SUM_SHARDS).unwrap_or(0)
 }
 
 /// The two ends of an upsert adding differences to a table of sums (`table`, by `period`: a
