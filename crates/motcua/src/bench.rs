@@ -235,16 +235,22 @@ pub async fn jobs(
 
 async fn drop_schema(schema: Option<String>, database: Option<String>) -> anyhow::Result<()> {
     if let (Some(schema), Some(url)) = (schema, database) {
-        use sqlx::Connection;
-        use std::str::FromStr;
-        let opts = sqlx::postgres::PgConnectOptions::from_str(&url)?;
-        let mut c = sqlx::postgres::PgConnection::connect_with(&opts).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE"
-        )))
-        .execute(&mut c)
-        .await?;
+        pg_execute(&url, &[format!("DROP SCHEMA IF EXISTS {schema} CASCADE")]).await?;
     }
+    Ok(())
+}
+
+/// Runs `sqls` one after the other on a connection of its own to the PostgreSQL server at
+/// `url` (schemas and databases made and dropped for a benchmark).
+pub(crate) async fn pg_execute(url: &str, sqls: &[String]) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let mut c = sqlx::postgres::PgConnection::connect(url).await?;
+    for sql in sqls {
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .execute(&mut c)
+            .await?;
+    }
+    c.close().await?;
     Ok(())
 }
 
@@ -287,20 +293,17 @@ async fn bench_store(
 ) -> anyhow::Result<(Store, Option<String>)> {
     match database {
         Some(url) if url.starts_with("postgres") => {
-            use sqlx::Connection;
             use std::str::FromStr;
             let opts = sqlx::postgres::PgConnectOptions::from_str(&url)?;
             let schema = format!("bench_{}", std::process::id());
-            let mut c = sqlx::postgres::PgConnection::connect_with(&opts).await?;
-            for sql in [
-                format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-                format!("CREATE SCHEMA {schema}"),
-            ] {
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut c)
-                    .await?;
-            }
-            c.close().await?;
+            pg_execute(
+                &url,
+                &[
+                    format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+                    format!("CREATE SCHEMA {schema}"),
+                ],
+            )
+            .await?;
             let store =
                 Store::connect_postgres(opts.options([("search_path", schema.as_str())])).await?;
             Ok((store, Some(schema)))

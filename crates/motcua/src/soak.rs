@@ -7,7 +7,7 @@
 //! temporary SQLite file, or a new PostgreSQL database beside the one given), with its job
 //! workers (the sealer among them) and the statistics kept in the write path, as in production.
 
-use crate::bench::{Lcg, TrackingLoad, login, offer_tracking, percentile};
+use crate::bench::{Lcg, TrackingLoad, login, offer_tracking, percentile, pg_execute};
 use anyhow::Context;
 use motcua_store::Store;
 use std::sync::Arc;
@@ -35,19 +35,16 @@ async fn fresh_database(
 ) -> anyhow::Result<(String, Option<(String, String)>)> {
     match database {
         Some(url) if url.starts_with("postgres") => {
-            use sqlx::Connection;
             let mut u = reqwest::Url::parse(url).context("database URL")?;
             let name = format!("motcua_soak_{}", std::process::id());
-            let mut c = sqlx::postgres::PgConnection::connect(url).await?;
-            for sql in [
-                format!("DROP DATABASE IF EXISTS {name}"),
-                format!("CREATE DATABASE {name}"),
-            ] {
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut c)
-                    .await?;
-            }
-            c.close().await?;
+            pg_execute(
+                url,
+                &[
+                    format!("DROP DATABASE IF EXISTS {name}"),
+                    format!("CREATE DATABASE {name}"),
+                ],
+            )
+            .await?;
             u.set_path(&format!("/{name}"));
             Ok((u.to_string(), Some((url.to_owned(), name))))
         }
@@ -56,17 +53,6 @@ async fn fresh_database(
         ),
         None => Ok((format!("sqlite:{}", dir.join("motcua.db").display()), None)),
     }
-}
-
-async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
-    use sqlx::Connection;
-    let mut c = sqlx::postgres::PgConnection::connect(admin_url).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&mut c)
-    .await?;
-    Ok(())
 }
 
 /// The server's resident memory in MiB, from `/proc/PID/status`.
@@ -405,7 +391,11 @@ pub async fn soak(s: Soak) -> anyhow::Result<()> {
             kept.display()
         );
     } else if let Some((admin, name)) = created {
-        drop_database(&admin, &name).await?;
+        pg_execute(
+            &admin,
+            &[format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")],
+        )
+        .await?;
     }
     Ok(())
 }
