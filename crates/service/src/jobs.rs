@@ -496,7 +496,7 @@ impl Service {
     }
 
     /// Sets the gauges of the audit sealer's backlog (`motcua_audit_unsealed`,
-    /// `motcua_audit_unsealed_oldest_seconds`): every few seconds, and at each scrape.
+    /// `motcua_audit_unsealed_oldest_seconds`), every few seconds in every instance.
     pub async fn publish_seal_backlog(&self) {
         match self.store().seal_backlog().await {
             Ok(b) => {

@@ -221,13 +221,7 @@ pub fn app(state: AppState) -> Router {
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
         .route("/readyz", get(readyz))
-        .route(
-            "/metrics",
-            get(move |State(s): State<AppState>| async move {
-                s.publish_seal_backlog().await;
-                metrics.render()
-            }),
-        )
+        .route("/metrics", get(move || async move { metrics.render() }))
         .merge(ui::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(

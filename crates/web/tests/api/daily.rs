@@ -814,6 +814,8 @@ async fn the_jobs_view_shows_the_sealer_backlog(app: &TestApp) {
         "{}",
         r.text
     );
+    // Published every few seconds by every instance (`publish_queue_metrics`).
+    app.state.publish_seal_backlog().await;
     let metrics = app.get("/metrics").send().await.text;
     assert!(metrics.contains("motcua_audit_unsealed "), "{metrics}");
     assert!(
