@@ -336,6 +336,35 @@ pub(crate) async fn login(
         .to_owned())
 }
 
+/// Files `body` through the API as the bearer of `token`; the new dossier's code, or `None`
+/// when it was not created. The code is in `Location`: the client reads the whole body but
+/// need not parse it (the raw clients parse nothing either).
+pub(crate) async fn file_dossier(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> Option<String> {
+    let r = http
+        .post(format!("{base}/api/v1/dossiers"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .ok()?;
+    if r.status() != reqwest::StatusCode::CREATED {
+        return None;
+    }
+    let code = r
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| l.rsplit('/').next())
+        .unwrap_or_default()
+        .to_owned();
+    (r.bytes().await.is_ok() && !code.is_empty()).then_some(code)
+}
+
 /// What public tracking did under an offered load.
 pub(crate) struct TrackingLoad {
     pub offered: u64,
@@ -463,31 +492,12 @@ pub async fn intake(b: IntakeBench) -> anyhow::Result<()> {
             let mut failed = 0usize;
             while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < count {
                 let s = Instant::now();
-                let r = http
-                    .post(format!("{base}/api/v1/dossiers"))
-                    .bearer_auth(&token)
-                    .json(&body)
-                    .send()
-                    .await;
-                match r {
-                    Ok(r) if r.status() == reqwest::StatusCode::CREATED => {
-                        // The code is in `Location`; the client reads the whole body but
-                        // need not parse it (the raw clients parse nothing either).
-                        let code = r
-                            .headers()
-                            .get(reqwest::header::LOCATION)
-                            .and_then(|l| l.to_str().ok())
-                            .and_then(|l| l.rsplit('/').next())
-                            .unwrap_or_default()
-                            .to_owned();
-                        if r.bytes().await.is_ok() && !code.is_empty() {
-                            codes.push(code);
-                            lat.push(s.elapsed().as_secs_f64() * 1e3);
-                        } else {
-                            failed += 1;
-                        }
+                match file_dossier(&http, &base, &token, &body).await {
+                    Some(code) => {
+                        codes.push(code);
+                        lat.push(s.elapsed().as_secs_f64() * 1e3);
                     }
-                    _ => failed += 1,
+                    None => failed += 1,
                 }
             }
             (lat, codes, failed)

@@ -7,7 +7,9 @@
 //! temporary SQLite file, or a new PostgreSQL database beside the one given), with its job
 //! workers (the sealer among them) and the statistics kept in the write path, as in production.
 
-use crate::bench::{Lcg, TrackingLoad, login, offer_tracking, percentile, pg_execute};
+use crate::bench::{
+    Lcg, TrackingLoad, file_dossier, login, offer_tracking, percentile, pg_execute,
+};
 use anyhow::Context;
 use motcua_store::Store;
 use std::sync::Arc;
@@ -119,26 +121,7 @@ async fn intake_phase(
                     "components": [{"index": 0, "originals": 1}, {"index": 1, "copies": 1}],
                 });
                 let s = Instant::now();
-                let created = http
-                    .post(format!("{base}/api/v1/dossiers"))
-                    .bearer_auth(&token)
-                    .json(&body)
-                    .send()
-                    .await;
-                let code = match created {
-                    Ok(r) if r.status() == reqwest::StatusCode::CREATED => {
-                        let code = r
-                            .headers()
-                            .get(reqwest::header::LOCATION)
-                            .and_then(|l| l.to_str().ok())
-                            .and_then(|l| l.rsplit('/').next())
-                            .unwrap_or_default()
-                            .to_owned();
-                        (r.bytes().await.is_ok() && !code.is_empty()).then_some(code)
-                    }
-                    _ => None,
-                };
-                let Some(code) = code else {
+                let Some(code) = file_dossier(&http, &base, &token, &body).await else {
                     failed += 1;
                     continue;
                 };
