@@ -281,14 +281,13 @@ macro_rules! bump_counter {
 /// without a new row version, which an `UPDATE` leaves for the vacuum in every index).
 macro_rules! lock_dossier {
     ($tx:expr, $code:expr) => {{
-        let sql = match crate::for_update(&$tx) {
-            "" => "SELECT data, version FROM dossiers WHERE code = $1",
-            _ => "SELECT data, version FROM dossiers WHERE code = $1 FOR UPDATE",
-        };
-        let row: Option<(String, i64)> = sqlx::query_as(sql)
-            .bind($code)
-            .fetch_optional(&mut *$tx)
-            .await?;
+        let row: Option<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT data, version FROM dossiers WHERE code = $1{}",
+            crate::for_update(&$tx)
+        )))
+        .bind($code)
+        .fetch_optional(&mut *$tx)
+        .await?;
         match row {
             Some((data, version)) => parse_row(&data, version)?,
             None => return Err(not_found($code)),
