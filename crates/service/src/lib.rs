@@ -17,6 +17,7 @@ use motcua_store::{ChangeBy, Store, StoreError, User};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
+pub mod background;
 pub mod batch;
 pub mod cache;
 pub mod dashboard;

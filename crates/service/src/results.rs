@@ -44,13 +44,13 @@ impl Service {
         Ok(t)
     }
 
-    /// Lays a filled result out as PDF (off the async threads).
+    /// Lays a filled result out as PDF (off the async threads; below the requests in a job).
     pub async fn render_result(&self, data: crate::slips::SlipData) -> Result<Vec<u8>> {
         let r = self.renderer()?;
         let data = data.normalised();
-        tokio::task::spawn_blocking(move || r.result_pdf(&data))
+        crate::background::cpu(move || r.result_pdf(&data))
             .await
-            .map_err(|e| crate::slips::render_error(&e.to_string()))?
+            .map_err(|e| crate::slips::render_error(&e))?
             .map_err(|e| crate::slips::render_error(&e))
     }
 }

@@ -220,13 +220,14 @@ impl Service {
         }
     }
 
-    /// Renders a slip (off the async threads: layout is CPU work).
+    /// Renders a slip (off the async threads: layout is CPU work; below the requests when a job
+    /// renders it, see [`crate::background`]).
     pub async fn render_slip(&self, kind: SlipKind, data: SlipData) -> Result<Vec<u8>> {
         let r = self.renderer()?;
         let data = data.normalised();
-        let out = tokio::task::spawn_blocking(move || r.render(kind, &data))
+        let out = crate::background::cpu(move || r.render(kind, &data))
             .await
-            .map_err(|e| render_error(&e.to_string()))?
+            .map_err(|e| render_error(&e))?
             .map_err(|e| render_error(&e))?;
         metrics::counter!("motcua_slips_rendered_total", "kind" => kind.as_str()).increment(1);
         Ok(out)
@@ -237,9 +238,9 @@ impl Service {
     /// A scanned image as a one-page PDF (off the async threads).
     pub async fn image_pdf(&self, image: Vec<u8>) -> Result<Vec<u8>> {
         let r = self.renderer()?;
-        tokio::task::spawn_blocking(move || r.image_pdf(&image))
+        crate::background::cpu(move || r.image_pdf(&image))
             .await
-            .map_err(|e| render_error(&e.to_string()))?
+            .map_err(|e| render_error(&e))?
             .map_err(|e| render_error(&e))
     }
 }

@@ -113,6 +113,34 @@ pub struct PreparedHistories {
     counters: std::collections::HashMap<(String, NaiveDate), i64>,
 }
 
+/// The statuses of a dossier still on somebody's desk: open, or resolved and waiting to be
+/// returned. The officers' work lists are made of these.
+pub const WORKLIST: [Status; 6] = [
+    Status::Received,
+    Status::Processing,
+    Status::AwaitingSupplement,
+    Status::AwaitingPayment,
+    Status::WithdrawalRequested,
+    Status::Resolved,
+];
+
+/// [`WORKLIST`] as the predicate of the partial indexes `dossiers_worklist` and
+/// `dossiers_worklist_assignee` (migration 0027), word for word: SQLite uses a partial index
+/// only for a query whose WHERE clause has the index's own term.
+const WORKLIST_SQL: &str = "status IN ('received', 'processing', 'awaiting_supplement', \
+                            'awaiting_payment', 'withdrawal_requested', 'resolved')";
+
+/// The open statuses ([`Status::is_open`]) as the predicate of `dossiers_open_due` (0022).
+const OPEN_SQL: &str = "status IN ('received', 'processing', 'awaiting_supplement', \
+                        'awaiting_payment', 'withdrawal_requested')";
+
+/// Whether every dossier `q` can match is on the work list: it asks for work-list statuses
+/// only, or for overdue dossiers (open ones).
+fn on_worklist(q: &DossierQuery) -> bool {
+    q.overdue == Some(true)
+        || (!q.statuses.is_empty() && q.statuses.iter().all(|s| WORKLIST.contains(s)))
+}
+
 fn far_future() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0)
         .single()
@@ -335,7 +363,7 @@ macro_rules! insert_new {
         }
         // Last: the sums' rows are shared by every dossier of a month, agency and procedure,
         // and their locks are held until the commit.
-        $crate::stats::refresh_stats!($tx, d, [(&$change.event, $at)]);
+        $crate::stats::count_new_dossier!($tx, d, &$change.event, $at);
     }};
 }
 
@@ -592,18 +620,25 @@ impl Store {
                 }
                 b.push(")");
             }
+            // A list of dossiers on somebody's desk says so in the words of the work-list
+            // indexes' predicate, so that the planner may read them (and not the history).
+            if on_worklist(q) {
+                b.push(" AND ").push(WORKLIST_SQL);
+            }
             if let Some(overdue) = q.overdue {
-                // The status list is also the partial index `dossiers_open_due`'s (migration
-                // 0022): change both together, or the overdue list scans the ended dossiers.
+                // Overdue at `as_of`: open, its appointment before `as_of`, and not paused
+                // before the appointment (a pause stops the clock). The appointment's bound
+                // is on `queue_due` (the appointment, or the far future when there is none),
+                // the key of the indexes in appointment order, so that the list stops at
+                // `as_of` instead of reading every open dossier due later. The open statuses
+                // are the partial index `dossiers_open_due`'s (migration 0022), verbatim.
                 b.push(if overdue { " AND " } else { " AND NOT " });
-                b.push("(status IN ('received', 'processing', 'awaiting_supplement', 'awaiting_payment', \
-                        'withdrawal_requested') AND due_at IS NOT NULL AND \
-                        ((paused_at IS NULL AND due_at < ");
-                b.push_bind(as_of);
-                b.push(") OR (paused_at IS NOT NULL AND paused_at > due_at)))");
+                b.push("(").push(OPEN_SQL);
+                b.push(" AND due_at IS NOT NULL AND queue_due < ").push_bind(as_of);
+                b.push(" AND (paused_at IS NULL OR paused_at > due_at))");
             }
             if let Some(t) = q.due_before {
-                b.push(" AND due_at < ").push_bind(t);
+                b.push(" AND due_at IS NOT NULL AND queue_due < ").push_bind(t);
             }
             if let Some(a) = &q.agency {
                 b.push(" AND current_agency = ").push_bind(a.clone());
@@ -999,5 +1034,54 @@ impl Store {
             tx.commit().await?;
         });
         Ok(process)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_list(statuses: impl Iterator<Item = Status>) -> String {
+        let quoted: Vec<String> = statuses.map(|s| format!("'{}'", s.as_str())).collect();
+        format!("status IN ({})", quoted.join(", "))
+    }
+
+    #[test]
+    fn the_work_list_terms_are_the_indexes_predicates() {
+        assert_eq!(WORKLIST_SQL, in_list(WORKLIST.into_iter()));
+        let open = Status::ALL.into_iter().filter(|s| s.is_open());
+        assert_eq!(OPEN_SQL, in_list(open));
+        for db in ["postgres", "sqlite"] {
+            let path = format!(
+                "{}/migrations/{db}/0027_officers_work_lists.sql",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let sql = std::fs::read_to_string(path).unwrap();
+            assert_eq!(sql.matches(WORKLIST_SQL).count(), 2, "{db}");
+            let path = format!(
+                "{}/migrations/{db}/0022_open_dossiers_by_due.sql",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let sql = std::fs::read_to_string(path).unwrap();
+            assert!(sql.contains(OPEN_SQL), "{db}");
+        }
+    }
+
+    #[test]
+    fn only_work_list_statuses_read_the_work_list() {
+        let q = |statuses: Vec<Status>, overdue| DossierQuery {
+            statuses,
+            overdue,
+            ..DossierQuery::default()
+        };
+        assert!(on_worklist(&q(vec![Status::Resolved], None)));
+        assert!(on_worklist(&q(Vec::new(), Some(true))));
+        assert!(!on_worklist(&q(Vec::new(), None)));
+        assert!(!on_worklist(&q(Vec::new(), Some(false))));
+        assert!(!on_worklist(&q(
+            vec![Status::Processing, Status::Returned],
+            None
+        )));
+        assert!(!on_worklist(&q(vec![Status::Submitted], None)));
     }
 }

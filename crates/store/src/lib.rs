@@ -25,6 +25,7 @@ pub mod dossiers;
 pub mod files;
 pub mod jobs;
 pub mod login;
+pub mod maintenance;
 pub mod results;
 pub mod secret;
 pub mod signing;
@@ -73,26 +74,32 @@ pub(crate) trait Dialect {
     /// The clause that locks the rows a `SELECT` reads until the commit (SQLite's writer
     /// holds the whole database already).
     const FOR_UPDATE: &'static str;
+    /// Whether a `WITH` may hold `INSERT`s (PostgreSQL): several writes in one round trip.
+    const WRITABLE_WITH: bool;
 }
 
 impl Dialect for sqlx::Transaction<'_, sqlx::Postgres> {
     const SUM_SHARDS: u32 = 8;
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const WRITABLE_WITH: bool = true;
 }
 
 impl Dialect for sqlx::pool::PoolConnection<sqlx::Postgres> {
     const SUM_SHARDS: u32 = 8;
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const WRITABLE_WITH: bool = true;
 }
 
 impl Dialect for sqlx::Transaction<'_, sqlx::Sqlite> {
     const SUM_SHARDS: u32 = 1;
     const FOR_UPDATE: &'static str = "";
+    const WRITABLE_WITH: bool = false;
 }
 
 impl Dialect for sqlx::pool::PoolConnection<sqlx::Sqlite> {
     const SUM_SHARDS: u32 = 1;
     const FOR_UPDATE: &'static str = "";
+    const WRITABLE_WITH: bool = false;
 }
 
 /// `C::FOR_UPDATE` for the connection `_c`.

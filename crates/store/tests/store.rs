@@ -19,6 +19,7 @@ motcua_store::on_both!(motcua_store::testing::TestDb::start =>
     users_and_tokens,
     audit_chain_detects_tampering,
     concurrent_sealers_keep_one_chain,
+    upkeep_does_what_the_server_leaves_undone,
 );
 
 fn reference_data(name: &str) -> String {
@@ -570,6 +571,77 @@ async fn concurrent_sealers_keep_one_chain(s: &Store) {
     assert_eq!((r.checked, r.head_seq, r.unsealed), (605, 605, 0));
     let b = s.seal_backlog().await.unwrap();
     assert_eq!((b.unsealed, b.oldest_at), (0, None));
+}
+
+/// A figure read back through the `meta` table (the store's one key-value read).
+async fn scalar(s: &Store, sql: &str) -> i64 {
+    s.execute_unchecked("DELETE FROM meta WHERE key = 'test_scalar'")
+        .await
+        .unwrap();
+    s.execute_unchecked(&format!(
+        "INSERT INTO meta (key, value) SELECT 'test_scalar', CAST(({sql}) AS TEXT)"
+    ))
+    .await
+    .unwrap();
+    s.meta("test_scalar")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+async fn upkeep_does_what_the_server_leaves_undone(s: &Store) {
+    use motcua_store::maintenance::Upkeep;
+    s.execute_unchecked("CREATE TABLE upkeep_probe (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)")
+        .await
+        .unwrap();
+    s.execute_unchecked(
+        "INSERT INTO upkeep_probe (id, v) \
+         SELECT x, 0 FROM (WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n \
+         WHERE x < 2000) SELECT x FROM n) AS n",
+    )
+    .await
+    .unwrap();
+    if s.backend() == motcua_store::Backend::Sqlite {
+        let done = s.maintain().await.unwrap();
+        assert_eq!(done, [("*".to_owned(), Upkeep::Optimize)]);
+        let analyzed = "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'upkeep_probe'";
+        assert_eq!(scalar(s, analyzed).await, 1, "statistics of the new table");
+        return;
+    }
+    let on = "SELECT CASE current_setting('autovacuum') WHEN 'on' THEN 1 ELSE 0 END";
+    if scalar(s, on).await == 1 {
+        // The server's own autovacuum does it: nothing is done twice.
+        assert_eq!(s.maintain().await.unwrap(), []);
+        return;
+    }
+    // Every row updated: 2,000 dead versions, reported at once to the statistics.
+    s.execute_unchecked(
+        "DO $$ BEGIN UPDATE upkeep_probe SET v = v + 1; \
+         PERFORM pg_stat_force_next_flush(); END $$",
+    )
+    .await
+    .unwrap();
+    let dead = "SELECT COALESCE(SUM(n_dead_tup), 0) FROM pg_stat_user_tables \
+                WHERE relname = 'upkeep_probe' AND schemaname = current_schema()";
+    let mut waited = 0;
+    while scalar(s, dead).await < 2000 {
+        assert!(waited < 100, "the statistics never saw the dead rows");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let done = s.maintain().await.unwrap();
+    let probe: Vec<Upkeep> = done
+        .iter()
+        .filter(|(t, _)| t == "upkeep_probe")
+        .map(|(_, u)| *u)
+        .collect();
+    assert_eq!(probe, [Upkeep::VacuumAnalyze], "{done:?}");
+    let vacuumed = "SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'upkeep_probe' \
+                    AND schemaname = current_schema() AND last_vacuum IS NOT NULL \
+                    AND last_analyze IS NOT NULL";
+    assert_eq!(scalar(s, vacuumed).await, 1);
 }
 
 fn by() -> motcua_store::ChangeBy {

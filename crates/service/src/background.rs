@@ -1,0 +1,149 @@
+//! CPU work of background jobs, below the requests.
+//!
+//! A job handler runs inside [`as_background`]; the CPU-heavy steps it takes (laying out a
+//! slip or a result as PDF, making a page of a scan) go through [`cpu`], which runs them on a
+//! small pool of threads at niceness [`NICENESS`] instead of tokio's blocking threads. Under
+//! load the scheduler gives those threads about 1.5 % of the CPU a request's thread gets
+//! (CFS weights 15 against 1,024), so a receipt at the counter and a citizen's tracking page
+//! do not wait behind the slips queued for signing, which catch up when the counter is quiet.
+//! The same steps taken for a request (a receipt printed at the counter) run at the normal
+//! priority.
+//!
+//! Only pure CPU work goes to the pool: a thread that held a database connection or a lock
+//! the requests need would make them wait at its low priority. The async part of a job (its
+//! queries) stays on the shared runtime.
+
+use std::future::Future;
+use std::sync::mpsc;
+use std::sync::{LazyLock, Mutex};
+
+/// The niceness of the background CPU threads.
+pub const NICENESS: i32 = 19;
+
+tokio::task_local! {
+    static BACKGROUND: ();
+}
+
+/// Runs `f` as background work: its [`cpu`] steps go to the low-priority threads.
+pub async fn as_background<F: Future>(f: F) -> F::Output {
+    BACKGROUND.scope((), f).await
+}
+
+/// Whether the calling task runs background work ([`as_background`]).
+pub fn is_background() -> bool {
+    BACKGROUND.try_with(|_| ()).is_ok()
+}
+
+type Work = Box<dyn FnOnce() + Send + 'static>;
+
+/// The pool's queue; its threads start with the first piece of work.
+static POOL: LazyLock<Option<Mutex<mpsc::Sender<Work>>>> = LazyLock::new(start_pool);
+
+fn start_pool() -> Option<Mutex<mpsc::Sender<Work>>> {
+    // The PDF layout parallelises on rayon's global pool, whose threads inherit the priority
+    // of the thread that starts it: start it here, at the caller's, before any niced thread
+    // can (the counter's own receipts use it too).
+    let _ = rayon::current_num_threads();
+    let (tx, rx) = mpsc::channel::<Work>();
+    let rx = std::sync::Arc::new(Mutex::new(rx));
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut started = 0;
+    for i in 0..threads {
+        let rx = rx.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("motcua-bg-{i}"))
+            .spawn(move || {
+                lower_priority();
+                loop {
+                    let next = match rx.lock() {
+                        Ok(r) => r.recv(),
+                        Err(_) => return,
+                    };
+                    match next {
+                        Ok(work) => work(),
+                        Err(_) => return,
+                    }
+                }
+            });
+        match spawned {
+            Ok(_) => started += 1,
+            Err(e) => tracing::warn!(error = %e, "cannot start a background CPU thread"),
+        }
+    }
+    (started > 0).then(|| Mutex::new(tx))
+}
+
+/// Lowers the calling thread's CPU priority to [`NICENESS`] (Linux sets the niceness of one
+/// thread, not of the process). A thread already nicer keeps its niceness; a failure is
+/// logged and the work runs at the normal priority.
+pub fn lower_priority() {
+    let now = rustix::process::getpriority_process(None).unwrap_or(0);
+    if now < NICENESS
+        && let Err(e) = rustix::process::setpriority_process(None, NICENESS)
+    {
+        tracing::debug!(error = %e, "cannot lower a background thread's priority");
+    }
+}
+
+/// Runs the CPU work `f` off the async threads: on the low-priority threads inside
+/// [`as_background`], else on tokio's blocking threads. `Err` if the work panicked.
+pub async fn cpu<T, F>(f: F) -> Result<T, String>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    if is_background()
+        && let Some(pool) = POOL.as_ref()
+    {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let work: Work = Box::new(move || {
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            let _ = done.send(out);
+        });
+        let sent = pool
+            .lock()
+            .map_err(|e| e.to_string())
+            .and_then(|tx| tx.send(work).map_err(|e| e.to_string()));
+        sent?;
+        return match result.await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(_)) => Err("background work panicked".to_owned()),
+            Err(e) => Err(e.to_string()),
+        };
+    }
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// This thread's niceness (Linux's `/proc`).
+    fn niceness() -> i64 {
+        let tid = rustix::thread::gettid().as_raw_nonzero().get();
+        let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
+        let rest = stat.rsplit_once(')').unwrap().1;
+        rest.split_whitespace().nth(16).unwrap().parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn background_work_runs_below_the_requests() {
+        let base = niceness();
+        let request = cpu(niceness).await.unwrap();
+        assert_eq!(request, base, "a request's CPU work keeps its priority");
+        assert!(!is_background());
+        let job = as_background(async {
+            assert!(is_background());
+            cpu(niceness).await.unwrap()
+        })
+        .await;
+        assert!(job >= i64::from(NICENESS), "{job}");
+        assert!(job > base || base >= i64::from(NICENESS));
+        // The calling thread is untouched.
+        assert_eq!(niceness(), base);
+        let panicked = as_background(cpu(|| -> u8 { panic!("boom") })).await;
+        assert!(panicked.is_err());
+    }
+}
