@@ -491,7 +491,12 @@ impl Store {
     /// without autovacuum, or take long to reach such a small table. A few milliseconds.
     pub async fn vacuum_seal_list(&self) -> Result<()> {
         if let crate::Db::Postgres(p) = &self.db {
-            sqlx::query("VACUUM audit_unsealed").execute(p).await?;
+            // Without truncating the table's empty tail: that takes a lock every intake's
+            // trigger would wait on (seen in the 1,000,000 soak: the vacuum waiting on
+            // `VacuumTruncate` in most samples), for pages the next inserts reuse anyway.
+            sqlx::query("VACUUM (TRUNCATE false) audit_unsealed")
+                .execute(p)
+                .await?;
         }
         Ok(())
     }

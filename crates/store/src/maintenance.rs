@@ -102,9 +102,11 @@ impl Store {
                         inserted_since_vacuum: inserted,
                     };
                     let Some(u) = upkeep_of(&t) else { continue };
+                    // Never truncating a table's empty tail, which takes a lock that the
+                    // writers of a busy table (the job queue, the sealer's list) would wait on.
                     let verb = match u {
-                        Upkeep::VacuumAnalyze => "VACUUM (ANALYZE)",
-                        Upkeep::Vacuum => "VACUUM",
+                        Upkeep::VacuumAnalyze => "VACUUM (ANALYZE, TRUNCATE false)",
+                        Upkeep::Vacuum => "VACUUM (TRUNCATE false)",
                         Upkeep::Analyze | Upkeep::Optimize => "ANALYZE",
                     };
                     // The name comes from the catalogue, quoted: not caller input.
