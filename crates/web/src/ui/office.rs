@@ -1735,14 +1735,8 @@ async fn queue(State(s): State<AppState>, page: Page, Query(q): Query<QueueQuery
     };
     let filter = q.loc.unwrap_or_else(|| "all".into());
     let mut query = DossierQuery {
-        statuses: vec![
-            Status::Received,
-            Status::Processing,
-            Status::AwaitingSupplement,
-            Status::AwaitingPayment,
-            Status::WithdrawalRequested,
-            Status::Resolved,
-        ],
+        // The work list, which the store reads from its own indexes.
+        statuses: motcua_service::store::dossiers::WORKLIST.to_vec(),
         agency: user.agency_code.as_ref().map(|a| a.to_string()),
         as_of: Some(s.now()),
         cursor: q.cursor,
