@@ -78,29 +78,24 @@ pub(crate) trait Dialect {
     const WRITABLE_WITH: bool;
 }
 
-impl Dialect for sqlx::Transaction<'_, sqlx::Postgres> {
-    const SUM_SHARDS: u32 = 8;
-    const FOR_UPDATE: &'static str = " FOR UPDATE";
-    const WRITABLE_WITH: bool = true;
+/// Each database's [`Dialect`], stated once for its transactions and its connections.
+macro_rules! dialect {
+    ($db:ty, $shards:expr, $for_update:expr, $writable_with:expr) => {
+        impl Dialect for sqlx::Transaction<'_, $db> {
+            const SUM_SHARDS: u32 = $shards;
+            const FOR_UPDATE: &'static str = $for_update;
+            const WRITABLE_WITH: bool = $writable_with;
+        }
+        impl Dialect for sqlx::pool::PoolConnection<$db> {
+            const SUM_SHARDS: u32 = $shards;
+            const FOR_UPDATE: &'static str = $for_update;
+            const WRITABLE_WITH: bool = $writable_with;
+        }
+    };
 }
 
-impl Dialect for sqlx::pool::PoolConnection<sqlx::Postgres> {
-    const SUM_SHARDS: u32 = 8;
-    const FOR_UPDATE: &'static str = " FOR UPDATE";
-    const WRITABLE_WITH: bool = true;
-}
-
-impl Dialect for sqlx::Transaction<'_, sqlx::Sqlite> {
-    const SUM_SHARDS: u32 = 1;
-    const FOR_UPDATE: &'static str = "";
-    const WRITABLE_WITH: bool = false;
-}
-
-impl Dialect for sqlx::pool::PoolConnection<sqlx::Sqlite> {
-    const SUM_SHARDS: u32 = 1;
-    const FOR_UPDATE: &'static str = "";
-    const WRITABLE_WITH: bool = false;
-}
+dialect!(sqlx::Postgres, 8, " FOR UPDATE", true);
+dialect!(sqlx::Sqlite, 1, "", false);
 
 /// `C::FOR_UPDATE` for the connection `_c`.
 pub(crate) fn for_update<C: Dialect>(_c: &C) -> &'static str {
