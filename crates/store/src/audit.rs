@@ -4,7 +4,7 @@
 //! the chain head, so that writers never queue on it (the X-Road lesson).
 //! [`Store::verify_audit`] recomputes the chain and names the first bad record.
 
-use crate::{Result, Store, on_db};
+use crate::{Result, Store, on_db, on_writer};
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use motcua_domain::mac;
 use serde::Serialize;
@@ -356,10 +356,8 @@ struct Link {
 impl Store {
     /// Appends one record on its own (for changes that are not dossier actions).
     pub async fn record_audit(&self, r: &AuditRecord) -> Result<()> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
-            let mut c = p.acquire().await?;
-            append_audit!(self, c, r)?;
+        on_writer!(self, p => {
+            append_audit!(self, p, r)?;
         });
         Ok(())
     }
@@ -436,8 +434,7 @@ impl Store {
                 }
             })
             .collect();
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             let moved = sqlx::query(
                 "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4",

@@ -2,7 +2,7 @@
 //! attached once or refused once, so that a batch interrupted at any point continues where it
 //! stopped.
 
-use crate::{Result, Store, on_db};
+use crate::{Result, Store, on_db, on_writer};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -60,8 +60,7 @@ impl Store {
         at: DateTime<Utc>,
         items: &[BatchItem],
     ) -> Result<bool> {
-        let _turn = self.write_turn().await;
-        let created = on_db!(self, p => {
+        let created = on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             let n = sqlx::query(
                 "INSERT INTO digitisation_batches (id, folder, map_name, started_by, started_at) \
@@ -132,8 +131,7 @@ impl Store {
         file_id: Option<i64>,
         error: Option<&str>,
     ) -> Result<()> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             sqlx::query(
                 "UPDATE digitisation_batch_items SET file_id = $1, error = $2 WHERE batch_id = $3 AND line = $4",
             )
@@ -149,8 +147,7 @@ impl Store {
 
     /// Marks a batch finished.
     pub async fn finish_batch(&self, id: &str, at: DateTime<Utc>) -> Result<()> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             sqlx::query("UPDATE digitisation_batches SET finished_at = $1 WHERE id = $2")
                 .bind(at)
                 .bind(id)

@@ -3,7 +3,7 @@
 //! with its JSON document and its audit record, one durable transaction each).
 
 use crate::audit::{AuditRecord, append_audit};
-use crate::{Result, Store, on_db};
+use crate::{Result, Store, on_writer};
 use chrono::{DateTime, Utc};
 
 impl Store {
@@ -16,7 +16,7 @@ impl Store {
         audit: &AuditRecord,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             sqlx::query(
                 "INSERT INTO dossiers (code, procedure_code, channel, status, receiving_agency, current_agency, \

@@ -1,7 +1,7 @@
 //! The calendar's yearly tables: seeded from the shipped official data, editable by an admin.
 
 use crate::catalogue::enum_text;
-use crate::{ChangeBy, Result, Store, StoreError, on_db};
+use crate::{ChangeBy, Result, Store, StoreError, on_db, on_writer};
 use chrono::NaiveDate;
 use motcua_domain::calendar::{CalendarEntry, HolidayKey, YearTable, official_tables};
 
@@ -85,7 +85,7 @@ impl Store {
 
     /// Removes a year's table: the computed rules apply to it again.
     pub async fn delete_calendar_table(&self, year: i32, by: &ChangeBy) -> Result<bool> {
-        let n = on_db!(self, p => {
+        let n = on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             sqlx::query("DELETE FROM calendar_entries WHERE year = $1").bind(year).execute(&mut *tx).await?;
             let n = sqlx::query("DELETE FROM calendar_years WHERE year = $1").bind(year).execute(&mut *tx).await?.rows_affected();
@@ -104,7 +104,7 @@ impl Store {
     async fn write_calendar_table(&self, t: &YearTable, by: Option<&ChangeBy>) -> Result<bool> {
         let replace = by.is_some();
         let now = by.map_or(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH, |b| b.at);
-        let written = on_db!(self, p => {
+        let written = on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             let exists: Option<(i32,)> = sqlx::query_as("SELECT year FROM calendar_years WHERE year = $1")
                 .bind(t.year)

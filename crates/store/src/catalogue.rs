@@ -1,6 +1,6 @@
 //! The procedure catalogue and agencies.
 
-use crate::{ChangeBy, Page, Result, Store, StoreError, on_db, page_limit};
+use crate::{ChangeBy, Page, Result, Store, StoreError, on_db, on_writer, page_limit};
 use motcua_domain::Msg;
 use motcua_domain::catalogue::{ImplLevel, OnlineLevel, Procedure};
 use motcua_domain::codes::AgencyCode;
@@ -110,7 +110,7 @@ impl Store {
         let p = p.validate()?;
         let now = by.at;
         let after = serde_json::to_string(&p).ok();
-        let inserted = on_db!(self, pool => {
+        let inserted = on_writer!(self, pool => {
             let mut tx = pool.begin_with(self.begin_write()).await?;
             let before: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {} FROM procedures WHERE code = $1",
@@ -165,7 +165,7 @@ impl Store {
         let now = by.at;
         let count = "SELECT COUNT(*) FROM procedures";
         let codes: Vec<&str> = valid.iter().map(|p| p.code.as_str()).collect();
-        let (before, after) = on_db!(self, pool => {
+        let (before, after) = on_writer!(self, pool => {
             let mut tx = pool.begin_with(self.begin_write()).await?;
             let (before,): (i64,) = sqlx::query_as(count).fetch_one(&mut *tx).await?;
             let classes = stat_classes!(&mut *tx, None::<&str>);
@@ -213,7 +213,7 @@ impl Store {
     }
 
     pub async fn delete_procedure(&self, code: &str) -> Result<bool> {
-        let n = on_db!(self, p => {
+        let n = on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             let classes = stat_classes!(&mut *tx, Some(code));
             let n = sqlx::query("DELETE FROM procedures WHERE code = $1")
@@ -309,7 +309,7 @@ impl Store {
         let a = a.validate()?;
         let now = by.at;
         let after = serde_json::to_string(&a).ok();
-        let inserted = on_db!(self, p => {
+        let inserted = on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             let old: Option<AgencyRow> = sqlx::query_as(
                 "SELECT code, name, parent_code, unit_code, one_stop_point, provenance FROM agencies WHERE code = $1",

@@ -4,7 +4,7 @@
 //! recipient agency's incoming book when that agency uses motcua.
 
 use crate::warehouse::register_blob;
-use crate::{ChangeBy, Result, Store, StoreError, on_db};
+use crate::{ChangeBy, Result, Store, StoreError, on_db, on_writer};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use motcua_domain::Msg;
 use serde::Serialize;
@@ -154,8 +154,7 @@ impl Store {
         d: &NewOfficialDocument,
         by: &ChangeBy,
     ) -> Result<OfficialDocument> {
-        let _turn = self.write_turn().await;
-        let id: i64 = on_db!(self, p => {
+        let id: i64 = on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             register_blob!(tx, &d.sha256, d.size, by.at)?;
             let id = insert_document!(tx, d, by);
@@ -184,8 +183,7 @@ impl Store {
         delivered: Option<&NewOfficialDocument>,
         by: &ChangeBy,
     ) -> Result<()> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             register_blob!(tx, sha256, size, by.at)?;
             let n = sqlx::query(
@@ -218,8 +216,7 @@ impl Store {
         state: &str,
         reason: Option<&str>,
     ) -> Result<()> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             sqlx::query("UPDATE official_documents SET state = $2, reason = $3 WHERE id = $1 AND state = 'signing'")
                 .bind(id)
                 .bind(state)

@@ -8,7 +8,7 @@
 use crate::audit::{AuditRecord, append_audit, append_reference_change};
 use crate::catalogue::page;
 use crate::jobs::{NewJob, enqueue};
-use crate::{ChangeBy, Db, Page, Result, Store, StoreError, on_db, page_limit};
+use crate::{ChangeBy, Page, Result, Store, StoreError, WriteDb, on_db, on_writer, page_limit};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use motcua_domain::Msg;
 use motcua_domain::calendar::WorkCalendar;
@@ -386,10 +386,8 @@ impl Store {
             let mut conn = c.acquire().await?;
             return Ok(bump_counter!(conn, agency.as_str(), day, 1i64));
         }
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
-            let mut conn = p.acquire().await?;
-            Ok(bump_counter!(conn, agency.as_str(), day, 1i64))
+        on_writer!(self, p => {
+            Ok(bump_counter!(p, agency.as_str(), day, 1i64))
         })
     }
 
@@ -434,17 +432,18 @@ impl Store {
         }
         let day = cal.local(at).date();
         let res: Result<()> = async {
-            match &self.db {
-                Db::Postgres(p) => {
+            match &self.write_db {
+                WriteDb::Postgres(p) => {
                     let n = self.next_dossier_number(&d.receiving_agency, day).await?;
                     d.code = dossier_code(&d.receiving_agency, day, n);
                     let mut tx = p.begin_with(self.begin_write()).await?;
                     insert_new!(self, tx, &d, &change, actor, at, idem, outbox);
                     tx.commit().await?;
                 }
-                Db::Sqlite(p) => {
-                    let _turn = self.write_turn().await;
-                    let mut tx = p.begin_with(self.begin_write()).await?;
+                WriteDb::Sqlite(writer) => {
+                    let mut turn = writer.lock().await;
+                    let mut tx =
+                        sqlx::Connection::begin_with(&mut *turn, self.begin_write()).await?;
                     let n = bump_counter!(tx, d.receiving_agency.as_str(), day, 1i64);
                     d.code = dossier_code(&d.receiving_agency, day, n);
                     insert_new!(self, tx, &d, &change, actor, at, idem, outbox);
@@ -505,8 +504,7 @@ impl Store {
         guard: Guard<'_>,
         outbox: Outbox<'_>,
     ) -> Result<(StoredDossier, Change)> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             let StoredDossier { dossier: mut d, version } = lock_dossier!(tx, code);
             if let Some(v) = if_version
@@ -562,8 +560,7 @@ impl Store {
         at: DateTime<Utc>,
         guard: Guard<'_>,
     ) -> Result<StoredDossier> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             let StoredDossier { dossier: mut d, version } = lock_dossier!(tx, code);
             guard(&d)?;
@@ -717,8 +714,7 @@ impl Store {
                 return Ok(filled);
             };
             after = last.clone();
-            let _turn = self.write_turn().await;
-            on_db!(self, p => {
+            on_writer!(self, p => {
                 let mut tx = p.begin_with(self.begin_write()).await?;
                 for (code, data) in &rows {
                     let name = serde_json::from_str::<serde_json::Value>(data)
@@ -764,8 +760,7 @@ impl Store {
             .iter()
             .map(|e| audit_of(&d.code, &e.actor, e.at, &e.change))
             .collect::<Result<Vec<_>>>()?;
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             bump_counter!(tx, agency.as_str(), day, n);
             let exists: Option<(i64,)> = sqlx::query_as("SELECT version FROM dossiers WHERE code = $1")
@@ -921,8 +916,7 @@ impl Store {
                 .iter()
                 .map(|(code, row)| (code.as_str(), (code.as_str(), row))),
         );
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             upsert_dossiers!(tx, &rows);
             crate::insert_rows!(
@@ -1018,8 +1012,7 @@ impl Store {
             after: Some(data.clone()),
             data: "{}".into(),
         };
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             sqlx::query(
                 "INSERT INTO procedure_processes (procedure_code, data, updated_at) VALUES ($1, $2, $3) \

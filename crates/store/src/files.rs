@@ -1,6 +1,6 @@
 //! The rows of dossiers' files (their contents are blobs, see [`crate::blobs`]).
 
-use crate::{ChangeBy, Result, Store, StoreError, on_db};
+use crate::{ChangeBy, Result, Store, StoreError, on_db, on_writer};
 use chrono::{DateTime, Utc};
 use motcua_domain::Msg;
 use motcua_domain::files::FileKind;
@@ -161,9 +161,8 @@ impl Store {
         job: Option<&str>,
         by: &ChangeBy,
     ) -> Result<StoredFile> {
-        let _turn = self.write_turn().await;
         let component = f.component_index.map(|i| i as i32);
-        let id: i64 = on_db!(self, p => {
+        let id: i64 = on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             sqlx::query(
                 "INSERT INTO blobs (sha256, size, kind, created_at) VALUES ($1, $2, $3, $4) \
@@ -238,8 +237,7 @@ impl Store {
         pages: &[PageText],
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             for page in pages {
                 sqlx::query(
@@ -264,8 +262,7 @@ impl Store {
 
     /// Marks the reading of a file's text finished: `done` or `failed`.
     pub async fn finish_file_text(&self, file_id: i64, status: &str) -> Result<()> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             sqlx::query("UPDATE dossier_files SET ocr_status = $1 WHERE id = $2")
                 .bind(status)
                 .bind(file_id)

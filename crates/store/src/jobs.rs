@@ -18,7 +18,7 @@
 //! - **Uniqueness**: a job with a `unique_key` is enqueued at most once while it is queued or
 //!   running (recurring work such as sealing the audit chain).
 
-use crate::{Db, Result, Store, StoreError, on_db};
+use crate::{Db, Result, Store, StoreError, on_db, on_writer};
 use chrono::{DateTime, Duration, Utc};
 use motcua_domain::Msg;
 use serde::Serialize;
@@ -151,10 +151,8 @@ fn no_job(id: i64) -> StoreError {
 impl Store {
     /// Enqueues a job on its own (when no other change goes with it).
     pub async fn enqueue(&self, job: &NewJob, now: DateTime<Utc>) -> Result<()> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
-            let mut c = p.acquire().await?;
-            enqueue!(c, job, now)?;
+        on_writer!(self, p => {
+            enqueue!(p, job, now)?;
         });
         Ok(())
     }
@@ -210,8 +208,7 @@ impl Store {
              RETURNING {JOB_COLUMNS}",
             branches.join(" UNION ALL ")
         );
-        let _turn = self.write_turn().await;
-        let jobs: Vec<Job> = on_db!(self, p => {
+        let jobs: Vec<Job> = on_writer!(self, p => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(worker)
                 .bind(now + lease)
@@ -257,8 +254,7 @@ impl Store {
         id: i64,
         worker: &str,
     ) -> Result<bool> {
-        let _turn = self.write_turn().await;
-        let n = on_db!(self, p => {
+        let n = on_writer!(self, p => {
             sqlx::query(sql)
                 .bind(at)
                 .bind(id)
@@ -280,8 +276,7 @@ impl Store {
         retry_at: DateTime<Utc>,
     ) -> Result<bool> {
         let error: String = error.chars().take(2000).collect();
-        let _turn = self.write_turn().await;
-        let n = on_db!(self, p => {
+        let n = on_writer!(self, p => {
             sqlx::query(
                 "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
                  finished_at = CASE WHEN attempts >= max_attempts THEN $1 ELSE NULL END, \
@@ -436,8 +431,7 @@ impl Store {
         now: Option<DateTime<Utc>>,
     ) -> Result<()> {
         let n = {
-            let _turn = self.write_turn().await;
-            on_db!(self, p => {
+            on_writer!(self, p => {
                 let mut q = sqlx::query(sql).bind(id);
                 if let Some(t) = now {
                     q = q.bind(t);
@@ -466,8 +460,7 @@ impl Store {
 
     /// Deletes finished jobs older than `before`; returns how many.
     pub async fn purge_done_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
-        let _turn = self.write_turn().await;
-        Ok(on_db!(self, p => {
+        Ok(on_writer!(self, p => {
             sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < $1")
                 .bind(before)
                 .execute(p)

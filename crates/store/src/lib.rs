@@ -6,6 +6,7 @@
 //! owns its migrations (`migrations/sqlite`, `migrations/postgres`).
 
 use motcua_domain::{Error as DomainError, Msg};
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -63,6 +64,32 @@ macro_rules! on_db {
 }
 pub(crate) use on_db;
 
+/// Runs `$body` with `$conn` bound to the connection writes go through ([`Store::write_db`]),
+/// as `&mut` the database's connection type: on SQLite the one writer connection, held for the
+/// whole of `$body` (the process's writers take their turn here); on PostgreSQL a connection
+/// of the pool.
+macro_rules! on_writer {
+    ($store:expr, $conn:ident => $body:expr) => {
+        match &$store.write_db {
+            $crate::WriteDb::Sqlite(writer) => {
+                #[allow(unused_imports)]
+                use sqlx::Connection as _;
+                let mut turn = writer.lock().await;
+                let $conn: &mut sqlx::SqliteConnection = &mut *turn;
+                $body
+            }
+            $crate::WriteDb::Postgres(pool) => {
+                #[allow(unused_imports)]
+                use sqlx::Connection as _;
+                let mut pooled = pool.acquire().await?;
+                let $conn: &mut sqlx::PgConnection = &mut *pooled;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_writer;
+
 /// What differs between the two databases inside a transaction or on a connection, known from
 /// its type (for the macros that run on either).
 pub(crate) trait Dialect {
@@ -80,7 +107,7 @@ pub(crate) trait Dialect {
 
 /// Each database's [`Dialect`], stated once for its transactions and its connections.
 macro_rules! dialect {
-    ($db:ty, $shards:expr, $for_update:expr, $writable_with:expr) => {
+    ($db:ty, $conn:ty, $shards:expr, $for_update:expr, $writable_with:expr) => {
         impl Dialect for sqlx::Transaction<'_, $db> {
             const SUM_SHARDS: u32 = $shards;
             const FOR_UPDATE: &'static str = $for_update;
@@ -91,11 +118,16 @@ macro_rules! dialect {
             const FOR_UPDATE: &'static str = $for_update;
             const WRITABLE_WITH: bool = $writable_with;
         }
+        impl Dialect for &mut $conn {
+            const SUM_SHARDS: u32 = $shards;
+            const FOR_UPDATE: &'static str = $for_update;
+            const WRITABLE_WITH: bool = $writable_with;
+        }
     };
 }
 
-dialect!(sqlx::Postgres, 8, " FOR UPDATE", true);
-dialect!(sqlx::Sqlite, 1, "", false);
+dialect!(sqlx::Postgres, sqlx::PgConnection, 8, " FOR UPDATE", true);
+dialect!(sqlx::Sqlite, sqlx::SqliteConnection, 1, "", false);
 
 /// `C::FOR_UPDATE` for the connection `_c`.
 pub(crate) fn for_update<C: Dialect>(_c: &C) -> &'static str {
@@ -203,15 +235,35 @@ pub enum Backend {
     Postgres,
 }
 
+/// Where a store's writes go (see [`Store::write_db`]).
+#[derive(Clone, Debug)]
+pub(crate) enum WriteDb {
+    Sqlite(std::sync::Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>),
+    Postgres(PgPool),
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Where reads go.
     pub(crate) db: Db,
+    /// Where writes go ([`on_writer!`]).
+    ///
+    /// On SQLite, one connection of its own, outside any pool, behind a lock that is the
+    /// process's queue of writers (SQLite has one writer at a time: they wait here, in the
+    /// process, instead of sleeping in SQLite's busy handler). Its own, because SQLite empties
+    /// a connection's page cache whenever another connection has committed since that
+    /// connection's last transaction: with writes spread over a pool, every write re-read the
+    /// B-tree pages it touched from the OS (`pread`), more of them as the tables grew, and
+    /// intake fell by half from 100,000 to 200,000 dossiers. The one writer's own commits
+    /// leave its cache (large: [`SQLITE_WRITER_CACHE`]) warm. Outside a pool, because a pool
+    /// tests a connection with a round trip to its thread each time it takes it back, and
+    /// the one writer would wait for that after every write.
+    ///
+    /// On PostgreSQL, the same pool as `db`.
+    pub(crate) write_db: WriteDb,
     /// PostgreSQL: a few connections with `synchronous_commit = off` for dossier-number
     /// counters (see [`Store::next_dossier_number`]).
     pub(crate) counters: Option<PgPool>,
-    /// SQLite has one writer at a time: writers queue here, in the process, instead of
-    /// sleeping in SQLite's busy handler.
-    pub(crate) writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// The secret that authenticates the audit chain (see [`audit`]); kept outside the
     /// database, set with [`Store::with_audit_key`].
     pub(crate) audit_key: std::sync::Arc<[u8; 32]>,
@@ -256,6 +308,10 @@ impl ChangeBy {
     }
 }
 
+/// The SQLite writer's page cache, in KiB when negative (`PRAGMA cache_size`): 64 MiB, enough
+/// for the upper levels of every index an intake writes at a few million dossiers.
+const SQLITE_WRITER_CACHE: &str = "-65536";
+
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -272,12 +328,16 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10));
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
-                .connect_with(opts)
+                .connect_with(opts.clone())
+                .await?;
+            let writer = opts
+                .pragma("cache_size", SQLITE_WRITER_CACHE)
+                .connect()
                 .await?;
             Ok(Store {
                 db: Db::Sqlite(pool),
+                write_db: WriteDb::Sqlite(std::sync::Arc::new(tokio::sync::Mutex::new(writer))),
                 counters: None,
-                writer: Default::default(),
                 audit_key: Default::default(),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -299,9 +359,9 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30))
             .connect_lazy_with(opts.options([("synchronous_commit", "off")]));
         Ok(Store {
-            db: Db::Postgres(pool),
+            db: Db::Postgres(pool.clone()),
+            write_db: WriteDb::Postgres(pool),
             counters: Some(counters),
-            writer: Default::default(),
             audit_key: Default::default(),
         })
     }
@@ -360,14 +420,6 @@ impl Store {
         }
     }
 
-    /// On SQLite, waits for this process's turn to write (hold the guard for the transaction).
-    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match self.db {
-            Db::Sqlite(_) => Some(self.writer.lock().await),
-            Db::Postgres(_) => None,
-        }
-    }
-
     /// The database's size in bytes (PostgreSQL: the whole database; SQLite: the main file).
     pub async fn database_bytes(&self) -> Result<i64> {
         Ok(match &self.db {
@@ -397,7 +449,7 @@ impl Store {
     }
 
     pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
-        on_db!(self, p => {
+        on_writer!(self, p => {
             sqlx::query(
                 "INSERT INTO meta (key, value) VALUES ($1, $2) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -1,7 +1,7 @@
 //! Failed logins, counted per account (`user:NAME`) and per source address (`addr:IP`), so
 //! that password guessing is slowed down and then stopped (see [`LoginPolicy`]).
 
-use crate::{Result, Store, on_db};
+use crate::{Result, Store, on_db, on_writer};
 use chrono::{DateTime, Utc};
 
 /// When failed logins slow down and lock an account or an address.
@@ -110,8 +110,7 @@ impl Store {
 
     /// Stores the failures of `key`.
     pub async fn put_login_failures(&self, key: &str, f: &Failures) -> Result<()> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             sqlx::query(
                 "INSERT INTO login_throttle (key, failures, last_failure_at, locked_until) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE SET \
@@ -130,8 +129,7 @@ impl Store {
 
     /// Forgets the failures of `key` (a successful login, or an administrator's unlock).
     pub async fn clear_login_failures(&self, key: &str) -> Result<bool> {
-        let _turn = self.write_turn().await;
-        let n = on_db!(self, p => {
+        let n = on_writer!(self, p => {
             sqlx::query("DELETE FROM login_throttle WHERE key = $1")
                 .bind(key)
                 .execute(p)

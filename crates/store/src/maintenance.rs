@@ -72,10 +72,12 @@ impl Store {
     /// done to which table. Nothing on a PostgreSQL server whose autovacuum is on.
     pub async fn maintain(&self) -> Result<Vec<(String, Upkeep)>> {
         match &self.db {
-            Db::Sqlite(p) => {
+            Db::Sqlite(_) => {
                 // 0x10002: analyze where it would help, looking at every table (not only the
                 // ones this connection queried).
-                sqlx::query("PRAGMA optimize = 0x10002").execute(p).await?;
+                crate::on_writer!(self, w => {
+                    sqlx::query("PRAGMA optimize = 0x10002").execute(w).await?;
+                });
                 Ok(vec![("*".to_owned(), Upkeep::Optimize)])
             }
             Db::Postgres(p) => {

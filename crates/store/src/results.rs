@@ -1,6 +1,6 @@
 //! Result templates per procedure (see `motcua_domain::results`).
 
-use crate::{ChangeBy, Result, Store, on_db};
+use crate::{ChangeBy, Result, Store, on_db, on_writer};
 use motcua_domain::results::ResultTemplate;
 
 impl Store {
@@ -28,8 +28,7 @@ impl Store {
         t: &ResultTemplate,
         by: &ChangeBy,
     ) -> Result<()> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             sqlx::query(
                 "INSERT INTO result_templates (procedure_code, title, body, signer_title, updated_by, updated_at) \

@@ -3,7 +3,7 @@
 //! as a signed electronic result in the applicant's warehouse.
 
 use crate::warehouse::{DigitisationEvent, digitisation_event, next_result_code, register_blob};
-use crate::{ChangeBy, Result, Store, on_db};
+use crate::{ChangeBy, Result, Store, on_db, on_writer};
 use chrono::{DateTime, NaiveDate, Utc};
 use motcua_domain::Msg;
 use motcua_domain::codes::AgencyCode;
@@ -45,8 +45,7 @@ impl Store {
         agency: &AgencyCode,
         by: &ChangeBy,
     ) -> Result<bool> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             let n = sqlx::query(
                 "INSERT INTO result_signatures (file_id, dossier_code, agency_code, state, leader, updated_at) \
@@ -86,8 +85,7 @@ impl Store {
         reason: Option<&str>,
         by: &ChangeBy,
     ) -> Result<()> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             sqlx::query(
                 "INSERT INTO result_signatures (file_id, dossier_code, agency_code, state, leader, reason, updated_at) \
@@ -129,8 +127,7 @@ impl Store {
         day: NaiveDate,
         by: &ChangeBy,
     ) -> Result<String> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             let row: Option<(String, String, Option<String>)> = sqlx::query_as(
                 "SELECT dossier_code, state, document_code FROM result_signatures WHERE file_id = $1",
@@ -257,8 +254,7 @@ impl Store {
         size: i64,
         by: &ChangeBy,
     ) -> Result<bool> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             register_blob!(tx, sha256, size, by.at)?;
             let n = sqlx::query(

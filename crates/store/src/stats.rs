@@ -4,7 +4,7 @@
 //! reads the facts for the parts of months at its edges; [`Store::stat_rebuild`] recomputes
 //! everything from the dossiers' events and must give the same numbers.
 
-use crate::{Result, Store, on_db};
+use crate::{Result, Store, on_db, on_writer};
 use chrono::{DateTime, Utc};
 use motcua_domain::dossier::{Dossier, DossierEvent, EventRecord};
 use motcua_domain::stats::{
@@ -1377,10 +1377,9 @@ impl Store {
                  the figures cannot be recomputed from the events",
             )));
         }
-        let _turn = self.write_turn().await;
         let mut report = RebuildReport::default();
         let mut months: HashMap<(StatKey, i32), Counts> = HashMap::new();
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             if matches!(self.db, crate::Db::Postgres(_)) {
                 sqlx::query("LOCK TABLE stat_facts, stat_monthly, stat_monthly_class, stat_yearly_class IN ACCESS EXCLUSIVE MODE")
@@ -1484,8 +1483,7 @@ impl Store {
             let p = self.procedure(code).await?;
             classes.push((code, i32::from(ProcedureClass::of(&p).0)));
         }
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             for (code, class) in &classes {
                 sqlx::query("UPDATE procedures SET stat_class = $1 WHERE code = $2")
@@ -1639,9 +1637,8 @@ impl Store {
                 let r = EventRecord::from_stored(&e.action, &e.data, e.before.as_deref())?;
                 events.push((r.event, e.at));
             }
-            let _turn = self.write_turn().await;
             let t = std::time::Instant::now();
-            on_db!(self, p => {
+            on_writer!(self, p => {
                 let mut tx = p.begin_with(self.begin_write()).await?;
                 // As at its intake: the dossier's facts made anew and its months moved.
                 sqlx::query("DELETE FROM stat_facts WHERE dossier_code = $1")

@@ -228,7 +228,7 @@ async fn drop_stale_schemas(conn: &mut PgConnection) {
 impl Store {
     /// Runs one raw SQL statement: for tests that tamper with rows, and for repairs.
     pub async fn execute_unchecked(&self, sql: &str) -> Result<u64> {
-        Ok(crate::on_db!(self, p => {
+        Ok(crate::on_writer!(self, p => {
             sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
                 .execute(p)
                 .await?

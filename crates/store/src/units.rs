@@ -1,7 +1,7 @@
 //! Administrative units with history: validity dates and old→new links.
 
 use crate::catalogue::page;
-use crate::{ChangeBy, Page, Result, Store, StoreError, on_db, page_limit};
+use crate::{ChangeBy, Page, Result, Store, StoreError, on_db, on_writer, page_limit};
 use chrono::NaiveDate;
 use motcua_domain::Msg;
 use motcua_domain::text::{fold, terms};
@@ -134,7 +134,7 @@ impl Store {
     /// Imports units and links (e.g. the 2025 reference data) in one transaction; re-running it
     /// updates names and links in place.
     pub async fn import_units(&self, g: &UnitGraph, by: &ChangeBy) -> Result<(usize, usize)> {
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             let mut ids: HashMap<UnitKey, i64> = HashMap::with_capacity(g.units.len());
             for (u, parent) in &g.units {
@@ -195,7 +195,7 @@ impl Store {
                 UnitLevel::Province
             }),
         };
-        let id = on_db!(self, p => {
+        let id = on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             let parent_id: Option<i64> = match (parent_level, &u.parent_code) {
                 (Some(level), Some(code)) => {

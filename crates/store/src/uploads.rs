@@ -1,6 +1,6 @@
 //! The rows of resumable uploads (the bytes are in the service's staging folder).
 
-use crate::{Result, Store, StoreError, on_db};
+use crate::{Result, Store, StoreError, on_db, on_writer};
 use chrono::{DateTime, Utc};
 use motcua_domain::Msg;
 
@@ -46,8 +46,7 @@ fn into_row(r: Row) -> UploadRow {
 impl Store {
     /// Records a new upload.
     pub async fn add_upload(&self, u: &UploadRow) -> Result<()> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             sqlx::query(
                 "INSERT INTO uploads (id, dossier_code, component_index, name, size, created_by, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -86,8 +85,7 @@ impl Store {
 
     /// Records the file an upload became.
     pub async fn finish_upload(&self, id: &str, file_id: i64) -> Result<()> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             sqlx::query("UPDATE uploads SET file_id = $1 WHERE id = $2")
                 .bind(file_id)
                 .bind(id)
@@ -99,13 +97,12 @@ impl Store {
 
     /// Removes upload rows; returns how many went.
     pub async fn remove_uploads(&self, ids: &[String]) -> Result<u64> {
-        let _turn = self.write_turn().await;
         let mut n = 0;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             for id in ids {
                 n += sqlx::query("DELETE FROM uploads WHERE id = $1")
                     .bind(id)
-                    .execute(p)
+                    .execute(&mut *p)
                     .await?
                     .rows_affected();
             }

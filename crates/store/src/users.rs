@@ -1,7 +1,7 @@
 //! Users, roles and bearer tokens. Passwords are hashed with Argon2id; tokens are random and
 //! stored only as their SHA-256, with an expiry checked against the caller's clock.
 
-use crate::{ChangeBy, Result, Store, StoreError, on_db};
+use crate::{ChangeBy, Result, Store, StoreError, on_db, on_writer};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Utc};
@@ -162,7 +162,7 @@ impl Store {
         }
         let hash = hash_password(u.password).await?;
         let full_name = motcua_domain::text::clean(&u.full_name);
-        let (id,): (i64,) = on_db!(self, p => {
+        let (id,): (i64,) = on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             let row: (i64,) = sqlx::query_as(
                 "INSERT INTO users (username, full_name, password_hash, role, agency_code, disabled, created_at, search_text) \
@@ -267,8 +267,7 @@ impl Store {
         let Some(before) = self.user_by_name(username).await? else {
             return Err(no_user(username));
         };
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             sqlx::query(
                 "UPDATE users SET full_name = $1, role = $2, agency_code = $3, search_text = $4 WHERE id = $5",
@@ -322,8 +321,7 @@ impl Store {
             return Err(no_user(username));
         };
         let hash = hash_password(password).await?;
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3")
                 .bind(&hash)
@@ -359,7 +357,7 @@ impl Store {
                 .await?
         });
         for (id, username, name) in rows {
-            on_db!(self, p => {
+            on_writer!(self, p => {
                 sqlx::query("UPDATE users SET search_text = $1 WHERE id = $2")
                     .bind(user_search_text(&username, &name))
                     .bind(id)
@@ -412,7 +410,7 @@ impl Store {
                 )),
                 e => e,
             })?;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             sqlx::query("UPDATE users SET phone = $1, email = $2 WHERE id = $3")
                 .bind(&r.phone)
                 .bind(&r.email)
@@ -430,7 +428,7 @@ impl Store {
         disabled: bool,
         by: &ChangeBy,
     ) -> Result<()> {
-        let n = on_db!(self, p => {
+        let n = on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             let n = sqlx::query("UPDATE users SET disabled = $1 WHERE username = $2")
                 .bind(disabled)
@@ -574,8 +572,7 @@ impl Store {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let token = hex::encode(bytes);
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             // Drop this user's expired tokens on the way.
             sqlx::query("DELETE FROM api_tokens WHERE user_id = $1 AND expires_at <= $2")
@@ -607,9 +604,8 @@ impl Store {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>> {
-        let _turn = self.write_turn().await;
         type Expiry = (DateTime<Utc>, Option<i64>, Option<DateTime<Utc>>);
-        let row: Option<Expiry> = on_db!(self, p => {
+        let row: Option<Expiry> = on_writer!(self, p => {
             sqlx::query_as(
                 "SELECT expires_at, idle_seconds, absolute_expires_at FROM api_tokens \
                  WHERE token_hash = $1 AND expires_at > $2",
@@ -629,7 +625,7 @@ impl Store {
         if renewed <= expires {
             return Ok(Some(expires));
         }
-        on_db!(self, p => {
+        on_writer!(self, p => {
             sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE token_hash = $2")
                 .bind(renewed)
                 .bind(hash_token(token))
@@ -665,7 +661,7 @@ impl Store {
     }
 
     pub async fn revoke_token(&self, token: &str) -> Result<()> {
-        on_db!(self, p => {
+        on_writer!(self, p => {
             sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1").bind(hash_token(token)).execute(p).await?;
         });
         Ok(())

@@ -2,7 +2,7 @@
 //! becomes an electronic copy with a digitisation result code, kept per applicant; the typed
 //! digitisation events (digitised, reused, signed) feed the statistics.
 
-use crate::{ChangeBy, Result, Store, StoreError, on_db};
+use crate::{ChangeBy, Result, Store, StoreError, on_db, on_writer};
 use chrono::{DateTime, NaiveDate, Utc};
 use motcua_domain::Msg;
 use motcua_domain::codes::AgencyCode;
@@ -206,14 +206,13 @@ impl Store {
         day: NaiveDate,
         by: &ChangeBy,
     ) -> Result<DigitisedDocument> {
-        let _turn = self.write_turn().await;
         let fields = serde_json::to_string(&doc.fields).unwrap_or_else(|_| "{}".into());
         let kind = if doc.source == "result" {
             DigitisationEvent::ResultDigitised
         } else {
             DigitisationEvent::ComponentDigitised
         };
-        let code = on_db!(self, p => {
+        let code = on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             let code = next_result_code!(tx, agency, day)?;
             sqlx::query(
@@ -282,8 +281,7 @@ impl Store {
         agency: &AgencyCode,
         by: &ChangeBy,
     ) -> Result<bool> {
-        let _turn = self.write_turn().await;
-        on_db!(self, p => {
+        on_writer!(self, p => {
             let mut tx = p.begin_with(self.begin_write()).await?;
             register_blob!(tx, sha256, size, by.at)?;
             let row: Option<(String, Option<i32>)> = sqlx::query_as(
@@ -408,8 +406,7 @@ impl Store {
             if rows.is_empty() {
                 return Ok(filled);
             }
-            let _turn = self.write_turn().await;
-            on_db!(self, p => {
+            on_writer!(self, p => {
                 let mut tx = p.begin_with(self.begin_write()).await?;
                 for (code, name, fields) in &rows {
                     let fields: BTreeMap<String, String> =
