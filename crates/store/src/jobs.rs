@@ -107,6 +107,10 @@ pub struct KindStats {
     pub last_error: Option<String>,
 }
 
+/// The predicate of the index of unfinished jobs (`jobs_pending`, migration 0025), as a query
+/// on `jobs j` must say it for SQLite to read that index.
+const PENDING_SQL: &str = "j.state <> 'done'";
+
 const JOB_COLUMNS: &str = "id, kind, payload, state, attempts, max_attempts, run_at, ordering_key, \
      locked_by, locked_until, last_error, created_at, finished_at";
 
@@ -194,9 +198,15 @@ impl Store {
                 )
             })
             .collect();
+        // The expired leases are found through `jobs_pending`, whose predicate the branch
+        // repeats word for word: SQLite uses a partial index only when the query contains its
+        // term, and does not infer `state <> 'done'` from `state = 'running'`. Without it, it
+        // read every job, the queued slips included: 40 ms a claim at 80,000 of them, each
+        // claim holding the one writer.
         branches.push(format!(
             "SELECT id, run_at FROM (SELECT j.id, j.run_at FROM jobs j \
-             WHERE j.state = 'running' AND j.locked_until < $3 AND j.kind IN ({}) AND {free} \
+             WHERE j.state = 'running' AND {PENDING_SQL} AND j.locked_until < $3 \
+             AND j.kind IN ({}) AND {free} \
              ORDER BY j.run_at, j.id LIMIT $4{lock}) AS expired",
             placeholders.join(", ")
         ));
@@ -478,5 +488,32 @@ impl Store {
                 .fetch_one(p)
                 .await?
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PENDING_SQL;
+
+    #[test]
+    fn the_pending_term_is_the_indexs_predicate() {
+        let term = PENDING_SQL.trim_start_matches("j.");
+        for db in ["postgres", "sqlite"] {
+            let path = format!(
+                "{}/migrations/{db}/0025_job_queue_at_size.sql",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let sql = std::fs::read_to_string(path).unwrap();
+            let index = sql
+                .lines()
+                .find(|l| l.contains("INDEX jobs_pending"))
+                .unwrap();
+            assert!(
+                index
+                    .trim_end_matches(';')
+                    .ends_with(&format!("WHERE {term}")),
+                "{db}: {index}"
+            );
+        }
     }
 }

@@ -20,6 +20,7 @@ motcua_store::on_both!(motcua_store::testing::TestDb::start =>
     audit_chain_detects_tampering,
     concurrent_sealers_keep_one_chain,
     upkeep_does_what_the_server_leaves_undone,
+    cancelled_writes_leave_the_writer_whole,
 );
 
 fn reference_data(name: &str) -> String {
@@ -571,6 +572,50 @@ async fn concurrent_sealers_keep_one_chain(s: &Store) {
     assert_eq!((r.checked, r.head_seq, r.unsealed), (605, 605, 0));
     let b = s.seal_backlog().await.unwrap();
     assert_eq!((b.unsealed, b.oldest_at), (0, None));
+}
+
+/// Writes whose callers go away at any point (a client that hangs up mid-request drops the
+/// handler's future): each is all there or not at all, the next write is not stuck behind it,
+/// and a failed statement does not poison the connection. On SQLite every write goes through
+/// one long-lived connection, so this is where a transaction left open would stop them all.
+async fn cancelled_writes_leave_the_writer_whole(s: &Store) {
+    for i in 0..400 {
+        s.record_audit(&audit_record(i)).await.unwrap();
+    }
+    // Sealing is a transaction (the head's compare-and-set, the chain's rows, the list's
+    // rows struck off): cancel it at many different points.
+    for round in 0..40u64 {
+        let sealer = {
+            let s = s.clone();
+            tokio::spawn(async move { s.seal_audit().await })
+        };
+        tokio::time::sleep(std::time::Duration::from_micros(round * 150)).await;
+        sealer.abort();
+        let _ = sealer.await;
+        let writer = {
+            let s = s.clone();
+            tokio::spawn(async move { s.record_audit(&audit_record(1000 + round as i64)).await })
+        };
+        tokio::task::yield_now().await;
+        if round % 2 == 0 {
+            writer.abort();
+            let _ = writer.await;
+        } else {
+            writer.await.unwrap().unwrap();
+        }
+    }
+    let bad = s.execute_unchecked("INSERT INTO no_such_table (id) VALUES (1)");
+    assert!(bad.await.is_err());
+    s.record_audit(&audit_record(5000)).await.unwrap();
+    s.seal_audit().await.unwrap();
+    let r = s.verify_audit().await.unwrap();
+    assert!(r.is_intact(), "{r:?}");
+    assert_eq!(r.unsealed, 0);
+    // Every record written is sealed exactly once: 400, the 20 writes awaited, the last
+    // one, and those of the 20 cancelled writes that had reached the database.
+    assert!((421..=441).contains(&r.checked), "{}", r.checked);
+    let b = s.seal_backlog().await.unwrap();
+    assert_eq!(b.unsealed, 0);
 }
 
 /// A figure read back through the `meta` table (the store's one key-value read).
