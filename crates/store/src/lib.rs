@@ -312,6 +312,11 @@ impl ChangeBy {
 /// for the upper levels of every index an intake writes at a few million dossiers.
 const SQLITE_WRITER_CACHE: &str = "-65536";
 
+/// A statement that holds the SQLite writer this long holds up every other write: logged
+/// (`WARN sqlx::query: slow statement`, with its text), so that the one that grows with the
+/// data can be named.
+const SQLITE_WRITER_SLOW: Duration = Duration::from_millis(100);
+
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -332,6 +337,7 @@ impl Store {
                 .await?;
             let writer = opts
                 .pragma("cache_size", SQLITE_WRITER_CACHE)
+                .log_slow_statements(log::LevelFilter::Warn, SQLITE_WRITER_SLOW)
                 .connect()
                 .await?;
             Ok(Store {
