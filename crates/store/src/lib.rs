@@ -113,11 +113,6 @@ macro_rules! dialect {
             const FOR_UPDATE: &'static str = $for_update;
             const WRITABLE_WITH: bool = $writable_with;
         }
-        impl Dialect for sqlx::pool::PoolConnection<$db> {
-            const SUM_SHARDS: u32 = $shards;
-            const FOR_UPDATE: &'static str = $for_update;
-            const WRITABLE_WITH: bool = $writable_with;
-        }
         impl Dialect for &mut $conn {
             const SUM_SHARDS: u32 = $shards;
             const FOR_UPDATE: &'static str = $for_update;
