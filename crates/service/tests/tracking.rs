@@ -1,6 +1,7 @@
 //! Public tracking is served from memory and stays correct on every instance: a change made by
 //! this instance, by another instance, or by another process (straight in the store) is seen
-//! at once here, or within a second elsewhere; on SQLite and PostgreSQL.
+//! at once here, or within a second elsewhere; on SQLite and PostgreSQL. And the officers'
+//! lookup by applicant name, which reads a trigram index kept in step with every write.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use motcua_domain::calendar::WorkCalendar;
@@ -17,6 +18,7 @@ use common::{counter_dossier, service, t0};
 
 motcua_store::on_both!(motcua_store::testing::TestDb::start =>
     tracking_follows_every_change_on_every_instance,
+    names_are_found_through_their_index_as_they_change,
 );
 
 async fn status_becomes(svc: &Service, code: &str, want: Status) {
@@ -126,5 +128,73 @@ async fn tracking_follows_every_change_on_every_instance(db: &TestDb) {
     stop_tx.send(true).unwrap();
     for w in watchers {
         w.await.unwrap();
+    }
+}
+
+/// The codes of the dossiers whose applicant name holds every word of `name`.
+async fn named(store: &Store, name: &str) -> Vec<String> {
+    let q = motcua_store::DossierQuery {
+        applicant_name: Some(name.into()),
+        ..Default::default()
+    };
+    let mut codes: Vec<String> = store
+        .dossiers(&q)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|d| d.dossier.code)
+        .collect();
+    codes.sort();
+    codes
+}
+
+async fn names_are_found_through_their_index_as_they_change(db: &TestDb) {
+    let store: &Store = db;
+    let cal = WorkCalendar::official().unwrap();
+    let mut codes = Vec::new();
+    for name in ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Anh", "Phạm An"] {
+        let (mut d, change) = counter_dossier(t0());
+        d.applicant.name = name.into();
+        let (stored, _) = store
+            .create_dossier(d, change, "tiepnhan", t0(), &cal, None, &no_jobs)
+            .await
+            .unwrap();
+        codes.push(stored.dossier.code);
+    }
+    let [an, binh, anh, pham] = [0, 1, 2, 3].map(|i| codes[i].clone());
+    let mut both = vec![an.clone(), anh.clone()];
+    both.sort();
+    assert_eq!(named(store, "van").await, both);
+    assert_eq!(named(store, "nguyen an").await, vec![an.clone()]);
+    assert_eq!(
+        named(store, "BÌNH trần").await,
+        vec![binh.clone()],
+        "any order, any case"
+    );
+    assert_eq!(named(store, "uyễ").await, vec![an.clone()], "inside a word");
+    // Words too short for a trigram are still found, on the row ("tran" holds "an").
+    let mut all = codes.clone();
+    all.sort();
+    assert_eq!(named(store, "an").await, all);
+    assert_eq!(named(store, "pham an").await, vec![pham.clone()]);
+    assert!(named(store, "hoang").await.is_empty());
+
+    // Rows written before the folded name existed are found once it is filled in (the
+    // index follows the column both ways).
+    db.execute_unchecked("UPDATE dossiers SET applicant_folded = NULL")
+        .await
+        .unwrap();
+    assert!(named(store, "binh").await.is_empty());
+    assert_eq!(store.fill_folded_names().await.unwrap(), 4);
+    assert_eq!(named(store, "tran thi binh").await, vec![binh]);
+    assert_eq!(named(store, "van").await, both);
+    if db.schema().is_none() {
+        // SQLite: FTS5 checks its index against the table it indexes.
+        db.execute_unchecked(
+            "INSERT INTO dossier_names (dossier_names) VALUES ('integrity-check')",
+        )
+        .await
+        .unwrap();
     }
 }

@@ -66,8 +66,14 @@ impl Store {
                 let Db::Sqlite(p) = &self.db else {
                     return Ok(Changed::Unknown);
                 };
+                // The records after `after` from the index of dossier records, named: with
+                // the statistics of a large table (`PRAGMA optimize`), SQLite preferred
+                // reading every dossier record from `audit_log_entity`, which covers the
+                // columns, and sorting them: 1.1–2 s a poll at 1,000,000 dossiers, on a read
+                // connection, several times a second.
                 let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-                    "SELECT a.id, a.entity_key, COALESCE(d.version, 0) FROM audit_log a \
+                    "SELECT a.id, a.entity_key, COALESCE(d.version, 0) \
+                     FROM audit_log a INDEXED BY audit_log_dossier_changes \
                      LEFT JOIN dossiers d ON d.code = a.entity_key \
                      WHERE a.entity = 'dossier' AND a.id > $1 ORDER BY a.id LIMIT 10000",
                 )

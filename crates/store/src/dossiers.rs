@@ -8,7 +8,7 @@
 use crate::audit::{AuditRecord, append_audit, append_reference_change};
 use crate::catalogue::page;
 use crate::jobs::{NewJob, enqueue};
-use crate::{ChangeBy, Page, Result, Store, StoreError, WriteDb, on_db, on_writer, page_limit};
+use crate::{ChangeBy, Db, Page, Result, Store, StoreError, WriteDb, on_db, on_writer, page_limit};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use motcua_domain::Msg;
 use motcua_domain::calendar::WorkCalendar;
@@ -139,6 +139,19 @@ const OPEN_SQL: &str = "status IN ('received', 'processing', 'awaiting_supplemen
 fn on_worklist(q: &DossierQuery) -> bool {
     q.overdue == Some(true)
         || (!q.statuses.is_empty() && q.statuses.iter().all(|s| WORKLIST.contains(s)))
+}
+
+/// The FTS5 query of SQLite's trigram index of applicant names (migration 0029) for the
+/// folded search `terms`: every term of three or more characters as a phrase (a run of
+/// trigrams, so a substring), all of them required. `None` when no term is that long: shorter
+/// ones have no trigram, and only the LIKE on the row can find them.
+fn sqlite_trigram_match(terms: &[String]) -> Option<String> {
+    let phrases: Vec<String> = terms
+        .iter()
+        .filter(|t| t.chars().count() >= 3)
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect();
+    (!phrases.is_empty()).then(|| phrases.join(" "))
 }
 
 fn far_future() -> DateTime<Utc> {
@@ -656,7 +669,18 @@ impl Store {
                 b.push(" AND procedure_code = ").push_bind(c.clone());
             }
             if let Some(name) = &q.applicant_name {
-                for w in motcua_domain::text::terms(name) {
+                let terms = motcua_domain::text::terms(name);
+                // SQLite: the rows whose name holds every word of three or more characters,
+                // from the trigram index (migration 0029); PostgreSQL's GIN index serves the
+                // LIKE patterns themselves.
+                if let Some(m) = sqlite_trigram_match(&terms)
+                    && matches!(self.db, Db::Sqlite(_))
+                {
+                    b.push(" AND rowid IN (SELECT rowid FROM dossier_names WHERE dossier_names MATCH ")
+                        .push_bind(m)
+                        .push(")");
+                }
+                for w in terms {
                     b.push(" AND applicant_folded LIKE ").push_bind(format!("%{w}%"));
                 }
             }
@@ -1076,5 +1100,14 @@ mod tests {
             None
         )));
         assert!(!on_worklist(&q(vec![Status::Submitted], None)));
+    }
+
+    #[test]
+    fn the_trigram_query_takes_the_words_that_have_trigrams() {
+        let t = |q: &str| super::sqlite_trigram_match(&motcua_domain::text::terms(q));
+        assert_eq!(t("Nguyễn Văn An").as_deref(), Some("\"nguyen\" \"van\""));
+        assert_eq!(t("an bé"), None);
+        assert_eq!(t("Đỗ Thị Ánh").as_deref(), Some("\"thi\" \"anh\""));
+        assert_eq!(t(""), None);
     }
 }
