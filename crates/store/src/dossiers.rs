@@ -673,8 +673,8 @@ impl Store {
                 // SQLite: the rows whose name holds every word of three or more characters,
                 // from the trigram index (migration 0029); PostgreSQL's GIN index serves the
                 // LIKE patterns themselves.
-                if let Some(m) = sqlite_trigram_match(&terms)
-                    && matches!(self.db, Db::Sqlite(_))
+                if matches!(self.db, Db::Sqlite(_))
+                    && let Some(m) = sqlite_trigram_match(&terms)
                 {
                     b.push(" AND rowid IN (SELECT rowid FROM dossier_names WHERE dossier_names MATCH ")
                         .push_bind(m)

@@ -418,19 +418,19 @@ impl Store {
             kind_entry(&mut out, kind).done += n;
         }
         out.sort_by(|a, b| a.kind.cmp(&b.kind));
-        for k in out.iter_mut().filter(|k| k.queued > 0) {
-            let oldest: Option<DateTime<Utc>> = on_db!(self, p => {
-                sqlx::query_scalar(
-                    "SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND kind = $1 AND run_at <= $2",
-                )
-                .bind(&k.kind)
-                .bind(now)
-                .fetch_one(p)
-                .await?
-            });
-            k.oldest_due_seconds = oldest.map(|o| (now - o).num_seconds().max(0));
-        }
         for k in &mut out {
+            if k.queued > 0 {
+                let oldest: Option<DateTime<Utc>> = on_db!(self, p => {
+                    sqlx::query_scalar(
+                        "SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND kind = $1 AND run_at <= $2",
+                    )
+                    .bind(&k.kind)
+                    .bind(now)
+                    .fetch_one(p)
+                    .await?
+                });
+                k.oldest_due_seconds = oldest.map(|o| (now - o).num_seconds().max(0));
+            }
             let e: Option<(Option<String>,)> = on_db!(self, p => {
                 sqlx::query_as(
                     "SELECT last_error FROM jobs WHERE last_error IS NOT NULL AND kind = $1 \
