@@ -282,6 +282,7 @@ pub fn install(svc: &motcua_service::Service, cfg: &crate::config::Config) -> an
         stamp: Some(std::sync::Arc::new(
             move |name: &str, time: &str, reason: &str| stamps.stamp(name, time, reason),
         )),
+        keys: Default::default(),
     }));
     Ok(())
 }

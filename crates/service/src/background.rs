@@ -1,8 +1,9 @@
 //! CPU work of background jobs, below the requests.
 //!
 //! A job handler runs inside [`as_background`]; the CPU-heavy steps it takes (laying out a
-//! slip or a result as PDF, making a page of a scan) go through [`cpu`], which runs them on a
-//! small pool of threads at niceness [`NICENESS`] instead of tokio's blocking threads. Under
+//! slip or a result as PDF, making a page of a scan, signing with a key held here) go through
+//! [`cpu`], which runs them on a small rayon pool of threads at niceness [`NICENESS`] instead
+//! of tokio's blocking threads (the layout's own parallel parts stay on that pool). Under
 //! load the scheduler gives those threads about 1.5 % of the CPU a request's thread gets
 //! (CFS weights 15 against 1,024), so a receipt at the counter and a citizen's tracking page
 //! do not wait behind the slips queued for signing, which catch up when the counter is quiet.
@@ -14,8 +15,7 @@
 //! queries) stays on the shared runtime.
 
 use std::future::Future;
-use std::sync::mpsc;
-use std::sync::{LazyLock, Mutex};
+use std::sync::LazyLock;
 
 /// The niceness of the background CPU threads.
 pub const NICENESS: i32 = 19;
@@ -34,43 +34,29 @@ pub fn is_background() -> bool {
     BACKGROUND.try_with(|_| ()).is_ok()
 }
 
-type Work = Box<dyn FnOnce() + Send + 'static>;
+/// The low-priority threads, a rayon pool of their own: the PDF layout parallelises on rayon
+/// (typst's layout, krilla's compression of each page's streams), and inside this pool those
+/// parts run on the same low-priority threads. On rayon's global pool they would run at the
+/// normal priority beside the requests, whatever thread started them.
+static POOL: LazyLock<Option<rayon::ThreadPool>> = LazyLock::new(start_pool);
 
-/// The pool's queue; its threads start with the first piece of work.
-static POOL: LazyLock<Option<Mutex<mpsc::Sender<Work>>>> = LazyLock::new(start_pool);
-
-fn start_pool() -> Option<Mutex<mpsc::Sender<Work>>> {
-    // The PDF layout parallelises on rayon's global pool, whose threads inherit the priority
-    // of the thread that starts it: start it here, at the caller's, before any niced thread
-    // can (the counter's own receipts use it too).
+fn start_pool() -> Option<rayon::ThreadPool> {
+    // The global pool (the counter's own receipts) takes the priority of the thread that
+    // starts it: start it here, at the caller's, before any niced thread can.
     let _ = rayon::current_num_threads();
-    let (tx, rx) = mpsc::channel::<Work>();
-    let rx = std::sync::Arc::new(Mutex::new(rx));
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut started = 0;
-    for i in 0..threads {
-        let rx = rx.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("motcua-bg-{i}"))
-            .spawn(move || {
-                lower_priority();
-                loop {
-                    let next = match rx.lock() {
-                        Ok(r) => r.recv(),
-                        Err(_) => return,
-                    };
-                    match next {
-                        Ok(work) => work(),
-                        Err(_) => return,
-                    }
-                }
-            });
-        match spawned {
-            Ok(_) => started += 1,
-            Err(e) => tracing::warn!(error = %e, "cannot start a background CPU thread"),
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("motcua-bg-{i}"))
+        .start_handler(|_| lower_priority())
+        .build();
+    match pool {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start the background CPU threads");
+            None
         }
     }
-    (started > 0).then(|| Mutex::new(tx))
 }
 
 /// Lowers the calling thread's CPU priority to [`NICENESS`] (Linux sets the niceness of one
@@ -96,15 +82,10 @@ where
         && let Some(pool) = POOL.as_ref()
     {
         let (done, result) = tokio::sync::oneshot::channel();
-        let work: Work = Box::new(move || {
+        pool.spawn(move || {
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
             let _ = done.send(out);
         });
-        let sent = pool
-            .lock()
-            .map_err(|e| e.to_string())
-            .and_then(|tx| tx.send(work).map_err(|e| e.to_string()));
-        sent?;
         return match result.await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(_)) => Err("background work panicked".to_owned()),
@@ -141,6 +122,25 @@ mod tests {
         .await;
         assert!(job >= i64::from(NICENESS), "{job}");
         assert!(job > base || base >= i64::from(NICENESS));
+        // The layout's parallel parts (rayon) stay below the requests too.
+        let (a, b) = as_background(cpu(|| {
+            rayon::join(
+                || {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    niceness()
+                },
+                || {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    niceness()
+                },
+            )
+        }))
+        .await
+        .unwrap();
+        assert!(
+            a >= i64::from(NICENESS) && b >= i64::from(NICENESS),
+            "{a} {b}"
+        );
         // The calling thread is untouched.
         assert_eq!(niceness(), base);
         let panicked = as_background(cpu(|| -> u8 { panic!("boom") })).await;

@@ -66,6 +66,12 @@ pub trait PdfSignatures: Send + Sync {
     /// Whether a key of `who` is configured (a key file, or the remote signing service for
     /// people), so that nothing is laid out for a signature that cannot be made.
     fn can_sign(&self, who: &SignAs) -> bool;
+    /// Whether a signature of `who` is made here with a key this server holds (no person
+    /// approves it on a device): pure CPU work apart from a timestamp request.
+    fn signs_locally(&self, who: &SignAs) -> bool {
+        let _ = who;
+        false
+    }
 }
 
 fn no_signatures() -> ServiceError {
@@ -214,7 +220,19 @@ impl Service {
         let s = self
             .signatures()
             .map_err(|_| SignFailure::Other("no digital signatures configured".into()))?;
-        let signed = s.sign(request, self.now()).await;
+        let now = self.now();
+        // A background job's signature with a key held here (the slips, the agency seals) is
+        // made on the low-priority threads, like the layout before it: its key operations,
+        // hashing and PDF writing would otherwise hold a request thread for milliseconds at
+        // a time. A person approving on a device is waited for on the runtime as before.
+        let signed = if crate::background::is_background() && s.signs_locally(&request.signer) {
+            let rt = tokio::runtime::Handle::current();
+            crate::background::cpu(move || rt.block_on(s.sign(request, now)))
+                .await
+                .unwrap_or_else(|e| Err(SignFailure::Other(e)))
+        } else {
+            s.sign(request, now).await
+        };
         let outcome = if signed.is_ok() { "signed" } else { "failed" };
         metrics::counter!("motcua_signatures_made_total", "outcome" => outcome).increment(1);
         signed

@@ -230,11 +230,13 @@ impl Service {
     }
 
     async fn load_tracking(&self, code: &str) -> Result<Entry> {
-        let StoredDossier {
-            dossier: d,
-            version,
-        } = self.store().dossier(code).await?;
-        let trail = self.store().audit_trail("dossier", code).await?;
+        let (
+            StoredDossier {
+                dossier: d,
+                version,
+            },
+            trail,
+        ) = self.store().dossier_with_trail(code).await?;
         let mut history = Vec::with_capacity(trail.len());
         for e in trail {
             let Some(after) = e

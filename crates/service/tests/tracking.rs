@@ -125,6 +125,25 @@ async fn tracking_follows_every_change_on_every_instance(db: &TestDb) {
     clock.advance(chrono::Duration::days(60));
     assert!(a.tracking(&code).await.unwrap().overdue);
 
+    // A view not in memory is made from one read of the dossier and its trail: the same as
+    // the two reads apart, in the trail's order.
+    let (row, trail) = store.dossier_with_trail(&code).await.unwrap();
+    assert_eq!(row, store.dossier(&code).await.unwrap());
+    assert_eq!(trail, store.audit_trail("dossier", &code).await.unwrap());
+    assert_eq!(trail.len(), 4, "{trail:?}");
+    let fresh = service(store, clock.clone()).await;
+    let cold = fresh.tracking(&code).await.unwrap();
+    let warm = a.tracking(&code).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&cold.history).unwrap(),
+        serde_json::to_value(&warm.history).unwrap()
+    );
+    assert_eq!(cold.history.len(), 4);
+    assert!(matches!(
+        store.dossier_with_trail("000.00.00.H00-250128-9999").await,
+        Err(motcua_store::StoreError::NotFound(_))
+    ));
+
     stop_tx.send(true).unwrap();
     for w in watchers {
         w.await.unwrap();

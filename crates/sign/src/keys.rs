@@ -230,6 +230,19 @@ impl Signer for LocalKey {
     }
 }
 
+/// A shared key signs as the key itself (the server keeps its keys read once).
+impl<S: Signer + ?Sized> Signer for std::sync::Arc<S> {
+    fn chain(&self) -> &[Certificate] {
+        (**self).chain()
+    }
+    fn algorithm(&self) -> Algorithm {
+        (**self).algorithm()
+    }
+    fn sign_digest<'a>(&'a self, digest: &'a [u8; 32], what: &'a str) -> SignFuture<'a> {
+        (**self).sign_digest(digest, what)
+    }
+}
+
 /// The first PEM block with this label.
 fn pem_block<'a>(text: &'a str, label: &str) -> Option<&'a str> {
     let begin = format!("-----BEGIN {label}-----");

@@ -28,6 +28,39 @@ pub struct Signatures {
     pub remote_url: Option<String>,
     pub tsa: Option<TsaClient>,
     pub stamp: Option<StampRenderer>,
+    /// The key files read so far (see [`KeyCache`]).
+    pub keys: KeyCache,
+}
+
+/// Key files already read and decrypted, each with the size and modification time it had.
+/// Opening a PKCS#12 file derives its key from the password (PBKDF2, thousands of SHA-256
+/// rounds): done for every slip it was most of a signature's cost. A file replaced on disk
+/// (a renewed certificate) is read again at its next use.
+#[derive(Default)]
+pub struct KeyCache {
+    keys: std::sync::Mutex<std::collections::HashMap<PathBuf, (FileStamp, Arc<LocalKey>)>>,
+}
+
+/// What tells a key file's versions apart: its length and modification time.
+type FileStamp = (u64, Option<std::time::SystemTime>);
+
+impl KeyCache {
+    /// The key in `path`, read with `password` unless the same file was read before.
+    fn get(&self, path: &std::path::Path, password: &str) -> Result<Arc<LocalKey>, SignError> {
+        let meta = std::fs::metadata(path)?;
+        let stamp: FileStamp = (meta.len(), meta.modified().ok());
+        if let Ok(keys) = self.keys.lock()
+            && let Some((s, k)) = keys.get(path)
+            && *s == stamp
+        {
+            return Ok(k.clone());
+        }
+        let key = Arc::new(LocalKey::from_file(path, password)?);
+        if let Ok(mut keys) = self.keys.lock() {
+            keys.insert(path.to_owned(), (stamp, key.clone()));
+        }
+        Ok(key)
+    }
 }
 
 impl From<SignError> for SignFailureOf {
@@ -65,7 +98,8 @@ impl Signatures {
             let path = self
                 .key_file(sub, name)
                 .ok_or_else(|| SignFailure::NoKey(name.to_owned()))?;
-            LocalKey::from_file(&path, &self.password)
+            self.keys
+                .get(&path, &self.password)
                 .map(|k| Box::new(k) as Box<dyn Signer>)
                 .map_err(|e| SignFailure::Other(e.to_string()))
         };
@@ -93,6 +127,13 @@ impl PdfSignatures for Signatures {
             SignAs::User(user) => {
                 self.remote_url.is_some() || self.key_file("users", user).is_some()
             }
+        }
+    }
+
+    fn signs_locally(&self, who: &SignAs) -> bool {
+        match who {
+            SignAs::Agency(_) => true,
+            SignAs::User(_) => self.remote_url.is_none(),
         }
     }
 
@@ -125,5 +166,54 @@ impl PdfSignatures for Signatures {
                 .await
                 .map_err(|e| SignFailureOf::from(e).0)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+    use super::*;
+    use crate::pki::{DEV_PASSWORD, DevUser, write_dev_installation};
+
+    fn installation(dir: &std::path::Path) {
+        let user = DevUser {
+            username: "canbo".into(),
+            full_name: "Nguyễn Văn An".into(),
+            organisation: "UBND phường Ba Đình".into(),
+        };
+        write_dev_installation(dir, &[user], &[], Utc::now()).unwrap();
+    }
+
+    #[test]
+    fn a_key_file_is_read_once_until_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        installation(dir.path());
+        let path = dir.path().join("users/canbo.p12");
+        let cache = KeyCache::default();
+        assert!(
+            matches!(cache.get(&path, "sai"), Err(SignError::Key(_))),
+            "a wrong password is refused"
+        );
+        let first = cache.get(&path, DEV_PASSWORD).unwrap();
+        let again = cache.get(&path, DEV_PASSWORD).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "read once");
+
+        // A renewed certificate replaces the file: the next signature uses the new key.
+        let other = tempfile::tempdir().unwrap();
+        installation(other.path());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::copy(other.path().join("users/canbo.p12"), &path).unwrap();
+        let renewed = cache.get(&path, DEV_PASSWORD).unwrap();
+        assert!(!Arc::ptr_eq(&first, &renewed));
+        assert_ne!(first.chain()[0], renewed.chain()[0]);
+        assert_eq!(
+            renewed.chain()[0],
+            LocalKey::from_file(&path, DEV_PASSWORD).unwrap().chain()[0]
+        );
+        assert!(std::fs::remove_file(&path).is_ok());
+        assert!(
+            cache.get(&path, DEV_PASSWORD).is_err(),
+            "a removed key signs no more"
+        );
     }
 }

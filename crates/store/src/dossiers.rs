@@ -500,6 +500,52 @@ impl Store {
         }
     }
 
+    /// A dossier and its audit trail, oldest record first, in one statement: what the public
+    /// tracking view is made of when it is not in memory (most lookups of a large province's
+    /// codes), one round trip instead of two.
+    pub async fn dossier_with_trail(
+        &self,
+        code: &str,
+    ) -> Result<(StoredDossier, Vec<crate::audit::AuditEntry>)> {
+        use sqlx::{FromRow, Row};
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let cols: Vec<String> = crate::audit::AUDIT_COLUMNS
+                .split(", ")
+                .map(|c| format!("a.{c}"))
+                .collect();
+            format!(
+                "SELECT d.data AS dossier_data, d.version AS dossier_version, {} \
+                 FROM dossiers d LEFT JOIN audit_log a ON a.entity = 'dossier' AND a.entity_key = d.code \
+                 WHERE d.code = $1 ORDER BY a.id",
+                cols.join(", ")
+            )
+        });
+        let (row, trail) = on_db!(self, p => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
+                .bind(code)
+                .fetch_all(p)
+                .await?;
+            let mut row = None;
+            let mut trail = Vec::with_capacity(rows.len());
+            for r in &rows {
+                if row.is_none() {
+                    row = Some((
+                        r.try_get::<String, _>("dossier_data")?,
+                        r.try_get::<i64, _>("dossier_version")?,
+                    ));
+                }
+                if r.try_get::<Option<i64>, _>("id")?.is_some() {
+                    trail.push(crate::audit::AuditEntry::from_row(r)?);
+                }
+            }
+            (row, trail)
+        });
+        match row {
+            Some((data, version)) => Ok((parse_row(&data, version)?, trail)),
+            None => Err(not_found(code)),
+        }
+    }
+
     /// Carries out a workflow action on the locked row: checks the expected version
     /// (`If-Match`), the caller's `guard` (who may act, decided by the authorisation policy in
     /// the service) and the state machine, then writes the new state, its audit records and

@@ -324,7 +324,23 @@ async fn base_data(
         None => String::new(),
     };
     let procedure = svc.store().procedure(d.procedure_code.as_str()).await.ok();
-    let (tracking_url, qr_svg) = tracking(base, &d.code);
+    // The QR code's masks are scored over the whole matrix (milliseconds): for a job's slip on
+    // the low-priority threads, with the layout.
+    let (tracking_url, qr_svg) = if motcua_service::background::is_background() {
+        let (base, code) = (base.to_owned(), d.code.clone());
+        motcua_service::background::cpu(move || tracking(&base, &code))
+            .await
+            .map_err(|e| {
+                ServiceError::Storage(motcua_service::store::StoreError::Io(
+                    motcua_domain::Msg::new(
+                        format!("Không tạo được mã QR: {e}"),
+                        format!("the QR code could not be made: {e}"),
+                    ),
+                ))
+            })?
+    } else {
+        tracking(base, &d.code)
+    };
     let seq = d.code.rsplit('-').next().unwrap_or_default().to_owned();
     let address = [
         d.applicant.address.clone().unwrap_or_default(),

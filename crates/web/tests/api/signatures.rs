@@ -26,6 +26,7 @@ pub(crate) fn with_signatures(app: &TestApp) -> tempfile::TempDir {
         remote_url: None,
         tsa: None,
         stamp: None,
+        keys: Default::default(),
     }));
     dir
 }
@@ -63,6 +64,7 @@ fn installation(
         remote_url: None,
         tsa: None,
         stamp,
+        keys: Default::default(),
     }));
     (pki, trust)
 }
