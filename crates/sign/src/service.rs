@@ -33,9 +33,10 @@ pub struct Signatures {
 }
 
 /// Key files already read and decrypted, each with the size and modification time it had.
-/// Opening a PKCS#12 file derives its key from the password (PBKDF2, thousands of SHA-256
-/// rounds): done for every slip it was most of a signature's cost. A file replaced on disk
-/// (a renewed certificate) is read again at its next use.
+/// Opening a PKCS#12 file derives its key from the password (PBKDF2 over SHA-256): done for
+/// every slip, it took more of the server's samples in a profile of the slip jobs than the
+/// signature itself. A file replaced on disk (a renewed certificate) is read again at its next
+/// use.
 #[derive(Default)]
 pub struct KeyCache {
     keys: std::sync::Mutex<std::collections::HashMap<PathBuf, (FileStamp, Arc<LocalKey>)>>,
