@@ -584,12 +584,15 @@ async fn cancelled_writes_leave_the_writer_whole(s: &Store) {
     }
     // Sealing is a transaction (the head's compare-and-set, the chain's rows, the list's
     // rows struck off): cancel it at many different points.
-    for round in 0..40u64 {
+    // 200 rounds: on PostgreSQL a sealer cancelled while its `BEGIN` was on the wire left
+    // the pooled connection inside a transaction that the next borrower's writes joined and
+    // a later rollback threw away (sqlx before 0.9.1); seen once in 40 rounds in CI.
+    for round in 0..200u64 {
         let sealer = {
             let s = s.clone();
             tokio::spawn(async move { s.seal_audit().await })
         };
-        tokio::time::sleep(std::time::Duration::from_micros(round * 150)).await;
+        tokio::time::sleep(std::time::Duration::from_micros((round % 40) * 150)).await;
         sealer.abort();
         let _ = sealer.await;
         let writer = {
@@ -611,9 +614,9 @@ async fn cancelled_writes_leave_the_writer_whole(s: &Store) {
     let r = s.verify_audit().await.unwrap();
     assert!(r.is_intact(), "{r:?}");
     assert_eq!(r.unsealed, 0);
-    // Every record written is sealed exactly once: 400, the 20 writes awaited, the last
-    // one, and those of the 20 cancelled writes that had reached the database.
-    assert!((421..=441).contains(&r.checked), "{}", r.checked);
+    // Every record written is sealed exactly once: 400, the 100 writes awaited, the last
+    // one, and those of the 100 cancelled writes that had reached the database.
+    assert!((501..=601).contains(&r.checked), "{}", r.checked);
     let b = s.seal_backlog().await.unwrap();
     assert_eq!(b.unsealed, 0);
 }
