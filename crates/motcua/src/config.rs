@@ -33,6 +33,9 @@ pub struct Config {
     pub office: OfficeHours,
     /// Background jobs run at once by `motcua serve` (0: none; then run `motcua worker`).
     pub workers: usize,
+    /// Public tracking views kept in memory (the most-visited public page answers these
+    /// without the database), about 0.75 KB each; 0 reads every lookup from the database.
+    pub tracking_cache_views: usize,
     /// Seconds a claimed job stays a worker's without renewal; after that, a worker that died
     /// mid-job has its job taken over by another.
     pub job_lease_seconds: i64,
@@ -132,6 +135,7 @@ impl Default for Config {
             cookie_secure: true,
             office: OfficeHours::default(),
             workers: 2,
+            tracking_cache_views: motcua_service::tracking::DEFAULT_VIEWS,
             job_lease_seconds: 30,
             session_idle_minutes: 30,
             session_max_hours: 12,

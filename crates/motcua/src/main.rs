@@ -555,6 +555,7 @@ async fn open_service(cfg: &Config) -> anyhow::Result<Arc<Service>> {
     svc.set_slip_renderer(Arc::new(motcua_pdf::TypstSlips::new()));
     sign::install(&svc, cfg)?;
     svc.set_file_limits(cfg.files);
+    svc.tracking_cache().set_capacity(cfg.tracking_cache_views);
     Ok(Arc::new(svc))
 }
 

@@ -57,6 +57,25 @@ async fn fresh_database(
     }
 }
 
+/// The server's tracking lookups answered from memory and read from the database so far, from
+/// its `/metrics` (`motcua_tracking_cache_total`); zeros if it cannot be read.
+async fn tracking_cache_counts(http: &reqwest::Client, base: &str) -> (f64, f64) {
+    let Ok(r) = http.get(format!("{base}/metrics")).send().await else {
+        return (0.0, 0.0);
+    };
+    let text = r.text().await.unwrap_or_default();
+    let count = |result: &str| {
+        text.lines()
+            .filter(|l| {
+                l.starts_with("motcua_tracking_cache_total{")
+                    && l.contains(&format!("result=\"{result}\""))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    (count("hit"), count("miss"))
+}
+
 /// The server's resident memory in MiB, from `/proc/PID/status`.
 fn rss_mib(pid: Option<u32>) -> f64 {
     let Some(pid) = pid else { return f64::NAN };
@@ -259,7 +278,7 @@ pub async fn soak(s: Soak) -> anyhow::Result<()> {
         s.tracking_seconds
     );
     println!(
-        "{:>9} | {:>8} {:>8} {:>8} {:>7} | {:>8} {:>8} {:>8} {:>6} | {:>8} {:>8} | {:>8} | {:>7}",
+        "{:>9} | {:>8} {:>8} {:>8} {:>7} | {:>8} {:>8} {:>8} {:>6} {:>6} | {:>8} {:>8} | {:>8} | {:>7}",
         "dossiers",
         "intake/s",
         "p50 ms",
@@ -268,6 +287,7 @@ pub async fn soak(s: Soak) -> anyhow::Result<()> {
         "track/s",
         "p50 ms",
         "p99 ms",
+        "hit %",
         "failed",
         "unsealed",
         "(max)",
@@ -304,6 +324,7 @@ pub async fn soak(s: Soak) -> anyhow::Result<()> {
             "no dossier was created; see {}",
             log_path.display()
         );
+        let (hits0, misses0) = tracking_cache_counts(&http, &base).await;
         let tracking = offer_tracking(
             &http,
             &base,
@@ -313,10 +334,17 @@ pub async fn soak(s: Soak) -> anyhow::Result<()> {
             &mut rng,
         )
         .await;
+        let (hits1, misses1) = tracking_cache_counts(&http, &base).await;
+        let (hits, misses) = (hits1 - hits0, misses1 - misses0);
+        let hit_share = if hits + misses > 0.0 {
+            hits / (hits + misses) * 100.0
+        } else {
+            f64::NAN
+        };
         let backlog = store.seal_backlog().await?.unsealed;
         let bytes = store.database_bytes().await?;
         println!(
-            "{:>9} | {:>8.0} {:>8.1} {:>8.1} {:>7.0} | {:>8.0} {:>8.2} {:>8.2} {:>6} | {:>8} {:>8} | {:>8.2} | {:>7.0}",
+            "{:>9} | {:>8.0} {:>8.1} {:>8.1} {:>7.0} | {:>8.0} {:>8.2} {:>8.2} {:>6.0} {:>6} | {:>8} {:>8} | {:>8.2} | {:>7.0}",
             codes.len(),
             intake_rate,
             percentile(&phase.latencies, 0.5),
@@ -325,6 +353,7 @@ pub async fn soak(s: Soak) -> anyhow::Result<()> {
             tracking.served_per_second,
             tracking.p50,
             tracking.p99,
+            hit_share,
             tracking.failed + phase.failed,
             backlog,
             backlog_max,

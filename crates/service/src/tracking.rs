@@ -14,8 +14,8 @@ use motcua_store::changes::Changed;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-/// Views kept per generation: at most twice this many are kept in all.
-const GENERATION: usize = 100_000;
+/// Views kept by default (two generations of half as many).
+pub const DEFAULT_VIEWS: usize = 200_000;
 
 /// A remembered view with what `overdue` needs.
 #[derive(Debug, Clone)]
@@ -34,20 +34,24 @@ struct Entry {
 struct Generations<V> {
     young: HashMap<String, V>,
     old: HashMap<String, V>,
-    /// Entries per generation.
+    /// Entries per generation (0: nothing is kept).
     size: usize,
 }
 
 impl<V> Generations<V> {
-    fn new(size: usize) -> Self {
+    /// Room for about `total` entries in all.
+    fn new(total: usize) -> Self {
         Generations {
             young: HashMap::new(),
             old: HashMap::new(),
-            size: size.max(1),
+            size: total.div_ceil(2),
         }
     }
 
     fn insert(&mut self, code: String, e: V) {
+        if self.size == 0 {
+            return;
+        }
         self.old.remove(&code);
         if self.young.len() >= self.size && !self.young.contains_key(&code) {
             self.old = std::mem::take(&mut self.young);
@@ -81,12 +85,20 @@ pub struct TrackingCache {
 impl Default for TrackingCache {
     fn default() -> Self {
         TrackingCache {
-            map: RwLock::new(Generations::new(GENERATION)),
+            map: RwLock::new(Generations::new(DEFAULT_VIEWS)),
         }
     }
 }
 
 impl TrackingCache {
+    /// Keeps about `views` views from now on (0: none; every lookup reads the database),
+    /// forgetting those kept so far.
+    pub fn set_capacity(&self, views: usize) {
+        if let Ok(mut m) = self.map.write() {
+            *m = Generations::new(views);
+        }
+    }
+
     fn get(&self, code: &str) -> Option<Entry> {
         {
             // Most lookups find a young view under the shared lock.
@@ -127,7 +139,8 @@ impl TrackingCache {
     /// Forgets every view.
     pub fn clear(&self) {
         if let Ok(mut m) = self.map.write() {
-            *m = Generations::new(GENERATION);
+            let total = m.size * 2;
+            *m = Generations::new(total);
         }
     }
 
@@ -327,7 +340,8 @@ mod tests {
 
     #[test]
     fn the_cache_keeps_what_is_read_and_never_empties_at_once() {
-        let mut g = Generations::new(3);
+        // Six in all: generations of three.
+        let mut g = Generations::new(6);
         for c in ["a", "b", "c"] {
             g.insert(c.into(), c.to_uppercase());
         }
@@ -352,5 +366,13 @@ mod tests {
         assert_eq!(g.len(), 4);
         g.remove("a");
         assert_eq!(g.get("a"), None);
+    }
+
+    #[test]
+    fn a_cache_of_no_views_keeps_nothing() {
+        let mut g = Generations::new(0);
+        g.insert("a".into(), "A".to_owned());
+        assert_eq!(g.get("a"), None);
+        assert_eq!(g.len(), 0);
     }
 }
