@@ -2,11 +2,12 @@
 //!
 //! A job handler runs inside [`as_background`]; the CPU-heavy steps it takes (laying out a
 //! slip or a result as PDF, making a page of a scan, signing with a key held here) go through
-//! [`cpu`], which runs them on a small rayon pool of threads at niceness [`NICENESS`] instead
-//! of tokio's blocking threads (the layout's own parallel parts stay on that pool). Under
-//! load the scheduler gives those threads about 1.5 % of the CPU a request's thread gets
-//! (CFS weights 15 against 1,024), so a receipt at the counter and a citizen's tracking page
-//! do not wait behind the slips queued for signing, which catch up when the counter is quiet.
+//! [`cpu`], which runs them on a small rayon pool of threads under Linux's `SCHED_IDLE` (and
+//! niceness [`NICENESS`]) instead of tokio's blocking threads (the layout's own parallel parts
+//! stay on that pool). Under load the scheduler gives those threads a sliver of the CPU a
+//! request's thread gets (weight 3 against 1,024), and a request's thread that wakes takes the
+//! core from them at once, so a receipt at the counter and a citizen's tracking page do not
+//! wait behind the slips queued for signing, which catch up when the counter is quiet.
 //! The same steps taken for a request (a receipt printed at the counter) run at the normal
 //! priority.
 //!
@@ -59,10 +60,24 @@ fn start_pool() -> Option<rayon::ThreadPool> {
     }
 }
 
-/// Lowers the calling thread's CPU priority to [`NICENESS`] (Linux sets the niceness of one
-/// thread, not of the process). A thread already nicer keeps its niceness; a failure is
-/// logged and the work runs at the normal priority.
+/// Lowers the calling thread's CPU priority: Linux's `SCHED_IDLE` policy, and niceness
+/// [`NICENESS`] (which is what remains where the policy cannot be set). Both apply to one
+/// thread, not to the process. Under `SCHED_IDLE` a request's thread that wakes up (an answer
+/// from the database, a new connection) takes the core at once; at niceness 19 alone the
+/// scheduler may first let the background thread finish its time slice. A thread already
+/// nicer keeps its niceness; a failure is logged and the work runs at the normal priority.
 pub fn lower_priority() {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    if let Err(e) = set_thread_priority_and_policy(
+        thread_native_id(),
+        ThreadPriority::Min,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+    ) {
+        tracing::debug!(error = ?e, "cannot put a background thread under SCHED_IDLE");
+    }
     let now = rustix::process::getpriority_process(None).unwrap_or(0);
     if now < NICENESS
         && let Err(e) = rustix::process::setpriority_process(None, NICENESS)
@@ -101,6 +116,13 @@ where
 mod tests {
     use super::*;
 
+    /// Whether this thread runs under `SCHED_IDLE`.
+    fn idle_policy() -> bool {
+        use thread_priority::{NormalThreadSchedulePolicy, ThreadSchedulePolicy};
+        thread_priority::thread_schedule_policy().unwrap()
+            == ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+    }
+
     /// This thread's niceness (Linux's `/proc`).
     fn niceness() -> i64 {
         let tid = rustix::thread::gettid().as_raw_nonzero().get();
@@ -122,6 +144,11 @@ mod tests {
         .await;
         assert!(job >= i64::from(NICENESS), "{job}");
         assert!(job > base || base >= i64::from(NICENESS));
+        assert!(
+            !cpu(idle_policy).await.unwrap(),
+            "requests stay SCHED_OTHER"
+        );
+        assert!(as_background(cpu(idle_policy)).await.unwrap());
         // The layout's parallel parts (rayon) stay below the requests too.
         let (a, b) = as_background(cpu(|| {
             rayon::join(
@@ -141,6 +168,10 @@ mod tests {
             a >= i64::from(NICENESS) && b >= i64::from(NICENESS),
             "{a} {b}"
         );
+        let (a, b) = as_background(cpu(|| rayon::join(idle_policy, idle_policy)))
+            .await
+            .unwrap();
+        assert!(a && b);
         // The calling thread is untouched.
         assert_eq!(niceness(), base);
         let panicked = as_background(cpu(|| -> u8 { panic!("boom") })).await;
