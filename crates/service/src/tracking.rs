@@ -139,8 +139,9 @@ impl TrackingCache {
     /// Forgets every view.
     pub fn clear(&self) {
         if let Ok(mut m) = self.map.write() {
-            let total = m.size * 2;
-            *m = Generations::new(total);
+            // New maps, not cleared ones: their memory goes back.
+            m.young = HashMap::new();
+            m.old = HashMap::new();
         }
     }
 
